@@ -1,0 +1,24 @@
+# Two commands set everything up on a fresh machine (see README):
+#   make demo   — set up if needed, deploy the example project to sandbox, show its status
+#   make test   — set up if needed, run lint, types and the whole test suite (real Pulumi engine)
+PYTHON ?= python3
+VENV := .venv/bin
+
+.PHONY: setup demo test lint clean-state
+
+setup:
+	@$(PYTHON) scripts/setup
+
+demo: setup
+	$(VENV)/flexor deploy --env sandbox --yes
+	$(VENV)/flexor status --env sandbox
+
+lint: setup
+	$(VENV)/ruff check flexor_iac tests scripts/setup
+	$(VENV)/mypy
+
+test: lint
+	$(VENV)/python -m pytest
+
+clean-state:
+	rm -rf .flexor

@@ -1,0 +1,3 @@
+"""flexor-iac: plan-and-apply deployment of Flexor agent projects on the Pulumi engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""One module per verb: a plain function taking typed arguments and returning an exit code."""

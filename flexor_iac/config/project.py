@@ -1,0 +1,193 @@
+"""Load a whole Flexor project from disk into typed models, collecting every problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from flexor_iac.config.diagnostics import Diagnostic
+from flexor_iac.config.documents import Document, read_document
+from flexor_iac.config.models import AgentSpec, FlexorStackSettings, SkillSpec, VaultConfig
+from flexor_iac.config.schema_errors import schema_diagnostics
+from flexor_iac.constants import PULUMI_PROJECT, Environment, Tier
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+NAMESPACE = f"{PULUMI_PROJECT}:"
+
+
+@dataclass(frozen=True)
+class SkillSource:
+    """A skill file and the vault (hence tier) it belongs to."""
+
+    path: str
+    spec: SkillSpec
+    vault: str
+    tier: Tier
+
+
+@dataclass(frozen=True)
+class VaultSource:
+    """A vault directory: its config, its skills and every file it holds (for snapshots)."""
+
+    directory: str
+    path: str
+    config: VaultConfig
+    skills: tuple[SkillSource, ...]
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AgentSource:
+    """An agent file."""
+
+    path: str
+    spec: AgentSpec
+
+
+@dataclass(frozen=True)
+class StackSource:
+    """A Pulumi.<env>.yaml: its flexor settings."""
+
+    path: str
+    environment: Environment
+    settings: FlexorStackSettings
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything loaded from one project directory (only files that parsed and validated)."""
+
+    root: Path
+    default_vault: str | None
+    vaults: tuple[VaultSource, ...]
+    agents: tuple[AgentSource, ...]
+    stacks: dict[Environment, StackSource]
+    documents: dict[str, Document] = field(default_factory=dict, compare=False, repr=False)
+
+    def vault(self, name: str) -> VaultSource | None:
+        """The vault with this name, if any."""
+        return next((v for v in self.vaults if v.config.name == name), None)
+
+    def agent_vault(self, agent: AgentSpec) -> VaultSource | None:
+        """The vault an agent belongs to (its `vault:` or the project default)."""
+        name = agent.vault or self.default_vault
+        return self.vault(name) if name else None
+
+
+class _Reader:
+    """Collects documents and diagnostics while the project is read."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.documents: dict[str, Document] = {}
+        self.diagnostics: list[Diagnostic] = []
+
+    def display(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def read(self, path: Path) -> Document | None:
+        found = read_document(path, self.display(path))
+        if isinstance(found, Diagnostic):
+            self.diagnostics.append(found)
+            return None
+        self.documents[found.path] = found
+        return found
+
+    def model(self, path: Path, model: type[ModelT]) -> ModelT | None:
+        document = self.read(path)
+        if document is None:
+            return None
+        if not isinstance(document.data, dict):
+            self.diagnostics.append(document.diagnostic((), "expected a mapping at the top of "
+                                                        "the file", "schema-type"))
+            return None
+        try:
+            return model.model_validate(document.data)
+        except ValidationError as error:
+            self.diagnostics.extend(schema_diagnostics(document, error))
+            return None
+
+
+def _flexor_keys(config: Any) -> dict[str, Any]:
+    if not isinstance(config, dict):
+        return {}
+    found = {}
+    for key, value in config.items():
+        if isinstance(key, str) and key.startswith(NAMESPACE):
+            found[key.removeprefix(NAMESPACE)] = value
+    return found
+
+
+def _default_vault(reader: _Reader) -> str | None:
+    document = reader.read(reader.root / "Pulumi.yaml")
+    if document is None or not isinstance(document.data, dict):
+        return None
+    value = _flexor_keys(document.data.get("config")).get("defaultVault")
+    if isinstance(value, dict):  # project config may say {value: x} or {default: x}
+        value = value.get("value", value.get("default"))
+    return value if isinstance(value, str) else None
+
+
+def _stacks(reader: _Reader) -> dict[Environment, StackSource]:
+    stacks = {}
+    for env in Environment:
+        path = reader.root / f"Pulumi.{env.value}.yaml"
+        if not path.exists():
+            continue
+        document = reader.read(path)
+        if document is None:
+            continue
+        data = document.data if isinstance(document.data, dict) else {}
+        try:
+            settings = FlexorStackSettings.model_validate(_flexor_keys(data.get("config")))
+        except ValidationError as error:
+            shifted = Document(document.path, _flexor_keys(data.get("config")),
+                               {loc[1:]: mark for loc, mark in document.marks.items()
+                                if len(loc) > 1 and loc[0] == "config"})
+            reader.diagnostics.extend(schema_diagnostics(shifted, error))
+            continue
+        stacks[env] = StackSource(document.path, env, settings)
+    return stacks
+
+
+def _vault(reader: _Reader, directory: Path) -> VaultSource | None:
+    config = reader.model(directory / "vault.json", VaultConfig)
+    if config is None:
+        return None
+    skills = []
+    for path in sorted((directory / "skills").glob("*.y*ml")):
+        spec = reader.model(path, SkillSpec)
+        if spec is not None:
+            skills.append(SkillSource(reader.display(path), spec, config.name, config.tier))
+    files = tuple(sorted(p.relative_to(directory).as_posix()
+                         for p in directory.rglob("*") if p.is_file()))
+    return VaultSource(directory.name, reader.display(directory / "vault.json"), config,
+                       tuple(skills), files)
+
+
+def load_project(root: Path) -> tuple[Project, list[Diagnostic]]:
+    """Read every project file; return what loaded plus all diagnostics (schema-level only)."""
+    reader = _Reader(root)
+    default_vault = _default_vault(reader)
+    stacks = _stacks(reader)
+    vaults = []
+    vault_root = root / "vaults"
+    if vault_root.is_dir():
+        for directory in sorted(p for p in vault_root.iterdir() if p.is_dir()):
+            if (directory / "vault.json").exists():
+                if (vault := _vault(reader, directory)) is not None:
+                    vaults.append(vault)
+            else:
+                reader.diagnostics.append(Diagnostic(reader.display(directory), 1, 1, "error",
+                                                     "vault directory has no vault.json",
+                                                     "vault-missing-config"))
+    agents = []
+    for path in sorted((root / "agents").glob("*.y*ml")) if (root / "agents").is_dir() else []:
+        if (spec := reader.model(path, AgentSpec)) is not None:
+            agents.append(AgentSource(reader.display(path), spec))
+    project = Project(root, default_vault, tuple(vaults), tuple(agents), stacks,
+                      reader.documents)
+    return project, reader.diagnostics

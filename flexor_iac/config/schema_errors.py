@@ -1,0 +1,76 @@
+"""Turn a pydantic ValidationError into located diagnostics with stable rule ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from flexor_iac.config.diagnostics import Diagnostic
+from flexor_iac.config.documents import Document, Loc
+
+_PATTERN_RULES = {"name": "name-format", "vault": "name-format", "version": "version-format"}
+_TYPE_RULES = {
+    "extra_forbidden": "schema-unknown-key",
+    "missing": "schema-required",
+    "too_short": "schema-required",
+    "literal_error": "schema-enum",
+    "enum": "schema-enum",
+    "step_form": "step-form",
+    "task_form": "step-form",
+    "greater_than": "schema-range",
+    "greater_than_equal": "schema-range",
+}
+
+
+def _child(current: Any, part: Any) -> tuple[bool, Any]:
+    """Whether `part` indexes into `current`, and the value there."""
+    if isinstance(current, dict) and part in current:
+        return True, current[part]
+    if isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        return True, current[part]
+    return False, None
+
+
+def _real_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """Drop the union tags pydantic puts into `loc`, keeping only keys that exist in the data."""
+    real: list[str | int] = []
+    current = data
+    for part in loc:
+        found, value = _child(current, part)
+        if found:
+            current = value
+            real.append(part)
+        elif isinstance(current, dict) and isinstance(part, str):
+            real.append(part)  # a missing or unknown key: keep it, it names the problem
+            break
+    return tuple(real)
+
+
+def _describe(error: Any, loc: Loc) -> tuple[str, str]:
+    kind = error["type"]
+    where = ".".join(str(part) for part in loc) or "document"
+    if kind == "extra_forbidden":
+        return f"unknown key `{loc[-1]}`", "schema-unknown-key"
+    if kind == "missing":
+        return f"missing required key `{loc[-1]}`", "schema-required"
+    if kind == "string_pattern_mismatch":
+        rule = _PATTERN_RULES.get(str(loc[-1]) if loc else "", "schema-pattern")
+        return f"{where}: {error['input']!r} does not match {error['ctx']['pattern']}", rule
+    if kind in ("literal_error", "enum"):
+        expected = error["ctx"]["expected"]
+        return f"{where}: {error['input']!r} is not one of {expected}", "schema-enum"
+    if kind == "too_short":
+        return f"{where}: must not be empty", "schema-required"
+    rule = _TYPE_RULES.get(kind, "schema-type")
+    return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}", rule
+
+
+def schema_diagnostics(document: Document, error: ValidationError) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, at the line of the key it concerns."""
+    found = []
+    for item in error.errors(include_url=False):
+        loc = _real_loc(document.data, item["loc"])
+        message, rule = _describe(item, loc)
+        found.append(document.diagnostic(loc, message, rule))
+    return sorted(set(found))

@@ -1,0 +1,211 @@
+"""The `flexor` command line: the only click-aware module.
+
+Commands are thin: they turn options into typed arguments and call flexor_iac.commands.<verb>.
+`main()` is the one error boundary: a FlexorError becomes one line and its exit code, a usage
+error exit 64, anything unexpected exit 4 with the traceback in a log file the message names.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from flexor_iac import __version__
+from flexor_iac.constants import ENVIRONMENT_NAMES, STATE_DIR_NAME, Environment, ExitCode
+from flexor_iac.errors import FlexorError
+from flexor_iac.output import Console, colour_wanted
+from flexor_iac.workspace import ProjectPaths, find_project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Settings:
+    """Global options, which may be given before or after the verb."""
+
+    project_dir: Path | None = None
+    json_mode: bool = False
+    no_color: bool = False
+    verbose: bool = False
+
+    def console(self) -> Console:
+        """The console every command writes through."""
+        return Console(json_mode=self.json_mode, colour=colour_wanted(sys.stdout, self.no_color),
+                       verbose=self.verbose)
+
+    def paths(self) -> ProjectPaths:
+        """The project: --project-dir, else the nearest Pulumi.yaml at or above the cwd."""
+        return find_project(self.project_dir)
+
+
+def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value not in (None, False):
+            setattr(ctx.ensure_object(Settings), attribute, value)
+    return callback
+
+
+def global_options(command: F) -> F:
+    """The options every verb accepts (defined once, applied to the group and each verb)."""
+    decorators = [
+        click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
+                     expose_value=False, callback=_store("project_dir"),
+                     help="Project directory (default: nearest Pulumi.yaml above the cwd)."),
+        click.option("--json", "json_mode", is_flag=True, expose_value=False,
+                     callback=_store("json_mode"), help="Machine-readable output."),
+        click.option("--no-color", is_flag=True, expose_value=False, callback=_store("no_color"),
+                     help="No colour (also: NO_COLOR=1)."),
+        click.option("-v", "--verbose", is_flag=True, expose_value=False,
+                     callback=_store("verbose"), help="More detail on stderr."),
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def env_option(command: F) -> F:
+    """`--env E` (or FLEXOR_ENV)."""
+    return click.option(
+        "--env", "env", required=True, envvar="FLEXOR_ENV",
+        type=click.Choice(ENVIRONMENT_NAMES),
+        help="Target environment (or FLEXOR_ENV).")(command)
+
+
+def settings() -> Settings:
+    """The Settings of the running invocation."""
+    return click.get_current_context().ensure_object(Settings)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@global_options
+@click.version_option(__version__, prog_name="flexor")
+def cli() -> None:
+    """Deploy a Flexor project (agents, vaults, environments) with the Pulumi engine.
+
+    \b
+    Examples:
+      flexor validate
+      flexor deploy --env staging --dry-run
+      flexor deploy --env production --agent feed-monitor
+      flexor status --env production
+
+    Exit codes: 0 ok, 1 failed, 2 changes present (dry run with --detailed-exitcode),
+    3 refused by policy, 4 internal error, 64 usage error.
+    """
+
+
+@cli.command()
+@global_options
+def validate() -> int:
+    """Check every project file and report all problems, one per line.
+
+    \b
+    Lines read `path:line:col: error|warning: message [rule]`.
+    Exit 0 when there are no errors (warnings allowed), 1 otherwise.
+
+    \b
+    Examples:
+      flexor validate
+      flexor validate --json
+    """
+    from flexor_iac.commands import validate as command
+
+    current = settings()
+    return command.run(current.paths(), current.console())
+
+
+@cli.command()
+@global_options
+@env_option
+@click.option("--agent", "agents", multiple=True, metavar="NAME",
+              help="Deploy only this agent (repeatable) plus what it depends on.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop; changes nothing anywhere.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@click.option("--refresh", is_flag=True, help="Refresh the state from the outside world first.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="With --dry-run: exit 2 when there are changes.")
+def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh: bool,
+           detailed_exitcode: bool) -> int:
+    """Validate, preview, show the plan, confirm, and apply it to one environment.
+
+    \b
+    Examples:
+      flexor deploy --env staging
+      flexor deploy --env production --dry-run
+      flexor deploy --env production --agent feed-monitor --yes
+    """
+    from flexor_iac.commands import deploy as command
+
+    current = settings()
+    request = command.DeployRequest(Environment(env), agents, dry_run, yes, refresh,
+                                    detailed_exitcode)
+    return command.run(current.paths(), request, current.console(),
+                       lambda question: click.confirm(question, default=False))
+
+
+@cli.command()
+@global_options
+@env_option
+def status(env: str) -> int:
+    """Show the health of one environment in five lines.
+
+    \b
+    Example:
+      flexor status --env production
+    """
+    from flexor_iac.commands import status as command
+
+    current = settings()
+    return command.run(current.paths(), Environment(env), current.console())
+
+
+def _crash_log(error: BaseException) -> Path:
+    """Write the traceback where the operator can find it: .flexor/logs, else the temp dir."""
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    try:
+        folder = find_project().logs_dir
+    except FlexorError:
+        folder = Path(tempfile.gettempdir()) / STATE_DIR_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    target = folder / name
+    target.write_text("".join(traceback.format_exception(error)))
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script exits with it)."""
+    console = Console()
+    try:
+        code = cli.main(args=argv, prog_name="flexor", standalone_mode=False)
+        return int(code or 0)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        console.error(f"{error.format_message()}{hint}")
+        return ExitCode.USAGE
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.error("interrupted")
+        return 130
+    except FlexorError as error:
+        console.error(str(error))
+        return error.exit_code
+    except Exception as error:
+        log = _crash_log(error)
+        console.error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
+        return ExitCode.INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

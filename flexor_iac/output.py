@@ -1,0 +1,67 @@
+"""The only writer to the terminal: plain lines, colour only on a TTY, JSON documents."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+_COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "dim": 2, "bold": 1}
+
+
+def colour_wanted(stream: TextIO, no_color_flag: bool) -> bool:
+    """Colour only on a TTY, never with --no-color or a non-empty NO_COLOR (no-color.org)."""
+    return not no_color_flag and not os.environ.get("NO_COLOR") and stream.isatty()
+
+
+@dataclass
+class Console:
+    """Where a verb writes; one is built in main.py and handed to every command."""
+
+    json_mode: bool = False
+    colour: bool = False
+    verbose: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+
+    @property
+    def interactive(self) -> bool:
+        """Whether stdout is a terminal a person is looking at (progress, prompts)."""
+        return self.out.isatty()
+
+    def style(self, text: str, colour: str) -> str:
+        """Wrap text in an ANSI colour when colour is on."""
+        if not self.colour:
+            return text
+        return f"\033[{_COLOURS[colour]}m{text}\033[0m"
+
+    def line(self, text: str = "") -> None:
+        """A line of the verb's result on stdout (suppressed in --json mode)."""
+        if not self.json_mode:
+            print(text, file=self.out, flush=True)
+
+    def progress(self, text: str) -> None:
+        """A progress line on stderr, so stdout stays the result."""
+        print(self.style(text, "dim"), file=self.err, flush=True)
+
+    def debug(self, text: str) -> None:
+        """A line shown only with -v/--verbose."""
+        if self.verbose:
+            self.progress(text)
+
+    def warning(self, text: str) -> None:
+        """A warning line on stderr."""
+        print(f"{self.style('warning', 'yellow')}: {text}", file=self.err, flush=True)
+
+    def error(self, text: str) -> None:
+        """An error line on stderr."""
+        print(f"{self.style('error', 'red')}: {text}", file=self.err, flush=True)
+
+    def document(self, doc: Any) -> None:
+        """The verb's machine-readable result (only in --json mode)."""
+        if self.json_mode:
+            json.dump(doc, self.out, indent=2, sort_keys=False, default=str)
+            self.out.write("\n")
+            self.out.flush()

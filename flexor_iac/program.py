@@ -1,0 +1,134 @@
+"""The Pulumi program: the project's files → flexor resources for the stack's environment.
+
+`pulumi preview/up --stack <env>` runs this file (Pulumi.yaml `main:`); the flexor CLI calls
+`declare` as an inline program through flexor_iac.stacks. Both build the same resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from flexor_iac.config.diagnostics import has_errors
+from flexor_iac.config.models import SkillTask
+from flexor_iac.config.project import AgentSource, Project, SkillSource, VaultSource
+from flexor_iac.constants import TIER_SCOPE, Environment
+from flexor_iac.digest import json_digest, tree_digest
+from flexor_iac.resolve import skill_closure
+from flexor_iac.resources.agent import Agent
+from flexor_iac.resources.environment_binding import EnvironmentBinding
+from flexor_iac.resources.vault_tier_scope import VaultTierScope
+from flexor_iac.selection import Selection, select
+
+
+@dataclass
+class Declared:
+    """The resources one program run registered, by name."""
+
+    binding: EnvironmentBinding
+    vaults: dict[str, VaultTierScope] = field(default_factory=dict)
+    agents: dict[str, Agent] = field(default_factory=dict)
+
+
+def binding_inputs(project: Project, env: Environment) -> dict[str, Any]:
+    """Inputs of the EnvironmentBinding: scope, enabled triggers, catalog, isolation."""
+    stack = project.stacks.get(env)
+    settings = stack.settings if stack else None
+    default_triggers = ["manual"] if env is Environment.SANDBOX else [
+        "schedule", "event", "webhook", "manual"]
+    return {
+        "name": env.value,
+        "environment": env.value,
+        "tier_scope": [tier.value for tier in TIER_SCOPE[env]],
+        "triggers": list(settings.triggers) if settings and settings.triggers else default_triggers,
+        "catalog": settings.catalog if settings else None,
+        "isolation": "live" if env is Environment.PRODUCTION else "isolated",
+    }
+
+
+def vault_inputs(project: Project, vault: VaultSource, env: Environment) -> dict[str, Any]:
+    """Inputs of a VaultTierScope: the vault's config (env: references unresolved) and digest."""
+    directory = project.root / "vaults" / vault.directory
+    return {
+        "name": vault.config.name,
+        "environment": env.value,
+        "tier": vault.config.tier.value,
+        "config": vault.config.model_dump(mode="json", exclude_none=True),
+        "snapshot_digest": tree_digest(directory, vault.files),
+    }
+
+
+def skill_entry(skill: SkillSource) -> dict[str, Any]:
+    """One resolved skill as the Agent resource records it: content, not just a name."""
+    content = skill.spec.model_dump(mode="json", exclude_none=True)
+    return {"version": skill.spec.version, "vault": skill.vault, "tier": skill.tier.value,
+            "digest": json_digest(content), "content": content}
+
+
+def agent_inputs(project: Project, agent: AgentSource, env: Environment,
+                 skills: dict[str, SkillSource]) -> dict[str, Any]:
+    """Inputs of an Agent: full spec, version, vault and the resolved skill set."""
+    vault = project.agent_vault(agent.spec)
+    return {
+        "name": agent.spec.name,
+        "environment": env.value,
+        "version": agent.spec.version,
+        "vault": vault.config.name if vault else None,
+        "spec": agent.spec.model_dump(mode="json", exclude_none=True),
+        "skills": {name: skill_entry(skill) for name, skill in sorted(skills.items())},
+    }
+
+
+def task_skill_names(agent: AgentSource) -> list[str]:
+    """The skill names an agent's tasks invoke."""
+    return [task.skill for task in agent.spec.tasks if isinstance(task, SkillTask)]
+
+
+def declare(project: Project, selection: Selection) -> Declared:
+    """Register the resources of one environment, with real dependencies between them."""
+    env = selection.environment
+    binding = EnvironmentBinding(env.value, binding_inputs(project, env))
+    declared = Declared(binding)
+    for vault in selection.vaults:
+        declared.vaults[vault.config.name] = VaultTierScope(
+            vault.config.name, vault_inputs(project, vault, env),
+            pulumi.ResourceOptions(depends_on=[binding]))
+    for agent in selection.agents:
+        skills, _missing = skill_closure(project, task_skill_names(agent), env)
+        needs = {skill.vault for skill in skills.values()}
+        if (own := project.agent_vault(agent.spec)) is not None:
+            needs.add(own.config.name)
+        depends: list[pulumi.Resource] = [binding]
+        depends += [declared.vaults[name] for name in sorted(needs) if name in declared.vaults]
+        declared.agents[agent.spec.name] = Agent(
+            agent.spec.name, agent_inputs(project, agent, env, skills),
+            pulumi.ResourceOptions(depends_on=depends))
+    return declared
+
+
+def run_for_stack(start: Path | None = None) -> None:
+    """Entry point for `pulumi preview/up`: load and validate the project, then declare it."""
+    from flexor_iac.validate import validate_project
+    from flexor_iac.workspace import find_project
+
+    stack = pulumi.get_stack()
+    try:
+        env = Environment(stack)
+    except ValueError:
+        raise pulumi.RunError(f"stack {stack!r} is not a Flexor environment "
+                              "(sandbox, staging, production)") from None
+    # Newer language hosts pass the project root; the pinned one does not, so fall back to
+    # walking up from the program's working directory (the `main` folder).
+    given = start or pulumi.runtime.get_root_directory()
+    project, diagnostics = validate_project(find_project(Path(given) if given else None).root)
+    if has_errors(diagnostics):
+        lines = [d.render() for d in diagnostics if d.severity == "error"]
+        raise pulumi.RunError("the project has errors:\n" + "\n".join(lines))
+    declare(project, select(project, env))
+
+
+if __name__ == "__main__":
+    run_for_stack()

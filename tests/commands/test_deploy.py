@@ -1,0 +1,94 @@
+"""`flexor deploy` and `flexor status` as a user runs them: the real CLI and the real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.constants import ExitCode
+from flexor_iac.toolchain import pulumi_bin_dir
+
+
+@pytest.fixture(autouse=True)
+def _toolchain() -> None:
+    pulumi_bin_dir()
+
+
+def flexor(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `flexor` console script in the project, without a terminal."""
+    return subprocess.run([str(Path(sys.executable).parent / "flexor"), *args], cwd=project,
+                          capture_output=True, text=True, timeout=300, check=False,
+                          stdin=subprocess.DEVNULL, env=dict(os.environ))
+
+
+def _state(project: Path) -> dict[str, bytes]:
+    root = project / ".flexor" / "state"
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_deploy_shows_the_plan_applies_it_and_status_counts_the_agent(project: Path) -> None:
+    done = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert done.returncode == ExitCode.OK, done.stderr
+    lines = done.stdout.splitlines()
+    assert " + EnvironmentBinding staging" in lines
+    assert " + VaultTierScope company" in lines
+    assert " + Agent feed-monitor  1.0" in lines
+    assert "Plan for staging: 3 to create, 0 to update, 0 to replace, 0 to delete; " \
+        "0 unchanged, 0 skipped." in lines
+    assert lines[-1] == "Deployed to staging: 3 create."
+
+    status = flexor(project, "status", "--env", "staging")
+    assert status.returncode == ExitCode.OK, status.stderr
+    out = status.stdout.splitlines()
+    assert out[0] == "Environment: staging"
+    assert out[1] == "Agents: 1 active, 0 paused, 0 erroring"
+    assert out[2].startswith("Last deployment: 20") and out[2].endswith(" UTC")
+    assert out[3:] == ["Vault sync: never", "PlexiFact connection: not configured"]
+
+
+def test_second_deploy_has_no_changes(project: Path) -> None:
+    assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
+    again = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert again.returncode == ExitCode.OK
+    assert "No changes." in again.stdout.splitlines()
+
+
+def test_dry_run_changes_nothing_and_reports_changes_with_detailed_exitcode(
+        project: Path) -> None:
+    assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
+    before = _state(project)
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace('version: "1.0"', 'version: "1.1"')
+                     .replace("max_attempts: 2", "max_attempts: 3"))
+    dry = flexor(project, "deploy", "--env", "staging", "--dry-run", "--detailed-exitcode")
+    assert dry.returncode == ExitCode.CHANGES_PRESENT, dry.stderr
+    assert " ~ Agent feed-monitor  1.0 → 1.1  (spec.retry, spec.version, version)" in \
+        dry.stdout.splitlines()
+    assert _state(project) == before
+
+
+def test_sandbox_lists_what_it_skips(project: Path) -> None:
+    done = flexor(project, "deploy", "--env", "sandbox", "--dry-run", "--json")
+    assert done.returncode == ExitCode.OK, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["format_version"] == 1 and plan["environment"] == "sandbox"
+    assert [(c["kind"], c["resource"], c["op"]) for c in plan["changes"]] == [
+        ("EnvironmentBinding", "sandbox", "create")]
+    assert {(s["kind"], s["name"]) for s in plan["skipped"]} == {
+        ("vault", "company"), ("agent", "feed-monitor")}
+    assert "tier L2 is not in sandbox's scope (L4+L3+L1)" in plan["skipped"][0]["reason"]
+
+
+def test_invalid_project_deploys_nothing(project: Path) -> None:
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace('version: "1.0"', 'version: "one"'))
+    done = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert done.returncode == ExitCode.FAILED
+    assert "agents/feed-monitor.yaml:2:1: error: version: 'one' does not match" in done.stderr
+    assert "nothing was deployed" in done.stderr
+    assert not (project / ".flexor" / "state").exists()

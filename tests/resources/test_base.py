@@ -1,0 +1,38 @@
+"""The shared provider behaviour: pure diff, unknown-tolerant, full outputs, stable ids."""
+
+from __future__ import annotations
+
+from flexor_iac.resources.base import PROVIDER_KEY, UNKNOWN, FlexorProvider, changed_fields
+
+OLD = {"name": "x", "environment": "staging", "version": "1.0", "spec": {"a": 1},
+       PROVIDER_KEY: "pickled-old"}
+
+
+def test_no_change_means_no_diff() -> None:
+    result = FlexorProvider().diff("id", OLD, {**OLD, PROVIDER_KEY: "pickled-new"})
+    assert result.changes is False
+    assert result.replaces == []
+
+
+def test_changed_fields_are_named_and_provider_bytes_ignored() -> None:
+    assert changed_fields(OLD, {**OLD, "version": "1.1", PROVIDER_KEY: "other"}) == ["version"]
+
+
+def test_unknown_values_during_preview_count_as_changes() -> None:
+    result = FlexorProvider().diff("id", OLD, {**OLD, "spec": {"a": UNKNOWN}})
+    assert result.changes is True
+
+
+def test_environment_change_replaces() -> None:
+    result = FlexorProvider().diff("id", OLD, {**OLD, "environment": "production"})
+    assert result.changes is True and result.replaces == ["environment"]
+
+
+def test_check_passes_inputs_through_unchanged() -> None:
+    result = FlexorProvider().check({}, dict(OLD))
+    assert result.inputs == OLD and result.failures == []
+
+
+def test_update_returns_complete_outputs() -> None:
+    news = {**OLD, "version": "1.1"}
+    assert FlexorProvider().update("id", OLD, news).outs == news

@@ -1,0 +1,88 @@
+"""The CLI surface: help, usage errors, the error boundary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flexor_iac import main as cli_main
+from flexor_iac.constants import ExitCode
+from flexor_iac.errors import PolicyRefusal
+
+DOCUMENTED_VERBS = ("validate", "deploy", "status")
+
+
+def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["--help"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    for verb in DOCUMENTED_VERBS:
+        assert f"  {verb} " in out
+
+
+@pytest.mark.parametrize("verb", DOCUMENTED_VERBS)
+def test_every_verb_has_help_with_examples(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main([verb, "--help"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "Example" in out
+    assert "--json" in out
+
+
+def test_unknown_flag_is_a_usage_error_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["deploy", "--env", "staging", "--bogus"]) == ExitCode.USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--bogus" in err[0] and err[0].startswith("error:")
+
+
+def test_unknown_environment_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["status", "--env", "prod"]) == ExitCode.USAGE
+    assert "'prod' is not one of" in capsys.readouterr().err
+
+
+def test_missing_env_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["deploy"]) == ExitCode.USAGE
+    assert "--env" in capsys.readouterr().err
+
+
+def test_env_comes_from_flexor_env(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FLEXOR_ENV", "nowhere")
+    assert cli_main.main(["--project-dir", str(project), "status"]) == ExitCode.USAGE
+    assert "'nowhere' is not one of" in capsys.readouterr().err
+
+
+def test_global_options_work_after_the_verb(project: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["validate", "--project-dir", str(project), "--json"]) == ExitCode.OK
+    assert '"errors": 0' in capsys.readouterr().out
+
+
+def test_no_project_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["validate", "--project-dir", str(tmp_path)]) == ExitCode.USAGE
+    assert "no Pulumi.yaml at or above" in capsys.readouterr().err
+
+
+def test_policy_refusal_becomes_exit_3(monkeypatch: pytest.MonkeyPatch, project: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    def refuse(*_args: object) -> int:
+        raise PolicyRefusal("refused: example")
+
+    monkeypatch.setattr("flexor_iac.commands.validate.run", refuse)
+    assert cli_main.main(["validate", "--project-dir", str(project)]) == ExitCode.REFUSED
+    assert capsys.readouterr().err.strip() == "error: refused: example"
+
+
+def test_unexpected_error_is_exit_4_with_a_log(monkeypatch: pytest.MonkeyPatch, project: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    def crash(*_args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.chdir(project)
+    monkeypatch.setattr("flexor_iac.commands.validate.run", crash)
+    assert cli_main.main(["validate"]) == ExitCode.INTERNAL
+    err = capsys.readouterr().err.strip()
+    assert "internal error: RuntimeError: boom (traceback in " in err
+    log = Path(err.rsplit("traceback in ", 1)[1].rstrip(")"))
+    assert log.parent == project / ".flexor" / "logs"
+    assert "RuntimeError: boom" in log.read_text()

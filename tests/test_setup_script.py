@@ -1,0 +1,132 @@
+"""scripts/setup: bad input gets one clear line naming the fix; nothing half-built is left."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+SCRIPT = REPO / "scripts" / "setup"
+
+
+def _fake_tool(folder: Path, name: str, body: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tool = folder / name
+    tool.write_text("#!/bin/sh\n" + textwrap.dedent(body))
+    tool.chmod(0o755)
+
+
+def _toolchain_only(tmp_path: Path, path_dirs: list[Path]) -> subprocess.CompletedProcess[str]:
+    """Run the script's toolchain step alone, with an empty cache and a controlled PATH."""
+    code = textwrap.dedent(f"""
+        import importlib.machinery, importlib.util, sys
+        loader = importlib.machinery.SourceFileLoader("setup_script", {str(SCRIPT)!r})
+        spec = importlib.util.spec_from_loader("setup_script", loader)
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        module.REPO = __import__("pathlib").Path({str(tmp_path / "clone")!r})
+        try:
+            module.ensure_toolchain(module.new_log())
+        except module.SetupError as error:
+            print(f"setup: error: {{error}}", file=sys.stderr)
+            sys.exit(1)
+    """)
+    env = {"PATH": os.pathsep.join(str(p) for p in path_dirs) + os.pathsep + "/usr/bin:/bin",
+           "HOME": str(tmp_path / "home"), "FLEXOR_TOOLS_CACHE": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_missing_go_is_one_clear_line(tmp_path: Path) -> None:
+    done = _toolchain_only(tmp_path, [])
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "setup: error: `go` is not on PATH: install Go ≥ 1.26.6 to build the Pulumi CLI "
+        "(or put a compatible pulumi on PATH)")
+
+
+def test_old_go_is_named_with_the_fix(tmp_path: Path) -> None:
+    _fake_tool(tmp_path / "bin", "go", 'echo "go1.19.8"\n')
+    done = _toolchain_only(tmp_path, [tmp_path / "bin"])
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert "is go1.19.8, Pulumi v3.274.1 needs Go ≥ 1.26.6" in last
+    assert "install a newer Go" in last
+
+
+def test_incompatible_pulumi_on_path_is_named_and_not_used(tmp_path: Path) -> None:
+    _fake_tool(tmp_path / "old", "pulumi", 'echo "v3.100.0"\n')
+    done = _toolchain_only(tmp_path, [tmp_path / "old"])
+    assert "is not compatible with v3.274.1; not using it" in done.stdout
+    assert "v3.100.0" in done.stdout
+    assert done.returncode == 1  # it went on to need go, which this PATH lacks
+    assert "`go` is not on PATH" in done.stderr
+
+
+def test_failed_build_shows_the_log_tail_and_leaves_nothing_half_built(tmp_path: Path) -> None:
+    _fake_tool(tmp_path / "bin", "go", """
+        case "$1 $2" in
+          "env GOVERSION") echo go1.26.8 ;;
+          "get -tool") echo "proxy said: 403 Forbidden for module X"; exit 1 ;;
+          *) exit 0 ;;
+        esac
+    """)
+    done = _toolchain_only(tmp_path, [tmp_path / "bin"])
+    assert done.returncode == 1
+    assert "proxy said: 403 Forbidden for module X" in done.stderr
+    assert "fetching Pulumi CLI v3.274.1 modules (Go module proxy) failed (exit 1)" in done.stderr
+    cache = tmp_path / "cache"
+    assert not (cache / "pulumi-v3.274.1").exists()
+    assert [p.name for p in cache.iterdir() if p.name.startswith(".build")] == []
+
+
+def test_compatible_pulumi_on_path_is_reused(tmp_path: Path) -> None:
+    for name in ("pulumi-language-python", "pulumi-language-python-exec",
+                 "pulumi-resource-pulumi-python"):
+        _fake_tool(tmp_path / "newer", name, "exit 0\n")
+    _fake_tool(tmp_path / "newer", "pulumi", 'echo "v3.280.0"\n')
+    (tmp_path / "clone").mkdir()
+    done = _toolchain_only(tmp_path, [tmp_path / "newer"])
+    assert done.returncode == 0, done.stderr
+    assert "reusing pulumi v3.280.0 from PATH" in done.stdout
+    linked = tmp_path / "clone" / ".tools" / "bin" / "pulumi"
+    assert linked.resolve() == (tmp_path / "newer" / "pulumi").resolve()
+    assert (tmp_path / "clone" / ".tools" / "bin" / "python3").read_text().startswith("#!/bin/sh")
+
+
+@pytest.mark.parametrize("flags", [["--background", "--wait"], ["--nonsense"]])
+def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
+    done = subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    assert "usage:" in done.stderr
+
+
+def test_a_second_setup_waits_for_the_first(tmp_path: Path) -> None:
+    """Two set-ups at once: the second waits on the machine-wide lock instead of racing."""
+    code = textwrap.dedent(f"""
+        import importlib.machinery, importlib.util, sys, time
+        loader = importlib.machinery.SourceFileLoader("setup_script", {str(SCRIPT)!r})
+        spec = importlib.util.spec_from_loader("setup_script", loader)
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        with module.setup_lock():
+            print("locked", flush=True)
+            time.sleep(float(sys.argv[1]))
+        print("released", flush=True)
+    """)
+    env = dict(os.environ, FLEXOR_TOOLS_CACHE=str(tmp_path / "cache"))
+    first = subprocess.Popen([sys.executable, "-c", code, "3"], env=env, stdout=subprocess.PIPE,
+                             text=True)
+    assert first.stdout is not None and first.stdout.readline().strip() == "locked"
+    second = subprocess.run([sys.executable, "-c", code, "0"], env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
+    first.wait(timeout=60)
+    assert "another set-up is running on this machine; waiting" in second.stdout
+    assert second.stdout.strip().endswith("released")
