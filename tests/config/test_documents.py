@@ -9,7 +9,6 @@ import pytest
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, read_document
 
-
 # "Billion laughs": six levels of ten aliases each expand to a million values.
 BOMB = b"l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + b"".join(
     f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n".encode() for i in range(1, 6))

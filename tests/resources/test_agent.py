@@ -1,4 +1,4 @@
-"""`flexor:Agent`: its provider creates with a readable id and keeps every input as output."""
+"""`flexor:Agent`: readable ids, every input kept as output."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`flexor:VaultTierScope`: its provider creates with a readable id and keeps every input as output."""
+"""`flexor:VaultTierScope`: readable ids, every input kept as output."""
 
 from __future__ import annotations
 
