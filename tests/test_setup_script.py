@@ -130,3 +130,18 @@ def test_a_second_setup_waits_for_the_first(tmp_path: Path) -> None:
     first.wait(timeout=60)
     assert "another set-up is running on this machine; waiting" in second.stdout
     assert second.stdout.strip().endswith("released")
+
+
+def test_python_wrapper_names_the_fix_when_the_venv_is_missing(tmp_path: Path) -> None:
+    for name in ("pulumi-language-python", "pulumi-language-python-exec",
+                 "pulumi-resource-pulumi-python"):
+        _fake_tool(tmp_path / "newer", name, "exit 0\n")
+    _fake_tool(tmp_path / "newer", "pulumi", 'echo "v3.274.1"\n')
+    (tmp_path / "clone").mkdir()
+    assert _toolchain_only(tmp_path, [tmp_path / "newer"]).returncode == 0
+    wrapper = tmp_path / "clone" / ".tools" / "bin" / "python3"
+    done = subprocess.run([str(wrapper), "-c", "print(1)"], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 127
+    assert done.stderr.strip() == (f"flexor-iac: {tmp_path / 'clone' / '.venv' / 'bin' / 'python'}"
+                                   " is missing: run scripts/setup (or make setup) in the clone")
