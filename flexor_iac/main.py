@@ -104,22 +104,32 @@ def cli() -> None:
 
 @cli.command()
 @global_options
-def validate() -> int:
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--changed", is_flag=True,
+              help="Report only files changed against the git merge base (and their referrers).")
+@click.option("--base", metavar="REV", help="With --changed: compare against REV.")
+@click.option("--env", "env", envvar="FLEXOR_ENV", type=click.Choice(ENVIRONMENT_NAMES),
+              help="Apply only this environment's rules (scope, resolution).")
+def validate(paths: tuple[Path, ...], changed: bool, base: str | None, env: str | None) -> int:
     """Check every project file and report all problems, one per line.
 
     \b
-    Lines read `path:line:col: error|warning: message [rule]`.
+    Lines read `path:line:col: error|warning: message [rule]`. The whole project is
+    always loaded, so cross-file references are checked even when reporting on a part.
     Exit 0 when there are no errors (warnings allowed), 1 otherwise.
 
     \b
     Examples:
       flexor validate
-      flexor validate --json
+      flexor validate agents/feed-monitor.yaml
+      flexor validate --changed --base origin/main
+      flexor validate --env production --json
     """
     from flexor_iac.commands import validate as command
 
     current = settings()
-    return command.run(current.paths(), current.console())
+    request = command.ValidateRequest(paths, changed, base, Environment(env) if env else None)
+    return command.run(current.paths(), request, current.console())
 
 
 @cli.command()
@@ -167,11 +177,52 @@ def status(env: str) -> int:
     return command.run(current.paths(), Environment(env), current.console())
 
 
-def _crash_log(error: BaseException) -> Path:
+@cli.command()
+@global_options
+@click.argument("kind", required=False, type=click.Choice(["agent", "skill", "vault"]))
+def schema(kind: str | None) -> int:
+    """Print the JSON Schema of agent, skill or vault files (all three without KIND).
+
+    \b
+    Point your editor's YAML/JSON language server at it for completion and checks.
+
+    \b
+    Examples:
+      flexor schema agent > .schemas/agent.json
+      flexor schema --json
+    """
+    from flexor_iac.commands import schema as command
+
+    return command.run(kind, settings().console())
+
+
+@cli.command()
+@global_options
+@click.argument("directory", required=False, default=".",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--vault", default="project", show_default=True, metavar="NAME",
+              help="Name of the project's first vault (L4).")
+def init(directory: Path, vault: str) -> int:
+    """Create a new Flexor project: Pulumi files, one vault with a skill, one agent.
+
+    \b
+    The project validates and deploys as created (the agent is declared for sandbox).
+
+    \b
+    Examples:
+      flexor init my-project
+      flexor init . --vault desk
+    """
+    from flexor_iac.commands import init as command
+
+    return command.run(directory, vault, settings().console())
+
+
+def _crash_log(error: BaseException, project_dir: Path | None) -> Path:
     """Write the traceback where the operator can find it: .flexor/logs, else the temp dir."""
     name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
     try:
-        folder = find_project().logs_dir
+        folder = find_project(project_dir).logs_dir
     except FlexorError:
         folder = Path(tempfile.gettempdir()) / STATE_DIR_NAME
     try:
@@ -186,8 +237,9 @@ def _crash_log(error: BaseException) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     console = Console()
+    given = Settings()
     try:
-        code = cli.main(args=argv, prog_name="flexor", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="flexor", standalone_mode=False, obj=given)
         return int(code or 0)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
@@ -202,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         console.error(str(error))
         return error.exit_code
     except Exception as error:
-        log = _crash_log(error)
+        log = _crash_log(error, given.project_dir)
         console.error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
         return ExitCode.INTERNAL
 

@@ -17,7 +17,7 @@ from flexor_iac.config.models import SkillTask
 from flexor_iac.config.project import AgentSource, Project, SkillSource, VaultSource
 from flexor_iac.constants import TIER_SCOPE, Environment
 from flexor_iac.digest import json_digest, tree_digest
-from flexor_iac.resolve import skill_closure
+from flexor_iac.resolve import skill_index
 from flexor_iac.resources.agent import Agent
 from flexor_iac.resources.environment_binding import EnvironmentBinding
 from flexor_iac.resources.vault_tier_scope import VaultTierScope
@@ -97,7 +97,7 @@ def declare(project: Project, selection: Selection) -> Declared:
             vault.config.name, vault_inputs(project, vault, env),
             pulumi.ResourceOptions(depends_on=[binding]))
     for agent in selection.agents:
-        skills, _missing = skill_closure(project, task_skill_names(agent), env)
+        skills, _missing = skill_index(project, env).closure(task_skill_names(agent))
         needs = {skill.vault for skill in skills.values()}
         if (own := project.agent_vault(agent.spec)) is not None:
             needs.add(own.config.name)
@@ -123,7 +123,8 @@ def run_for_stack(start: Path | None = None) -> None:
     # Newer language hosts pass the project root; the pinned one does not, so fall back to
     # walking up from the program's working directory (the `main` folder).
     given = start or pulumi.runtime.get_root_directory()
-    project, diagnostics = validate_project(find_project(Path(given) if given else None).root)
+    root = find_project(Path(given) if given else None).root
+    project, diagnostics = validate_project(root, (env,))
     if has_errors(diagnostics):
         lines = [d.render() for d in diagnostics if d.severity == "error"]
         raise pulumi.RunError("the project has errors:\n" + "\n".join(lines))

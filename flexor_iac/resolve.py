@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from flexor_iac.config.models import ActionStep, CallStep, ConditionStep, ParallelStep, SkillStep
+from flexor_iac.config.models import CallStep, ParallelStep, SkillStep
 from flexor_iac.config.project import Project, SkillSource
 from flexor_iac.constants import TIER_SCOPE, Environment, Tier
 from flexor_iac.stdlib import is_library_action
@@ -19,19 +20,57 @@ class Unresolved:
     environment: Environment
     searched: tuple[Tier, ...]
 
+    def describe(self) -> str:
+        """`skill x does not resolve in production (searched L4, L2, L1)`."""
+        tiers = ", ".join(t.value for t in self.searched)
+        return (f"skill `{self.name}` does not resolve in {self.environment.value} "
+                f"(searched {tiers})")
 
-def resolve_skill(project: Project, name: str, env: Environment) -> SkillSource | str | None:
-    """The skill `name` resolves to in `env`: a vault skill, a library action name, or None."""
-    for tier in TIER_SCOPE[env]:
-        if tier is Tier.L1:
-            return name if is_library_action(name) else None
-        for vault in project.vaults:
-            if vault.config.tier is not tier or not vault.config.environment.reaches(env):
+
+class SkillIndex:
+    """What each skill name resolves to in one environment: the first match by tier."""
+
+    def __init__(self, project: Project, env: Environment) -> None:
+        self.environment = env
+        self._skills: dict[str, SkillSource] = {}
+        for tier in TIER_SCOPE[env]:
+            for vault in project.vaults:
+                if vault.config.tier is tier and vault.config.environment.reaches(env):
+                    for skill in vault.skills:
+                        self._skills.setdefault(skill.spec.name, skill)
+
+    def resolve(self, name: str) -> SkillSource | str | None:
+        """A vault skill, a standard-library action name (L1), or None."""
+        if (skill := self._skills.get(name)) is not None:
+            return skill
+        return name if is_library_action(name) else None
+
+    def unresolved(self, name: str) -> Unresolved:
+        """The description of `name` failing to resolve here."""
+        return Unresolved(name, self.environment, TIER_SCOPE[self.environment])
+
+    def closure(self, roots: list[str]) -> tuple[dict[str, SkillSource], list[Unresolved]]:
+        """Vault skills reachable from `roots` through `call`, and names that did not resolve."""
+        found: dict[str, SkillSource] = {}
+        missing: list[Unresolved] = []
+        pending = list(roots)
+        while pending:
+            name = pending.pop()
+            if name in found:
                 continue
-            for skill in vault.skills:
-                if skill.spec.name == name:
-                    return skill
-    return None
+            target = self.resolve(name)
+            if target is None:
+                missing.append(self.unresolved(name))
+            elif isinstance(target, SkillSource):
+                found[name] = target
+                pending.extend(called_names(target.spec.steps))
+        return found, missing
+
+
+@lru_cache(maxsize=16)
+def skill_index(project: Project, env: Environment) -> SkillIndex:
+    """The index of one loaded project (by identity) in one environment, built once."""
+    return SkillIndex(project, env)
 
 
 def called_names(steps: list[SkillStep]) -> Iterator[str]:
@@ -41,24 +80,3 @@ def called_names(steps: list[SkillStep]) -> Iterator[str]:
             yield step.call
         elif isinstance(step, ParallelStep):
             yield from called_names(step.parallel)
-        elif isinstance(step, ActionStep | ConditionStep):
-            continue
-
-
-def skill_closure(project: Project, roots: list[str], env: Environment
-                  ) -> tuple[dict[str, SkillSource], list[Unresolved]]:
-    """The vault skills reachable from `roots` in `env` through `call`, and what did not resolve."""
-    found: dict[str, SkillSource] = {}
-    missing: list[Unresolved] = []
-    pending = list(roots)
-    while pending:
-        name = pending.pop()
-        if name in found:
-            continue
-        target = resolve_skill(project, name, env)
-        if target is None:
-            missing.append(Unresolved(name, env, TIER_SCOPE[env]))
-        elif isinstance(target, SkillSource):
-            found[name] = target
-            pending.extend(called_names(target.spec.steps))
-    return found, missing

@@ -1,14 +1,36 @@
-"""Load a project and check it as a whole: schema problems plus cross-file rules."""
+"""Load a project and check it as a whole: every file's schema plus the cross-file rules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from flexor_iac.checks import (
+    catalog,
+    cycles,
+    names,
+    references,
+    stacks,
+    templates,
+    triggers,
+    vaults,
+)
+from flexor_iac.checks.context import CheckContext
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.project import Project, load_project
+from flexor_iac.constants import Environment
+
+CHECKS: tuple[Callable[[CheckContext], Iterable[Diagnostic]], ...] = (
+    names.check, vaults.check, stacks.check, triggers.check, templates.check,
+    references.check, cycles.check, catalog.check,
+)
 
 
-def validate_project(root: Path) -> tuple[Project, list[Diagnostic]]:
-    """The loaded project and every diagnostic, sorted by file and position."""
+def validate_project(root: Path, environments: tuple[Environment, ...] = tuple(Environment)
+                     ) -> tuple[Project, list[Diagnostic]]:
+    """The loaded project and every diagnostic (sorted by file and position)."""
     project, diagnostics = load_project(root)
-    return project, sorted(diagnostics)
+    context = CheckContext(project, environments)
+    for check in CHECKS:
+        diagnostics.extend(check(context))
+    return project, sorted(set(diagnostics))

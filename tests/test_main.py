@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_env_comes_from_flexor_env(project: Path, monkeypatch: pytest.MonkeyPatc
 def test_global_options_work_after_the_verb(project: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main.main(["validate", "--project-dir", str(project), "--json"]) == ExitCode.OK
-    assert '"errors": 0' in capsys.readouterr().out
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_no_project_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,3 +87,17 @@ def test_unexpected_error_is_exit_4_with_a_log(monkeypatch: pytest.MonkeyPatch, 
     log = Path(err.rsplit("traceback in ", 1)[1].rstrip(")"))
     assert log.parent == project / ".flexor" / "logs"
     assert "RuntimeError: boom" in log.read_text()
+
+
+def test_crash_log_goes_to_the_project_given_by_project_dir(
+        monkeypatch: pytest.MonkeyPatch, project: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def crash(*_args: object) -> int:
+        raise RuntimeError("boom")
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr("flexor_iac.commands.validate.run", crash)
+    assert cli_main.main(["validate", "--project-dir", str(project)]) == ExitCode.INTERNAL
+    assert f"traceback in {project / '.flexor' / 'logs'}" in capsys.readouterr().err

@@ -59,7 +59,7 @@ def _progress(console: Console) -> Callable[[ResourceStep], None]:
 
 def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: Confirm) -> int:
     """Deploy the project to one environment; returns the exit code."""
-    project, diagnostics = validate_project(paths.root)
+    project, diagnostics = validate_project(paths.root, (request.env,))
     report(console, diagnostics)
     if has_errors(diagnostics):
         console.error("the project has errors; nothing was deployed")

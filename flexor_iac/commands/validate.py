@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+from flexor_iac.changes import changed_files, with_referrers
 from flexor_iac.config.diagnostics import Diagnostic, has_errors
-from flexor_iac.constants import ExitCode
+from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.output import Console
 from flexor_iac.validate import validate_project
 from flexor_iac.workspace import ProjectPaths
 
 
+@dataclass(frozen=True)
+class ValidateRequest:
+    """What to report: some paths, only changed files, one environment's rules."""
+
+    paths: tuple[Path, ...] = ()
+    changed: bool = False
+    base: str | None = None
+    env: Environment | None = None
+
+
 def report(console: Console, diagnostics: list[Diagnostic]) -> None:
     """Print diagnostics as `path:line:col: severity: message [rule]` lines (stderr)."""
     for diagnostic in diagnostics:
-        text = diagnostic.render()
         colour = "red" if diagnostic.severity == "error" else "yellow"
-        print(console.style(text, colour), file=console.err, flush=True)
+        print(console.style(diagnostic.render(), colour), file=console.err, flush=True)
 
 
-def run(paths: ProjectPaths, console: Console) -> int:
-    """Validate the whole project; exit 0 without errors (warnings allowed), 1 with."""
-    _project, diagnostics = validate_project(paths.root)
+def _selected(paths: ProjectPaths, request: ValidateRequest) -> set[str] | None:
+    """Project-relative path prefixes to report on (None: everything)."""
+    if not request.paths:
+        return None
+    return {Path(p).resolve().relative_to(paths.root).as_posix().rstrip(".") for p in
+            request.paths}
+
+
+def run(paths: ProjectPaths, request: ValidateRequest, console: Console) -> int:
+    """Validate the whole project, report the requested part; exit 1 on any reported error."""
+    envs = (request.env,) if request.env else tuple(Environment)
+    project, diagnostics = validate_project(paths.root, envs)
+    if (prefixes := _selected(paths, request)) is not None:
+        diagnostics = [d for d in diagnostics if any(
+            p in ("", d.path) or d.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
+    if request.changed:
+        wanted = with_referrers(project, changed_files(paths.root, request.base))
+        diagnostics = [d for d in diagnostics if d.path in wanted]
     errors = sum(1 for d in diagnostics if d.severity == "error")
-    warnings = len(diagnostics) - errors
     if console.json_mode:
-        console.document({"errors": errors, "warnings": warnings,
-                          "diagnostics": [d.as_json() for d in diagnostics]})
+        console.document([d.as_json() for d in diagnostics])
     else:
         report(console, diagnostics)
-        console.line(f"{errors} error(s), {warnings} warning(s)")
+        console.line(f"{errors} error(s), {len(diagnostics) - errors} warning(s)")
     return ExitCode.FAILED if has_errors(diagnostics) else ExitCode.OK

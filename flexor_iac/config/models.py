@@ -228,7 +228,10 @@ class AgentSpec(Strict):
 # --- Pulumi files -------------------------------------------------------------------------------
 
 class FlexorStackSettings(Strict):
-    """The `flexor:` keys of one Pulumi.<env>.yaml (namespace stripped)."""
+    """The `flexor:` keys of one Pulumi.<env>.yaml's `config:` (validated with the namespace)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              alias_generator=lambda field: f"flexor:{field}")
 
     environment: Environment | None = None
     catalog: str | None = None

@@ -56,7 +56,7 @@ class StackSource:
     settings: FlexorStackSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: a loaded project is one snapshot of the files
 class Project:
     """Everything loaded from one project directory (only files that parsed and validated)."""
 
@@ -66,6 +66,10 @@ class Project:
     agents: tuple[AgentSource, ...]
     stacks: dict[Environment, StackSource]
     documents: dict[str, Document] = field(default_factory=dict, compare=False, repr=False)
+    # Names of skill and vault files that exist but did not validate: references to them are
+    # not reported again as unresolved (the file's own error says what is wrong).
+    invalid_skills: frozenset[str] = frozenset()
+    invalid_vaults: frozenset[str] = frozenset()
 
     def vault(self, name: str) -> VaultSource | None:
         """The vault with this name, if any."""
@@ -84,6 +88,7 @@ class _Reader:
         self.root = root
         self.documents: dict[str, Document] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.invalid_names: dict[type[BaseModel], set[str]] = {}
 
     def display(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -108,24 +113,23 @@ class _Reader:
             return model.model_validate(document.data)
         except ValidationError as error:
             self.diagnostics.extend(schema_diagnostics(document, error))
+            if isinstance(name := document.data.get("name"), str):
+                self.invalid_names.setdefault(model, set()).add(name)
             return None
 
 
 def _flexor_keys(config: Any) -> dict[str, Any]:
+    """The `flexor:`-namespaced entries of a Pulumi `config:` mapping (others are not ours)."""
     if not isinstance(config, dict):
         return {}
-    found = {}
-    for key, value in config.items():
-        if isinstance(key, str) and key.startswith(NAMESPACE):
-            found[key.removeprefix(NAMESPACE)] = value
-    return found
+    return {k: v for k, v in config.items() if isinstance(k, str) and k.startswith(NAMESPACE)}
 
 
 def _default_vault(reader: _Reader) -> str | None:
     document = reader.read(reader.root / "Pulumi.yaml")
     if document is None or not isinstance(document.data, dict):
         return None
-    value = _flexor_keys(document.data.get("config")).get("defaultVault")
+    value = _flexor_keys(document.data.get("config")).get(f"{NAMESPACE}defaultVault")
     if isinstance(value, dict):  # project config may say {value: x} or {default: x}
         value = value.get("value", value.get("default"))
     return value if isinstance(value, str) else None
@@ -141,12 +145,14 @@ def _stacks(reader: _Reader) -> dict[Environment, StackSource]:
         if document is None:
             continue
         data = document.data if isinstance(document.data, dict) else {}
+        keys = _flexor_keys(data.get("config"))
         try:
-            settings = FlexorStackSettings.model_validate(_flexor_keys(data.get("config")))
+            settings = FlexorStackSettings.model_validate(keys)
         except ValidationError as error:
-            shifted = Document(document.path, _flexor_keys(data.get("config")),
-                               {loc[1:]: mark for loc, mark in document.marks.items()
-                                if len(loc) > 1 and loc[0] == "config"})
+            config_marks = {loc[1:]: mark for loc, mark in document.marks.items()
+                            if loc[:1] == ("config",)}
+            config_marks[()] = document.marks.get(("config",), (1, 1))
+            shifted = Document(document.path, keys, config_marks)
             reader.diagnostics.extend(schema_diagnostics(shifted, error))
             continue
         stacks[env] = StackSource(document.path, env, settings)
@@ -189,5 +195,7 @@ def load_project(root: Path) -> tuple[Project, list[Diagnostic]]:
         if (spec := reader.model(path, AgentSpec)) is not None:
             agents.append(AgentSource(reader.display(path), spec))
     project = Project(root, default_vault, tuple(vaults), tuple(agents), stacks,
-                      reader.documents)
+                      reader.documents,
+                      frozenset(reader.invalid_names.get(SkillSpec, ())),
+                      frozenset(reader.invalid_names.get(VaultConfig, ())))
     return project, reader.diagnostics

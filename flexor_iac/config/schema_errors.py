@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, Loc
 
+STEP_TAGS = frozenset({"action", "call", "parallel", "condition", "skill", "end_condition"})
 _PATTERN_RULES = {"name": "name-format", "vault": "name-format", "version": "version-format"}
 _TYPE_RULES = {
     "extra_forbidden": "schema-unknown-key",
@@ -33,10 +34,19 @@ def _child(current: Any, part: Any) -> tuple[bool, Any]:
 
 
 def _real_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
-    """Drop the union tags pydantic puts into `loc`, keeping only keys that exist in the data."""
+    """Drop the union tags pydantic puts into `loc`, keeping only keys that exist in the data.
+
+    A step/task union's tag (`action`, `skill`, …) always follows a list index and may also be
+    a real key of the item, so it is skipped by position, not by lookup.
+    """
     real: list[str | int] = []
     current = data
+    after_index = False
     for part in loc:
+        if after_index and part in STEP_TAGS:
+            after_index = False
+            continue
+        after_index = isinstance(part, int)
         found, value = _child(current, part)
         if found:
             current = value
@@ -62,6 +72,9 @@ def _describe(error: Any, loc: Loc) -> tuple[str, str]:
         return f"{where}: {error['input']!r} is not one of {expected}", "schema-enum"
     if kind == "too_short":
         return f"{where}: must not be empty", "schema-required"
+    if kind == "string_type" and isinstance(error["input"], int | float):
+        return (f"{where}: expected a string, got the number {error['input']}; quote it "
+                f"(\"{error['input']}\")"), "schema-type"
     rule = _TYPE_RULES.get(kind, "schema-type")
     return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}", rule
 

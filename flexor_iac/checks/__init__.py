@@ -1,0 +1,1 @@
+"""Cross-file checks of a loaded project, one module per concern (each yields diagnostics)."""

@@ -1,0 +1,29 @@
+"""The Pulumi files: the project name the tool relies on, one stack file per environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flexor_iac.checks.context import CheckContext
+from flexor_iac.config.diagnostics import Diagnostic
+from flexor_iac.constants import PULUMI_PROJECT, Environment
+
+
+def check(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """pulumi-project-name, stack-missing, stack-environment."""
+    project_file = ctx.project.documents.get("Pulumi.yaml")
+    if (project_file is not None and isinstance(project_file.data, dict)
+            and project_file.data.get("name") != PULUMI_PROJECT):
+        yield ctx.at("Pulumi.yaml", ("name",), f"the Pulumi project must be named "
+                     f"`{PULUMI_PROJECT}` (resource URNs depend on it)", "pulumi-project-name")
+    for env in Environment:
+        path = f"Pulumi.{env.value}.yaml"
+        if not (ctx.project.root / path).exists():
+            yield ctx.at(path, (), f"stack file for {env.value} is missing (create it with "
+                         f"`config: {{flexor:environment: {env.value}}}`)", "stack-missing")
+            continue
+        stack = ctx.project.stacks.get(env)
+        if stack is not None and stack.settings.environment not in (None, env):
+            named = stack.settings.environment.value if stack.settings.environment else ""
+            yield ctx.at(path, ("config", "flexor:environment"), f"{path} names environment "
+                         f"{named}; the stack name says {env.value}", "stack-environment")

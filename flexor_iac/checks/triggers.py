@@ -1,0 +1,54 @@
+"""Triggers: keys that fit the type, 5-field cron expressions, IANA time zones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+
+from flexor_iac.checks.context import CheckContext
+from flexor_iac.checks.references import with_article
+from flexor_iac.config.diagnostics import Diagnostic
+
+# Keys each trigger type requires / forbids (timezone is allowed with any type).
+REQUIRED = {"schedule": ("cron",), "event": ("source", "event"), "webhook": (), "manual": ()}
+ONLY_FOR = {"cron": "schedule", "source": "event", "event": "event", "filter": "event",
+            "path": "webhook"}
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a cron expression is not a valid 5-field one (None: it is)."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return f"cron expression {expression!r} has {len(fields)} fields; expected 5 " \
+               "(minute hour day-of-month month day-of-week)"
+    try:
+        CronSim(expression, datetime(2026, 1, 1))
+    except CronSimError as error:
+        return f"invalid cron expression {expression!r}: {error}"
+    return None
+
+
+def check(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """trigger-keys, cron-invalid, timezone-invalid."""
+    for agent in ctx.project.agents:
+        trigger = agent.spec.trigger
+        given = trigger.model_dump(exclude_none=True, exclude_defaults=True)
+        for key in REQUIRED[trigger.type]:
+            if key not in given:
+                yield ctx.at(agent.path, ("trigger", "type"), f"{with_article(trigger.type)} "
+                             f"trigger needs `{key}`", "trigger-keys")
+        for key, owner in ONLY_FOR.items():
+            if key in given and owner != trigger.type:
+                yield ctx.at(agent.path, ("trigger", key), f"`{key}` belongs to {owner} "
+                             f"triggers, not {trigger.type}", "trigger-keys")
+        if trigger.cron is not None and (problem := cron_problem(trigger.cron)):
+            yield ctx.at(agent.path, ("trigger", "cron"), problem, "cron-invalid")
+        try:
+            ZoneInfo(trigger.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            yield ctx.at(agent.path, ("trigger", "timezone"), f"unknown time zone "
+                         f"{trigger.timezone!r} (expected an IANA name such as "
+                         "America/New_York)", "timezone-invalid")

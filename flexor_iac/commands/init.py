@@ -1,0 +1,30 @@
+"""`flexor init`: scaffold a new Flexor project that validates and deploys."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flexor_iac.config.models import VAULT_NAME_PATTERN
+from flexor_iac.constants import ExitCode
+from flexor_iac.errors import FlexorError, UsageError
+from flexor_iac.output import Console
+from flexor_iac.scaffold import write_project
+
+
+def run(directory: Path, vault: str, console: Console) -> int:
+    """Create the project in `directory` (created if needed; must not already be a project)."""
+    if not re.match(VAULT_NAME_PATTERN, vault):
+        raise UsageError(f"vault name {vault!r} may hold only letters, digits and hyphens")
+    if (directory / "Pulumi.yaml").exists():
+        raise FlexorError(f"{directory / 'Pulumi.yaml'} already exists; nothing was written")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = write_project(directory, vault)
+    if console.json_mode:
+        console.document({"project": str(directory), "files": written})
+        return ExitCode.OK
+    for name in written:
+        console.line(f"  created {name}")
+    console.line(f"Flexor project ready in {directory}. Next: cd {directory} && flexor validate "
+                 "&& flexor deploy --env sandbox")
+    return ExitCode.OK

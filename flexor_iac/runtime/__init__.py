@@ -1,0 +1,1 @@
+"""The agent runtime: templates now; the executor, actions and PlexiFact with the runtime issue."""

@@ -1,0 +1,36 @@
+"""`flexor init`: a new project that validates clean and deploys with the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flexor_iac import main as cli_main
+from flexor_iac.constants import ExitCode
+from tests.commands.test_deploy import flexor
+
+
+def test_init_creates_a_project_that_validates_and_deploys(tmp_path: Path) -> None:
+    target = tmp_path / "new-project"
+    created = flexor(tmp_path, "init", str(target), "--vault", "desk")
+    assert created.returncode == ExitCode.OK, created.stderr
+    assert (target / "vaults" / "desk" / "vault.json").is_file()
+    assert flexor(target, "validate").returncode == ExitCode.OK
+    deployed = flexor(target, "deploy", "--env", "sandbox", "--yes")
+    assert deployed.returncode == ExitCode.OK, deployed.stderr
+    assert " + Agent hello-agent  1.0" in deployed.stdout.splitlines()
+
+
+def test_init_refuses_an_existing_project(project: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    before = (project / "Pulumi.yaml").read_text()
+    assert cli_main.main(["init", str(project)]) == ExitCode.FAILED
+    assert "already exists; nothing was written" in capsys.readouterr().err
+    assert (project / "Pulumi.yaml").read_text() == before
+
+
+def test_init_rejects_a_bad_vault_name(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["init", str(tmp_path / "p"), "--vault", "my_vault"]) == ExitCode.USAGE
+    assert not (tmp_path / "p").exists()
