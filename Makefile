@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv/bin
 
-.PHONY: setup demo test lint clean-state
+.PHONY: setup demo test lint bench clean-state
 
 setup:
 	@$(PYTHON) scripts/setup
@@ -14,11 +14,14 @@ demo: setup
 	$(VENV)/flexor status --env sandbox
 
 lint: setup
-	$(VENV)/ruff check flexor_iac tests scripts/setup
+	$(VENV)/ruff check flexor_iac tests bench scripts/setup
 	$(VENV)/mypy
 
 test: lint
 	$(VENV)/python -m pytest
+
+bench: setup
+	$(VENV)/python -m bench.validate_speed
 
 clean-state:
 	rm -rf .flexor

@@ -10,7 +10,7 @@ from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Loc
 from flexor_iac.config.models import ActionStep, CallStep, ConditionStep, SkillTask
 from flexor_iac.config.project import VaultSource
-from flexor_iac.runtime.templates import TemplateError, env_reads, is_template, parse
+from flexor_iac.runtime.templates import facts, is_template
 
 
 def _templates(ctx: CheckContext, path: str, value: Any, loc: Loc,
@@ -18,15 +18,14 @@ def _templates(ctx: CheckContext, path: str, value: Any, loc: Loc,
     for text, where in strings(value, loc):
         if not is_template(text):
             continue
-        try:
-            tree = parse(text)
-        except TemplateError as error:
-            yield ctx.at(path, where, f"template {text!r} does not parse: {error}",
+        found = facts(text)
+        if found.error is not None:
+            yield ctx.at(path, where, f"template {text!r} does not parse: {found.error}",
                          "template-syntax")
             continue
         if vault is None:
             continue
-        for name in sorted(env_reads(tree) - set(vault.config.env_allowlist)):
+        for name in sorted(found.env_reads - set(vault.config.env_allowlist)):
             yield ctx.at(path, where, f"template reads env.{name}, which vault "
                          f"`{vault.config.name}` does not allow (add it to env_allowlist)",
                          "env-not-allowed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -18,6 +19,7 @@ ONLY_FOR = {"cron": "schedule", "source": "event", "event": "event", "filter": "
             "path": "webhook"}
 
 
+@lru_cache(maxsize=4096)
 def cron_problem(expression: str) -> str | None:
     """Why a cron expression is not a valid 5-field one (None: it is)."""
     fields = expression.split()
@@ -29,6 +31,16 @@ def cron_problem(expression: str) -> str | None:
     except CronSimError as error:
         return f"invalid cron expression {expression!r}: {error}"
     return None
+
+
+@lru_cache(maxsize=1024)
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone zoneinfo can load."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def check(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -46,9 +58,7 @@ def check(ctx: CheckContext) -> Iterator[Diagnostic]:
                              f"triggers, not {trigger.type}", "trigger-keys")
         if trigger.cron is not None and (problem := cron_problem(trigger.cron)):
             yield ctx.at(agent.path, ("trigger", "cron"), problem, "cron-invalid")
-        try:
-            ZoneInfo(trigger.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not known_zone(trigger.timezone):
             yield ctx.at(agent.path, ("trigger", "timezone"), f"unknown time zone "
                          f"{trigger.timezone!r} (expected an IANA name such as "
                          "America/New_York)", "timezone-invalid")

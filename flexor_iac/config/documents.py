@@ -87,24 +87,15 @@ def _parse_json(text: str, display: str) -> Document:
         raise _Problem(f"invalid JSON: {error.msg}", "json-syntax", error.lineno, error.colno) \
             from error
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        marks = _marks(node) if node is not None else {}
-    except yaml.YAMLError:
+        _data, marks = _build_document(text)
+    except (yaml.YAMLError, _Problem):
         marks = {}  # valid JSON that YAML cannot mark (rare: tabs); errors point at line 1
     return Document(display, data, marks)
 
 
 def _parse_yaml(text: str, display: str) -> Document:
     try:
-        loader = _Loader(text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                raise _Problem("file holds no YAML document", "file-empty")
-            marks = _marks(node)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
+        data, marks = _build_document(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -115,31 +106,72 @@ def _parse_yaml(text: str, display: str) -> Document:
     return Document(display, data, marks)
 
 
-def _marks(root: yaml.Node) -> dict[Loc, tuple[int, int]]:
-    """Walk the node tree (iteratively, counting expanded aliases) recording each path's mark."""
-    marks: dict[Loc, tuple[int, int]] = {}
-    stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
-    visited = 0
-    while stack:
-        node, loc = stack.pop()
-        visited += 1
-        if visited > MAX_NODES:
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _build_document(text: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+    """Compose with the C parser, then build data and marks in one pass over the nodes."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise _Problem("file holds no YAML document", "file-empty")
+        builder = _Builder(loader)
+        return builder.build(node, ()), builder.marks
+    finally:
+        loader.dispose()
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Plain data from a node tree, recording each key path's position.
+
+    Scalars and unusual tags go through PyYAML's own safe constructors; maps and sequences are
+    built here so the tree is walked once. Aliases are expanded (never shared) and counted, so
+    an alias bomb stops at MAX_NODES instead of exploding later.
+    """
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.marks: dict[Loc, tuple[int, int]] = {}
+        self.count = 0
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
             raise _Problem(f"more than {MAX_NODES} values once aliases are expanded "
                            "(an alias bomb?)", "yaml-too-large")
         if len(loc) > MAX_DEPTH:
-            raise _Problem(f"nested deeper than {MAX_DEPTH} levels", "yaml-too-deep",
-                           node.start_mark.line + 1, node.start_mark.column + 1)
-        marks.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
-            seen: set[object] = set()
-            for key_node, value_node in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.tag)
-                if key in seen:
-                    raise _Problem(f"duplicate key `{key}`", "yaml-duplicate-key",
-                                   key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                seen.add(key)
-                marks[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                stack.append((value_node, (*loc, key)))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, (*loc, index)) for index, item in enumerate(node.value))
-    return marks
+            raise _Problem(f"nested deeper than {MAX_DEPTH} levels", "yaml-too-deep", *_mark(node))
+        self.marks.setdefault(loc, _mark(node))
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            return [self.build(item, (*loc, index)) for index, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        return self.loader.construct_object(node, deep=True)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        make = self.loader.yaml_constructors.get(node.tag)
+        return make(self.loader, node) if make else self.loader.construct_object(node)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
+        if any(key.tag == _MERGE for key, _value in node.value):
+            self.loader.flatten_mapping(node)  # `<<: *base` merge keys, PyYAML's semantics
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Problem("mapping keys must be plain values", "yaml-syntax",
+                               *_mark(key_node))
+            key = self._scalar(key_node)
+            if key in result:
+                raise _Problem(f"duplicate key `{key}`", "yaml-duplicate-key", *_mark(key_node))
+            self.marks[(*loc, key)] = _mark(key_node)
+            result[key] = self.build(value_node, (*loc, key))
+        return result

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, read_document
 from flexor_iac.config.models import AgentSpec, FlexorStackSettings, SkillSpec, VaultConfig
+from flexor_iac.config.reading import Parsed, project_files, read_documents
 from flexor_iac.config.schema_errors import schema_diagnostics
 from flexor_iac.constants import PULUMI_PROJECT, Environment, Tier
 
@@ -84,8 +85,9 @@ class Project:
 class _Reader:
     """Collects documents and diagnostics while the project is read."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, parsed: Parsed) -> None:
         self.root = root
+        self.parsed = parsed
         self.documents: dict[str, Document] = {}
         self.diagnostics: list[Diagnostic] = []
         self.invalid_names: dict[type[BaseModel], set[str]] = {}
@@ -94,7 +96,7 @@ class _Reader:
         return path.relative_to(self.root).as_posix()
 
     def read(self, path: Path) -> Document | None:
-        found = read_document(path, self.display(path))
+        found = self.parsed.get(path) or read_document(path, self.display(path))
         if isinstance(found, Diagnostic):
             self.diagnostics.append(found)
             return None
@@ -176,7 +178,7 @@ def _vault(reader: _Reader, directory: Path) -> VaultSource | None:
 
 def load_project(root: Path) -> tuple[Project, list[Diagnostic]]:
     """Read every project file; return what loaded plus all diagnostics (schema-level only)."""
-    reader = _Reader(root)
+    reader = _Reader(root, read_documents(project_files(root), root))
     default_vault = _default_vault(reader)
     stacks = _stacks(reader)
     vaults = []

@@ -7,13 +7,17 @@ outside string literals before Jinja parses them. Everything else is plain Jinja
 from __future__ import annotations
 
 import re
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 _OPERATORS = [("||", " or "), ("&&", " and ")]
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+# `{{ a.b.c }}`: a plain reference. Text whose every expression is one, with no block or
+# comment tags, is valid Jinja by construction and needs no parser (the common case).
+_PLAIN_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*")
 
 
 def _rewrite_code(code: str) -> str:
@@ -67,3 +71,36 @@ def env_reads(tree: nodes.Template) -> set[str]:
                 and isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str)):
             found.add(item.arg.value)
     return found
+
+
+@dataclass(frozen=True)
+class TemplateFacts:
+    """What validation needs to know about one template text."""
+
+    error: str | None
+    env_reads: frozenset[str]
+
+
+def _plain_references(text: str) -> list[str] | None:
+    """The references of a text made only of literal text and plain `{{ a.b }}` (else None)."""
+    if "{%" in text or "{#" in text:
+        return None
+    references = []
+    for inner in _EXPRESSION.findall(text):
+        if (plain := _PLAIN_REFERENCE.fullmatch(inner)) is None:
+            return None
+        references.append(plain.group(1))
+    outside = _EXPRESSION.sub("", text)
+    return None if "{{" in outside or "}}" in outside else references
+
+
+@lru_cache(maxsize=65536)
+def facts(text: str) -> TemplateFacts:
+    """Parse error (or None) and `env.X` reads of a template; computed once per distinct text."""
+    if (references := _plain_references(text)) is not None:
+        return TemplateFacts(None, frozenset(
+            ref.split(".")[1] for ref in references if ref.startswith("env.")))
+    try:
+        return TemplateFacts(None, frozenset(env_reads(parse(text))))
+    except TemplateError as error:
+        return TemplateFacts(str(error), frozenset())

@@ -1,0 +1,59 @@
+"""Read many project files at once: sequentially, or in worker processes when it pays off."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from flexor_iac.config.diagnostics import Diagnostic
+from flexor_iac.config.documents import Document, read_document
+
+PROJECT_FILE_NAMES = ("Pulumi.yaml", "Pulumi.sandbox.yaml", "Pulumi.staging.yaml",
+                      "Pulumi.production.yaml")
+Job = tuple[Path, str]
+Parsed = dict[Path, Document | Diagnostic]
+# Below this many files one process is faster than starting workers.
+PARALLEL_MIN_FILES = 200
+MAX_WORKERS = 4
+
+
+def _read_all(jobs: list[Job]) -> Parsed:
+    return {path: read_document(path, display) for path, display in jobs}
+
+
+def _workers(count: int) -> int:
+    """How many processes to read with (1: stay sequential).
+
+    Forking is only safe without other threads (the Pulumi program runs beside gRPC threads).
+    """
+    if count < PARALLEL_MIN_FILES or threading.active_count() > 1:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def read_documents(paths: list[Path], root: Path) -> Parsed:
+    """Parse every path (shown relative to `root`); this process reads one share itself."""
+    jobs = [(path, path.relative_to(root).as_posix()) for path in paths]
+    workers = _workers(len(jobs))
+    if workers == 1:
+        return _read_all(jobs)
+    shares = [jobs[index::workers] for index in range(workers)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        pending = [pool.submit(_read_all, share) for share in shares[1:]]
+        parsed = _read_all(shares[0])
+        for future in pending:
+            parsed.update(future.result())
+    return parsed
+
+
+def project_files(root: Path) -> list[Path]:
+    """Every file the project model reads (existing ones only)."""
+    found = [root / name for name in PROJECT_FILE_NAMES if (root / name).is_file()]
+    found += sorted(root.glob("vaults/*/vault.json"))
+    found += sorted(root.glob("vaults/*/skills/*.y*ml"))
+    found += sorted(root.glob("agents/*.y*ml"))
+    return found
