@@ -1,4 +1,4 @@
-"""The `flexor` command line: the only click-aware module.
+"""The `flexor` command line (with cli_options.py, the only click-aware code).
 
 Commands are thin: they turn options into typed arguments and call flexor_iac.commands.<verb>.
 `main()` is the one error boundary: a FlexorError becomes one line and its exit code, a usage
@@ -12,77 +12,16 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from flexor_iac import __version__
+from flexor_iac.cli_options import Settings, env_option, global_options, settings
 from flexor_iac.constants import ENVIRONMENT_NAMES, STATE_DIR_NAME, Environment, ExitCode
 from flexor_iac.errors import FlexorError
-from flexor_iac.output import Console, colour_wanted
-from flexor_iac.workspace import ProjectPaths, find_project
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass
-class Settings:
-    """Global options, which may be given before or after the verb."""
-
-    project_dir: Path | None = None
-    json_mode: bool = False
-    no_color: bool = False
-    verbose: bool = False
-
-    def console(self) -> Console:
-        """The console every command writes through."""
-        return Console(json_mode=self.json_mode, colour=colour_wanted(sys.stdout, self.no_color),
-                       verbose=self.verbose)
-
-    def paths(self) -> ProjectPaths:
-        """The project: --project-dir, else the nearest Pulumi.yaml at or above the cwd."""
-        return find_project(self.project_dir)
-
-
-def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
-        if value not in (None, False):
-            setattr(ctx.ensure_object(Settings), attribute, value)
-    return callback
-
-
-def global_options(command: F) -> F:
-    """The options every verb accepts (defined once, applied to the group and each verb)."""
-    decorators = [
-        click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
-                     expose_value=False, callback=_store("project_dir"),
-                     help="Project directory (default: nearest Pulumi.yaml above the cwd)."),
-        click.option("--json", "json_mode", is_flag=True, expose_value=False,
-                     callback=_store("json_mode"), help="Machine-readable output."),
-        click.option("--no-color", is_flag=True, expose_value=False, callback=_store("no_color"),
-                     help="No colour (also: NO_COLOR=1)."),
-        click.option("-v", "--verbose", is_flag=True, expose_value=False,
-                     callback=_store("verbose"), help="More detail on stderr."),
-    ]
-    for decorate in reversed(decorators):
-        command = decorate(command)
-    return command
-
-
-def env_option(command: F) -> F:
-    """`--env E` (or FLEXOR_ENV)."""
-    return click.option(
-        "--env", "env", required=True, envvar="FLEXOR_ENV",
-        type=click.Choice(ENVIRONMENT_NAMES),
-        help="Target environment (or FLEXOR_ENV).")(command)
-
-
-def settings() -> Settings:
-    """The Settings of the running invocation."""
-    return click.get_current_context().ensure_object(Settings)
+from flexor_iac.output import Console
+from flexor_iac.workspace import find_project
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -164,6 +103,29 @@ def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh:
 
 @cli.command()
 @global_options
+@click.option("--vault", "vaults", multiple=True, required=True, metavar="NAME",
+              help="The vault to publish (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Say what would be published; change nothing.")
+def sync(vaults: tuple[str, ...], dry_run: bool) -> int:
+    """Publish a vault as an immutable, content-addressed snapshot.
+
+    \b
+    Like pushing an image before deploying it: no environment changes until
+    `flexor deploy` binds the newest snapshot. Unchanged content is a no-op.
+
+    \b
+    Examples:
+      flexor sync --vault company
+      flexor sync --vault company --vault desk --dry-run
+    """
+    from flexor_iac.commands import sync as command
+
+    current = settings()
+    return command.run(current.paths(), vaults, dry_run, current.console())
+
+
+@cli.command()
+@global_options
 @env_option
 def status(env: str) -> int:
     """Show the health of one environment in five lines.
@@ -217,6 +179,30 @@ def init(directory: Path, vault: str) -> int:
     from flexor_iac.commands import init as command
 
     return command.run(directory, vault, settings().console())
+
+
+@cli.group()
+def agents() -> None:
+    """Agents deployed to an environment."""
+
+
+@agents.command("list")
+@global_options
+@env_option
+def agents_list(env: str) -> int:
+    """List the agents active in one environment.
+
+    \b
+    Columns: NAME TRIGGER ENVIRONMENT STATUS VERSION LAST RUN.
+
+    \b
+    Example:
+      flexor agents list --env production
+    """
+    from flexor_iac.commands import agents as command
+
+    current = settings()
+    return command.run(current.paths(), Environment(env), current.console())
 
 
 def _crash_log(error: BaseException, project_dir: Path | None) -> Path:

@@ -15,6 +15,8 @@ from flexor_iac.stacks import EngineResult, ResourceStep
 FORMAT_VERSION = 1
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "replace": "+-"}
 _NESTED = {"spec", "config", "skills"}  # inputs whose sub-keys are worth naming
+# Derived from other fields, or shown as the version transition: not listed as changed fields.
+_DERIVED = {"digest", "version", "spec.version"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def changed_fields(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tu
                       if before.get(sub) != after.get(sub)]
         else:
             found.append(key)
-    return tuple(found)
+    return tuple(f for f in found if f not in _DERIVED)
 
 
 def _change(step: ResourceStep) -> Change:

@@ -16,12 +16,18 @@ from flexor_iac.config.diagnostics import has_errors
 from flexor_iac.config.models import SkillTask
 from flexor_iac.config.project import AgentSource, Project, SkillSource, VaultSource
 from flexor_iac.constants import TIER_SCOPE, Environment
-from flexor_iac.digest import json_digest, tree_digest
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.deployment import DeploymentView
+from flexor_iac.deployment import view as deployment_view
+from flexor_iac.digest import json_digest
+from flexor_iac.errors import FlexorError
 from flexor_iac.resolve import skill_index
 from flexor_iac.resources.agent import Agent
 from flexor_iac.resources.environment_binding import EnvironmentBinding
 from flexor_iac.resources.vault_tier_scope import VaultTierScope
-from flexor_iac.selection import Selection, select
+from flexor_iac.snapshots import publish
+from flexor_iac.validate import validate_project
+from flexor_iac.workspace import find_project
 
 
 @dataclass
@@ -49,15 +55,14 @@ def binding_inputs(project: Project, env: Environment) -> dict[str, Any]:
     }
 
 
-def vault_inputs(project: Project, vault: VaultSource, env: Environment) -> dict[str, Any]:
-    """Inputs of a VaultTierScope: the vault's config (env: references unresolved) and digest."""
-    directory = project.root / "vaults" / vault.directory
+def vault_inputs(vault: VaultSource, env: Environment, snapshot: str) -> dict[str, Any]:
+    """Inputs of a VaultTierScope: the vault's config (env: references unresolved), snapshot."""
     return {
         "name": vault.config.name,
         "environment": env.value,
         "tier": vault.config.tier.value,
         "config": vault.config.model_dump(mode="json", exclude_none=True),
-        "snapshot_digest": tree_digest(directory, vault.files),
+        "snapshot_digest": snapshot,
     }
 
 
@@ -72,13 +77,16 @@ def agent_inputs(project: Project, agent: AgentSource, env: Environment,
                  skills: dict[str, SkillSource]) -> dict[str, Any]:
     """Inputs of an Agent: full spec, version, vault and the resolved skill set."""
     vault = project.agent_vault(agent.spec)
+    spec = agent.spec.model_dump(mode="json", exclude_none=True)
+    resolved = {name: skill_entry(skill) for name, skill in sorted(skills.items())}
     return {
         "name": agent.spec.name,
         "environment": env.value,
         "version": agent.spec.version,
         "vault": vault.config.name if vault else None,
-        "spec": agent.spec.model_dump(mode="json", exclude_none=True),
-        "skills": {name: skill_entry(skill) for name, skill in sorted(skills.items())},
+        "spec": spec,
+        "skills": resolved,
+        "digest": json_digest({"spec": spec, "skills": resolved}),
     }
 
 
@@ -87,14 +95,14 @@ def task_skill_names(agent: AgentSource) -> list[str]:
     return [task.skill for task in agent.spec.tasks if isinstance(task, SkillTask)]
 
 
-def declare(project: Project, selection: Selection) -> Declared:
+def declare(view: DeploymentView) -> Declared:
     """Register the resources of one environment, with real dependencies between them."""
-    env = selection.environment
+    project, selection, env = view.project, view.selection, view.environment
     binding = EnvironmentBinding(env.value, binding_inputs(project, env))
     declared = Declared(binding)
     for vault in selection.vaults:
         declared.vaults[vault.config.name] = VaultTierScope(
-            vault.config.name, vault_inputs(project, vault, env),
+            vault.config.name, vault_inputs(vault, env, view.snapshots[vault.config.name]),
             pulumi.ResourceOptions(depends_on=[binding]))
     for agent in selection.agents:
         skills, _missing = skill_index(project, env).closure(task_skill_names(agent))
@@ -110,10 +118,7 @@ def declare(project: Project, selection: Selection) -> Declared:
 
 
 def run_for_stack(start: Path | None = None) -> None:
-    """Entry point for `pulumi preview/up`: load and validate the project, then declare it."""
-    from flexor_iac.validate import validate_project
-    from flexor_iac.workspace import find_project
-
+    """Entry point for `pulumi preview/up`: the same validation, guards and resources as deploy."""
     stack = pulumi.get_stack()
     try:
         env = Environment(stack)
@@ -123,12 +128,24 @@ def run_for_stack(start: Path | None = None) -> None:
     # Newer language hosts pass the project root; the pinned one does not, so fall back to
     # walking up from the program's working directory (the `main` folder).
     given = start or pulumi.runtime.get_root_directory()
-    root = find_project(Path(given) if given else None).root
-    project, diagnostics = validate_project(root, (env,))
+    paths = find_project(Path(given) if given else None)
+    project, diagnostics = validate_project(paths.root, (env,))
     if has_errors(diagnostics):
         lines = [d.render() for d in diagnostics if d.severity == "error"]
         raise pulumi.RunError("the project has errors:\n" + "\n".join(lines))
-    declare(project, select(project, env))
+    store = ControlPlane(locate(paths.root))
+    try:
+        view = deployment_view(paths, project, env, store)
+        if not pulumi.runtime.is_dry_run():
+            for vault in view.to_publish:
+                publish(paths, vault, store)
+    except FlexorError as error:
+        raise pulumi.RunError(str(error)) from None
+    finally:
+        store.close()
+    for warning in view.warnings:
+        pulumi.log.warn(warning)
+    declare(view)
 
 
 if __name__ == "__main__":

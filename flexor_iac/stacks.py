@@ -8,7 +8,6 @@ Operations on one stack are serialized with a lock file; a second one is refused
 from __future__ import annotations
 
 import fcntl
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -140,16 +139,12 @@ class StackSession:
     def _locked(self) -> Iterator[None]:
         locks = self.paths.state_dir / "locks"
         locks.mkdir(parents=True, exist_ok=True)
-        with (locks / f"{self.env.value}.lock").open("a+") as handle:
+        with (locks / f"{self.env.value}.lock").open("a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise PolicyRefusal(f"another flexor operation on {self.env.value} is running; "
                                     "try again when it has finished") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
             yield
 
     def _run(self, action: Callable[[auto.Stack, _Collector], Any], collector: _Collector
@@ -162,11 +157,11 @@ class StackSession:
                 raise EngineError(f"the Pulumi engine failed on {self.env.value}: {detail}") \
                     from None
 
-    def preview(self, targets: list[str] | None = None) -> EngineResult:
+    def preview(self, targets: list[str] | None = None, refresh: bool = False) -> EngineResult:
         """A dry run: what an update would do. Changes nothing."""
         collector = _Collector()
         self._run(lambda stack, c: stack.preview(
-            on_event=c, target=targets or None, target_dependents=False,
+            on_event=c, target=targets or None, target_dependents=False, refresh=refresh or None,
             color="never", suppress_progress=True, on_output=lambda _line: None), collector)
         return collector.result()
 

@@ -1,23 +1,31 @@
-"""`flexor deploy`: validate → preview → plan → (dry run stops) → confirm → up → result."""
+"""`flexor deploy`: validate → preview → plan → (dry run stops) → confirm → up → result.
+
+Every refusal (declaration, unsynced vault, version not bumped, a running operation) happens
+before anything is applied, with exit 3.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flexor_iac import deployment
 from flexor_iac import plan as plans
 from flexor_iac.commands.validate import report
 from flexor_iac.config.diagnostics import has_errors
 from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import PolicyRefusal, UsageError
 from flexor_iac.output import Console
 from flexor_iac.program import declare
-from flexor_iac.selection import Selection, select
+from flexor_iac.snapshots import publish
 from flexor_iac.stacks import ResourceStep, StackSession
 from flexor_iac.validate import validate_project
 from flexor_iac.workspace import ProjectPaths
 
 Confirm = Callable[[str], bool]
+# Environments where a changed agent must carry a new version.
+VERSIONED = (Environment.STAGING, Environment.PRODUCTION)
 
 
 @dataclass(frozen=True)
@@ -32,22 +40,40 @@ class DeployRequest:
     detailed_exitcode: bool = False
 
 
-def _targets(session: StackSession, selection: Selection, agents: tuple[str, ...]) -> list[str]:
+def _targets(session: StackSession, view: deployment.DeploymentView,
+             agents: tuple[str, ...]) -> list[str]:
     """URNs for --agent: the agents plus the binding and vault scopes they depend on."""
     if not agents:
         return []
-    eligible = {a.spec.name: a for a in selection.agents}
-    skipped = {s.name: s.reason for s in selection.skipped if s.kind == "agent"}
-    urns = [session.urn("EnvironmentBinding", selection.environment.value)]
+    eligible = {a.spec.name for a in view.selection.agents}
+    skipped = {s.name: s.reason for s in view.selection.skipped if s.kind == "agent"}
+    urns = [session.urn("EnvironmentBinding", view.environment.value)]
     for name in agents:
         if name in skipped:
-            raise PolicyRefusal(f"agent {name} cannot be deployed to "
-                                f"{selection.environment.value}: {skipped[name]}")
+            raise PolicyRefusal(f"refused: agent {name} cannot be deployed to "
+                                f"{view.environment.value}: {skipped[name]}")
         if name not in eligible:
             raise UsageError(f"no agent named {name!r} in this project")
         urns.append(session.urn("Agent", name))
-    urns += [session.urn("VaultTierScope", v.config.name) for v in selection.vaults]
+    urns += [session.urn("VaultTierScope", v.config.name) for v in view.selection.vaults]
     return urns
+
+
+def check_versions(plan: plans.Plan) -> None:
+    """Refuse an agent whose own spec changed while its version did not.
+
+    Skill changes are not refused: a skill carries its own version, recorded with the agent.
+    """
+    if plan.environment not in VERSIONED:
+        return
+    for change in plan.changes:
+        content = [f for f in change.fields if f.startswith("spec.") or f == "vault"]
+        if change.kind == "Agent" and change.op == "update" and content \
+                and change.from_version == change.to_version:
+            raise PolicyRefusal(
+                f"refused: agent {change.name} changed ({', '.join(content)}) but its version is "
+                f"still {change.to_version}; bump `version` in its file to deploy to "
+                f"{plan.environment.value}")
 
 
 def _progress(console: Console) -> Callable[[ResourceStep], None]:
@@ -59,33 +85,55 @@ def _progress(console: Console) -> Callable[[ResourceStep], None]:
 
 def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: Confirm) -> int:
     """Deploy the project to one environment; returns the exit code."""
-    project, diagnostics = validate_project(paths.root, (request.env,))
+    env = request.env
+    project, diagnostics = validate_project(paths.root, (env,))
     report(console, diagnostics)
     if has_errors(diagnostics):
         console.error("the project has errors; nothing was deployed")
         return ExitCode.FAILED
-    selection = select(project, request.env)
-    def program() -> None:
-        declare(project, selection)
+    with ControlPlane(locate(paths.root)) as store:
+        view = deployment.view(paths, project, env, store)
+    report(console, list(view.diagnostics))
+    if has_errors(list(view.diagnostics)):
+        console.error("a bound vault snapshot has errors; nothing was deployed")
+        return ExitCode.FAILED
+    for warning in view.warnings:
+        console.warning(warning)
 
-    session = StackSession(paths, request.env, program)
-    targets = _targets(session, selection, request.agents)
-    console.progress(f"Previewing {request.env.value} …")
-    plan = plans.build_plan(request.env, session.preview(targets), selection.skipped)
+    def program() -> None:
+        declare(view)
+
+    session = StackSession(paths, env, program)
+    targets = _targets(session, view, request.agents)
+    console.progress(f"Previewing {env.value} …")
+    plan = plans.build_plan(env, session.preview(targets, refresh=request.refresh),
+                            view.selection.skipped)
+    check_versions(plan)
     plans.render(plan, console)
     if request.dry_run or not plan.has_changes:
         console.document({**plans.to_json(plan), "applied": False})
-        changed = plan.has_changes and request.detailed_exitcode
+        changed = plan.has_changes and request.detailed_exitcode and request.dry_run
         return ExitCode.CHANGES_PRESENT if changed else ExitCode.OK
     if console.interactive and not request.yes and not confirm(
-            f"Deploy these changes to {request.env.value}?"):
+            f"Deploy these changes to {env.value}?"):
         console.error("deploy cancelled; nothing was applied")
         return ExitCode.FAILED
-    console.progress(f"Deploying to {request.env.value} …")
-    result = session.up(targets, message=f"flexor deploy --env {request.env.value}",
+    return _apply(paths, session, view, plan, request, console, targets)
+
+
+def _apply(paths: ProjectPaths, session: StackSession, view: deployment.DeploymentView,
+           plan: plans.Plan, request: DeployRequest, console: Console,
+           targets: list[str]) -> int:
+    if view.to_publish:
+        with ControlPlane(locate(paths.root)) as store:
+            for vault in view.to_publish:
+                published = publish(paths, vault, store)
+                console.progress(f"Synced {published.vault} (sync.auto): {published.digest[:19]}…")
+    console.progress(f"Deploying to {view.environment.value} …")
+    result = session.up(targets, message=f"flexor deploy --env {view.environment.value}",
                         on_step=_progress(console), refresh=request.refresh)
     console.document({**plans.to_json(plan), "applied": True, "result": result.summary})
     done = ", ".join(f"{count} {op}" for op, count in sorted(result.summary.items())
                      if op != "same" and count)
-    console.line(f"Deployed to {request.env.value}: {done or 'nothing changed'}.")
+    console.line(f"Deployed to {view.environment.value}: {done or 'nothing changed'}.")
     return ExitCode.OK

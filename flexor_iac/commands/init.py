@@ -26,5 +26,5 @@ def run(directory: Path, vault: str, console: Console) -> int:
     for name in written:
         console.line(f"  created {name}")
     console.line(f"Flexor project ready in {directory}. Next: cd {directory} && flexor validate "
-                 "&& flexor deploy --env sandbox")
+                 f"&& flexor sync --vault {vault} && flexor deploy --env sandbox")
     return ExitCode.OK

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flexor_iac.config.project import load_project
 from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.output import Console
+from flexor_iac.snapshots import local_digest
 from flexor_iac.stacks import StackSession
 from flexor_iac.workspace import ProjectPaths
 
@@ -20,43 +23,62 @@ class Status:
     paused: int
     erroring: int
     last_deployment: datetime | None
-    vault_sync: str
+    vault_sync: datetime | None
+    vault_sync_state: str
     plexifact: str
 
 
-def _utc(moment: datetime | None) -> str:
+def utc(moment: datetime | None) -> str:
+    """`2026-04-30 14:32 UTC`, or `never`."""
     if moment is None:
         return "never"
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _vault_sync(paths: ProjectPaths, env: Environment, store: ControlPlane
+                ) -> tuple[datetime | None, str]:
+    """When the bound snapshots were synced, and whether they equal the local vault content."""
+    bindings = store.bindings(env.value)
+    if not bindings:
+        return None, "never"
+    project, _diagnostics = load_project(paths.root)
+    local = {v.config.name: local_digest(paths, v) for v in project.vaults}
+    times = [store.snapshot_time(b.vault, b.digest) for b in bindings]
+    current = all(local.get(b.vault) == b.digest for b in bindings)
+    return max((t for t in times if t), default=None), "current" if current else "stale"
+
+
 def collect(paths: ProjectPaths, env: Environment) -> Status:
-    """Read the stack's state and history for one environment."""
-    session = StackSession(paths, env, lambda: None)
-    agents = [r for r in session.resources() if r.kind == "Agent"]
-    deployments = [h for h in session.history() if h.kind == "update" and h.result == "succeeded"]
-    last = deployments[0].end_time or deployments[0].start_time if deployments else None
-    return Status(env, len(agents), 0, 0, last, "never", "not configured")
+    """Read the control plane and the stack's history for one environment."""
+    with ControlPlane(locate(paths.root)) as store:
+        agents = store.active_agents(env.value)
+        synced, sync_state = _vault_sync(paths, env, store)
+    history = StackSession(paths, env, lambda: None).history()
+    deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
+    last = (deployments[0].end_time or deployments[0].start_time) if deployments else None
+    paused = sum(1 for a in agents if a.paused)
+    return Status(env, len(agents) - paused, paused, 0, last, synced, sync_state,
+                  "not configured")
 
 
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
     """Print the status of `env`."""
     status = collect(paths, env)
-    if console.json_mode:
-        console.document({
-            "environment": env.value,
-            "agents": {"active": status.active, "paused": status.paused,
-                       "erroring": status.erroring},
-            "last_deployment": status.last_deployment.isoformat()
-            if status.last_deployment else None,
-            "vault_sync": status.vault_sync,
-            "plexifact_connection": status.plexifact,
-        })
-        return ExitCode.OK
+    sync = "never" if status.vault_sync is None else \
+        f"{utc(status.vault_sync)} ({status.vault_sync_state})"
+    console.document({
+        "environment": env.value,
+        "agents": {"active": status.active, "paused": status.paused,
+                   "erroring": status.erroring},
+        "last_deployment": status.last_deployment.isoformat() if status.last_deployment else None,
+        "vault_sync": status.vault_sync.isoformat() if status.vault_sync else None,
+        "vault_sync_state": status.vault_sync_state,
+        "plexifact_connection": status.plexifact,
+    })
     console.line(f"Environment: {env.value}")
     console.line(f"Agents: {status.active} active, {status.paused} paused, "
                  f"{status.erroring} erroring")
-    console.line(f"Last deployment: {_utc(status.last_deployment)}")
-    console.line(f"Vault sync: {status.vault_sync}")
+    console.line(f"Last deployment: {utc(status.last_deployment)}")
+    console.line(f"Vault sync: {sync}")
     console.line(f"PlexiFact connection: {status.plexifact}")
     return ExitCode.OK

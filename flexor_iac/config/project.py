@@ -176,6 +176,19 @@ def _vault(reader: _Reader, directory: Path) -> VaultSource | None:
                        tuple(skills), files)
 
 
+def load_vault(root: Path, directory: Path) -> tuple[VaultSource | None, list[Diagnostic]]:
+    """One vault from any folder under `root` (a snapshot, or the working tree)."""
+    reader = _Reader(root, {})
+    vault = _vault(reader, directory)
+    return vault, reader.diagnostics
+
+
+def with_vaults(project: Project, vaults: tuple[VaultSource, ...]) -> Project:
+    """The same project with other vault contents (e.g. their deployed snapshots)."""
+    return Project(project.root, project.default_vault, vaults, project.agents, project.stacks,
+                   project.documents, project.invalid_skills, project.invalid_vaults)
+
+
 def load_project(root: Path) -> tuple[Project, list[Diagnostic]]:
     """Read every project file; return what loaded plus all diagnostics (schema-level only)."""
     reader = _Reader(root, read_documents(project_files(root), root))

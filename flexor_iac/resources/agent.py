@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from flexor_iac.constants import RESOURCE_MODULE
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.resources.base import FlexorProvider
 
 
@@ -15,6 +16,17 @@ class AgentProvider(FlexorProvider):
     """Activates an agent version (spec + resolved skills) in one environment."""
 
     kind: ClassVar[str] = "agent"
+
+    def write(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        store.activate_agent(props["environment"], props["name"], props["version"],
+                             {"spec": props["spec"], "skills": props["skills"],
+                              "vault": props["vault"]}, props["digest"])
+
+    def erase(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        store.deactivate_agent(props["environment"], props["name"])
+
+    def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
+        return bool(store.active_digest(props["environment"], props["name"]) == props["digest"])
 
 
 class Agent(Resource, module=RESOURCE_MODULE, name="Agent"):

@@ -1,20 +1,29 @@
-"""What every flexor dynamic provider shares: pure check/diff, full outputs, stable ids."""
+"""What every flexor dynamic provider shares: pure check/diff, full outputs, stable ids,
+and the control plane written in create/update/delete and checked in read (refresh)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from pulumi.dynamic import (
     CheckResult,
     CreateResult,
     DiffResult,
+    ReadResult,
     ResourceProvider,
     UpdateResult,
 )
 
+from flexor_iac.controlplane.store import ControlPlane, locate
+
 # The engine's placeholder for a value not known during preview (pulumi.runtime.rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 PROVIDER_KEY = "__provider"
+# Output only: whether the control plane held this resource when last applied or refreshed.
+APPLIED_KEY = "in_control_plane"
+NOT_INPUTS = frozenset({PROVIDER_KEY, APPLIED_KEY})
 
 
 def _contains_unknown(value: Any) -> bool:
@@ -28,19 +37,45 @@ def _contains_unknown(value: Any) -> bool:
 
 
 def changed_fields(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-    """Top-level input names whose values differ (the provider's own key excluded)."""
-    keys = (set(olds) | set(news)) - {PROVIDER_KEY}
-    return sorted(k for k in keys if olds.get(k) != news.get(k) or _contains_unknown(news.get(k)))
+    """Input names whose values differ (provider bytes and output-only keys excluded)."""
+    keys = (set(olds) | set(news)) - NOT_INPUTS
+    found = sorted(k for k in keys if olds.get(k) != news.get(k) or _contains_unknown(news.get(k)))
+    if olds.get(APPLIED_KEY) is False:  # a refresh found the control plane lost it
+        found.append("control_plane")
+    return found
+
+
+@contextmanager
+def control_plane() -> Iterator[ControlPlane]:
+    """The project's control plane, opened for one operation (providers hold no clients)."""
+    store = ControlPlane(locate())
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 class FlexorProvider(ResourceProvider):
-    """Base provider: the resource's outputs are its inputs, its id is `<env>/<kind>/<name>`."""
+    """Base provider: outputs are the inputs (+ APPLIED_KEY), ids are `<env>/<kind>/<name>`.
+
+    Subclasses say how to apply, remove and find their resource in the control plane.
+    """
 
     kind: ClassVar[str] = "resource"
     # Providers capture no secrets, so __provider need not be stored as a secret (cheaper state).
     serialize_as_secret_always = False
     # Changing these fields replaces the resource instead of updating it.
     replace_on: ClassVar[tuple[str, ...]] = ("environment", "name")
+
+    def write(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        """Record the resource in the control plane."""
+
+    def erase(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        """Remove the resource from the control plane."""
+
+    def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
+        """Whether the control plane holds exactly this resource."""
+        return True
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Inputs were validated by the program before registration; pass them through."""
@@ -58,8 +93,10 @@ class FlexorProvider(ResourceProvider):
         return f"{props['environment']}/{self.kind}/{props['name']}"
 
     def apply(self, props: dict[str, Any]) -> dict[str, Any]:
-        """Make the change in the outside world; return the outputs. Overridden per kind."""
-        return dict(props)
+        """Write the control plane; return the complete outputs."""
+        with control_plane() as store:
+            self.write(store, props)
+        return {**props, APPLIED_KEY: True}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Apply and record the new resource."""
@@ -69,5 +106,14 @@ class FlexorProvider(ResourceProvider):
         """Apply and return the complete outputs (the SDK default would drop them)."""
         return UpdateResult(self.apply(news))
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """Remove the resource from the outside world. Overridden per kind."""
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Remove the resource from the control plane."""
+        with control_plane() as store:
+            self.erase(store, props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh: keep the state, but mark whether the control plane still holds it."""
+        with control_plane() as store:
+            present = self.holds(store, props)
+        outputs = {k: v for k, v in props.items() if k != PROVIDER_KEY}
+        return ReadResult(id_, {**outputs, APPLIED_KEY: present})

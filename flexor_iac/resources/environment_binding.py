@@ -1,4 +1,4 @@
-"""`flexor:EnvironmentBinding` — one per stack: registers the environment."""
+"""`flexor:EnvironmentBinding` — one per stack: registers the environment in the control plane."""
 
 from __future__ import annotations
 
@@ -8,13 +8,27 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from flexor_iac.constants import RESOURCE_MODULE
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.resources.base import FlexorProvider
+
+
+def _spec(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: props.get(k) for k in ("tier_scope", "triggers", "catalog", "isolation")}
 
 
 class EnvironmentBindingProvider(FlexorProvider):
     """Registers an environment (tier scope, triggers, catalog, isolation)."""
 
     kind: ClassVar[str] = "environment"
+
+    def write(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        store.register_environment(props["name"], _spec(props))
+
+    def erase(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        store.forget_environment(props["name"])
+
+    def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
+        return store.environment(props["name"]) == _spec(props)
 
 
 class EnvironmentBinding(Resource, module=RESOURCE_MODULE, name="EnvironmentBinding"):

@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from flexor_iac.constants import RESOURCE_MODULE
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.resources.base import FlexorProvider
 
 
@@ -15,6 +16,17 @@ class VaultTierScopeProvider(FlexorProvider):
     """Binds one vault's snapshot (by digest) to one environment."""
 
     kind: ClassVar[str] = "vault"
+
+    def write(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        store.bind_vault(props["environment"], props["name"], props["snapshot_digest"],
+                         {"tier": props["tier"], "config": props["config"]})
+
+    def erase(self, store: ControlPlane, props: dict[str, Any]) -> None:
+        store.unbind_vault(props["environment"], props["name"])
+
+    def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
+        bound = store.binding_digest(props["environment"], props["name"])
+        return bool(bound == props["snapshot_digest"])
 
 
 class VaultTierScope(Resource, module=RESOURCE_MODULE, name="VaultTierScope"):

@@ -32,6 +32,7 @@ def _state(project: Path) -> dict[str, bytes]:
 
 
 def test_deploy_shows_the_plan_applies_it_and_status_counts_the_agent(project: Path) -> None:
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
     done = flexor(project, "deploy", "--env", "staging", "--yes")
     assert done.returncode == ExitCode.OK, done.stderr
     lines = done.stdout.splitlines()
@@ -48,10 +49,12 @@ def test_deploy_shows_the_plan_applies_it_and_status_counts_the_agent(project: P
     assert out[0] == "Environment: staging"
     assert out[1] == "Agents: 1 active, 0 paused, 0 erroring"
     assert out[2].startswith("Last deployment: 20") and out[2].endswith(" UTC")
-    assert out[3:] == ["Vault sync: never", "PlexiFact connection: not configured"]
+    assert out[3].startswith("Vault sync: 20") and out[3].endswith(" UTC (current)")
+    assert out[4] == "PlexiFact connection: not configured"
 
 
 def test_second_deploy_has_no_changes(project: Path) -> None:
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
     assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
     again = flexor(project, "deploy", "--env", "staging", "--yes")
     assert again.returncode == ExitCode.OK
@@ -60,6 +63,7 @@ def test_second_deploy_has_no_changes(project: Path) -> None:
 
 def test_dry_run_changes_nothing_and_reports_changes_with_detailed_exitcode(
         project: Path) -> None:
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
     assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
     before = _state(project)
     agent = project / "agents" / "feed-monitor.yaml"
@@ -67,7 +71,7 @@ def test_dry_run_changes_nothing_and_reports_changes_with_detailed_exitcode(
                      .replace("max_attempts: 2", "max_attempts: 3"))
     dry = flexor(project, "deploy", "--env", "staging", "--dry-run", "--detailed-exitcode")
     assert dry.returncode == ExitCode.CHANGES_PRESENT, dry.stderr
-    assert " ~ Agent feed-monitor  1.0 → 1.1  (spec.retry, spec.version, version)" in \
+    assert " ~ Agent feed-monitor  1.0 → 1.1  (spec.retry)" in \
         dry.stdout.splitlines()
     assert _state(project) == before
 

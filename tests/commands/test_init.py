@@ -16,7 +16,9 @@ def test_init_creates_a_project_that_validates_and_deploys(tmp_path: Path) -> No
     created = flexor(tmp_path, "init", str(target), "--vault", "desk")
     assert created.returncode == ExitCode.OK, created.stderr
     assert (target / "vaults" / "desk" / "vault.json").is_file()
+    assert "flexor sync --vault desk && flexor deploy --env sandbox" in created.stdout
     assert flexor(target, "validate").returncode == ExitCode.OK
+    assert flexor(target, "sync", "--vault", "desk").returncode == ExitCode.OK
     deployed = flexor(target, "deploy", "--env", "sandbox", "--yes")
     assert deployed.returncode == ExitCode.OK, deployed.stderr
     assert " + Agent hello-agent  1.0" in deployed.stdout.splitlines()

@@ -5,23 +5,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from flexor_iac import deployment
 from flexor_iac.config.project import load_project
 from flexor_iac.constants import Environment
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.program import declare
-from flexor_iac.selection import select
+from flexor_iac.snapshots import publish
 from flexor_iac.stacks import StackSession
 from flexor_iac.workspace import ProjectPaths
 
 
 def _session(root: Path, env: Environment) -> StackSession:
+    """Sync every vault, then a session whose program declares what a deploy would."""
+    paths = ProjectPaths(root)
     project, diagnostics = load_project(root)
     assert diagnostics == []
-    selection = select(project, env)
+    with ControlPlane(locate(root)) as store:
+        for vault in project.vaults:
+            publish(paths, vault, store)
+        view = deployment.view(paths, project, env, store)
 
     def program() -> None:
-        declare(project, selection)
+        declare(view)
 
-    return StackSession(ProjectPaths(root), env, program)
+    return StackSession(paths, env, program)
 
 
 def test_preview_up_noop_destroy(project: Path) -> None:
@@ -37,6 +44,10 @@ def test_preview_up_noop_destroy(project: Path) -> None:
     up = session.up()
     assert up.summary.get("create") == 3
     assert sorted((r.kind, r.name) for r in session.resources()) == kinds
+    with ControlPlane(locate(project)) as store:  # the providers wrote the control plane
+        assert [a.name for a in store.active_agents("staging")] == ["feed-monitor"]
+        assert [b.vault for b in store.bindings("staging")] == ["company"]
+        assert store.environment("staging") is not None
     agent = next(r for r in session.resources() if r.kind == "Agent")
     assert agent.outputs["version"] == "1.0"
     assert agent.outputs["skills"]["data-freshness-check"]["content"]["steps"][0]["action"] == \
@@ -50,6 +61,9 @@ def test_preview_up_noop_destroy(project: Path) -> None:
     assert gone.summary.get("delete") == 3
     assert session.resources() == []
     assert _resources(project, "staging") == []
+    with ControlPlane(locate(project)) as store:
+        assert store.active_agents("staging") == [] and store.bindings("staging") == []
+        assert store.environment("staging") is None
 
 
 def test_skill_change_updates_the_agent_that_uses_it(project: Path) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from flexor_iac.resources.base import PROVIDER_KEY, UNKNOWN, FlexorProvider, changed_fields
+from flexor_iac.resources.base import (
+    APPLIED_KEY,
+    PROVIDER_KEY,
+    UNKNOWN,
+    FlexorProvider,
+    changed_fields,
+)
 
 OLD = {"name": "x", "environment": "staging", "version": "1.0", "spec": {"a": 1},
-       PROVIDER_KEY: "pickled-old"}
+       PROVIDER_KEY: "pickled-old", APPLIED_KEY: True}
 
 
 def test_no_change_means_no_diff() -> None:
@@ -14,8 +20,13 @@ def test_no_change_means_no_diff() -> None:
     assert result.replaces == []
 
 
-def test_changed_fields_are_named_and_provider_bytes_ignored() -> None:
-    assert changed_fields(OLD, {**OLD, "version": "1.1", PROVIDER_KEY: "other"}) == ["version"]
+def test_changed_fields_are_named_and_bookkeeping_ignored() -> None:
+    news = {k: v for k, v in OLD.items() if k != APPLIED_KEY}
+    assert changed_fields(OLD, {**news, "version": "1.1", PROVIDER_KEY: "other"}) == ["version"]
+
+
+def test_a_refresh_that_found_the_resource_missing_is_a_change() -> None:
+    assert changed_fields({**OLD, APPLIED_KEY: False}, OLD) == ["control_plane"]
 
 
 def test_unknown_values_during_preview_count_as_changes() -> None:
@@ -31,8 +42,3 @@ def test_environment_change_replaces() -> None:
 def test_check_passes_inputs_through_unchanged() -> None:
     result = FlexorProvider().check({}, dict(OLD))
     assert result.inputs == OLD and result.failures == []
-
-
-def test_update_returns_complete_outputs() -> None:
-    news = {**OLD, "version": "1.1"}
-    assert FlexorProvider().update("id", OLD, news).outs == news

@@ -1,16 +1,31 @@
-"""`flexor:EnvironmentBinding`: readable ids, every input kept as output."""
+"""`flexor:EnvironmentBinding`: registers the environment in the control plane."""
 
 from __future__ import annotations
 
-from flexor_iac.resources.environment_binding import EnvironmentBinding, EnvironmentBindingProvider
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.resources.base import APPLIED_KEY
+from flexor_iac.resources.environment_binding import (
+    EnvironmentBinding,
+    EnvironmentBindingProvider,
+)
+
+PROPS = {"name": "staging", "environment": "staging", "tier_scope": ["L4", "L3", "L2", "L1"],
+         "triggers": ["manual"], "catalog": "plexifact://staging/catalog", "isolation": "isolated"}
 
 
-def test_environment_binding_create_gives_a_stable_id_and_full_outputs() -> None:
-    props = {"name": "n1", "environment": "staging", "detail": {"k": [1, 2]}}
-    created = EnvironmentBindingProvider().create(props)
-    assert created.id == "staging/environment/n1"
-    assert created.outs == props
+def test_create_registers_and_delete_forgets(store: ControlPlane) -> None:
+    provider = EnvironmentBindingProvider()
+    created = provider.create(dict(PROPS))
+    assert created.id == "staging/environment/staging"
+    assert created.outs == {**PROPS, APPLIED_KEY: True}
+    assert store.environment("staging") == {"tier_scope": ["L4", "L3", "L2", "L1"],
+                                            "triggers": ["manual"], "isolation": "isolated",
+                                            "catalog": "plexifact://staging/catalog"}
+    assert provider.read(created.id, created.outs).outs[APPLIED_KEY] is True
+    provider.delete(created.id, created.outs)
+    assert store.environment("staging") is None
+    assert provider.read(created.id, created.outs).outs[APPLIED_KEY] is False
 
 
-def test_environment_binding_type_token_is_under_the_flexor_module() -> None:
+def test_type_token_is_under_the_flexor_module() -> None:
     assert EnvironmentBinding._resource_type_name == "dynamic/flexor:EnvironmentBinding"

@@ -1,0 +1,74 @@
+"""Options every verb shares, defined once (the click side of main.py)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from flexor_iac.constants import ENVIRONMENT_NAMES
+from flexor_iac.output import Console, colour_wanted
+from flexor_iac.workspace import ProjectPaths, find_project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Settings:
+    """Global options, which may be given before or after the verb."""
+
+    project_dir: Path | None = None
+    json_mode: bool = False
+    no_color: bool = False
+    verbose: bool = False
+
+    def console(self) -> Console:
+        """The console every command writes through."""
+        return Console(json_mode=self.json_mode, colour=colour_wanted(sys.stdout, self.no_color),
+                       verbose=self.verbose)
+
+    def paths(self) -> ProjectPaths:
+        """The project: --project-dir, else the nearest Pulumi.yaml at or above the cwd."""
+        return find_project(self.project_dir)
+
+
+def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value not in (None, False):
+            setattr(ctx.ensure_object(Settings), attribute, value)
+    return callback
+
+
+def global_options(command: F) -> F:
+    """The options every verb accepts (defined once, applied to the group and each verb)."""
+    decorators = [
+        click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
+                     expose_value=False, callback=_store("project_dir"),
+                     help="Project directory (default: nearest Pulumi.yaml above the cwd)."),
+        click.option("--json", "json_mode", is_flag=True, expose_value=False,
+                     callback=_store("json_mode"), help="Machine-readable output."),
+        click.option("--no-color", is_flag=True, expose_value=False, callback=_store("no_color"),
+                     help="No colour (also: NO_COLOR=1)."),
+        click.option("-v", "--verbose", is_flag=True, expose_value=False,
+                     callback=_store("verbose"), help="More detail on stderr."),
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def env_option(command: F) -> F:
+    """`--env E` (or FLEXOR_ENV)."""
+    return click.option(
+        "--env", "env", required=True, envvar="FLEXOR_ENV",
+        type=click.Choice(ENVIRONMENT_NAMES),
+        help="Target environment (or FLEXOR_ENV).")(command)
+
+
+def settings() -> Settings:
+    """The Settings of the running invocation."""
+    return click.get_current_context().ensure_object(Settings)

@@ -1,0 +1,52 @@
+"""`flexor sync`: publish vaults as immutable, content-addressed snapshots (no env changes)."""
+
+from __future__ import annotations
+
+from flexor_iac.commands.validate import report
+from flexor_iac.config.diagnostics import has_errors
+from flexor_iac.config.project import VaultSource
+from flexor_iac.constants import ExitCode
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.errors import UsageError
+from flexor_iac.output import Console
+from flexor_iac.snapshots import local_digest, publish
+from flexor_iac.validate import validate_project
+from flexor_iac.workspace import ProjectPaths
+
+
+def _chosen(vaults: tuple[VaultSource, ...], names: tuple[str, ...]) -> list[VaultSource]:
+    by_name = {v.config.name: v for v in vaults}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise UsageError(f"no vault named {', '.join(unknown)} (vaults: {known})")
+    return [by_name[n] for n in names]
+
+
+def run(paths: ProjectPaths, names: tuple[str, ...], dry_run: bool, console: Console) -> int:
+    """Publish each named vault (a no-op when its content is unchanged)."""
+    project, diagnostics = validate_project(paths.root)
+    chosen = _chosen(project.vaults, names)
+    prefixes = tuple(f"vaults/{v.directory}/" for v in chosen)
+    own = [d for d in diagnostics if d.path.startswith(prefixes)]
+    report(console, own)
+    if has_errors(own):
+        console.error("the vault has errors; nothing was synced")
+        return ExitCode.FAILED
+    results = []
+    with ControlPlane(locate(paths.root)) as store:
+        for vault in chosen:
+            newest = store.newest_snapshot(vault.config.name)
+            if dry_run:
+                digest = local_digest(paths, vault)
+                changed = newest is None or newest.digest != digest
+            else:
+                published = publish(paths, vault, store)
+                digest, changed = published.digest, published.created
+            results.append({"vault": vault.config.name, "digest": digest, "changed": changed,
+                            "files": len(vault.files), "applied": changed and not dry_run})
+            verb = ("would publish" if dry_run else "published") if changed else "unchanged:"
+            console.line(f"{vault.config.name}: {verb} snapshot {digest[:19]}… "
+                         f"({len(vault.files)} files)")
+    console.document({"dry_run": dry_run, "vaults": results})
+    return ExitCode.OK

@@ -1,0 +1,247 @@
+"""The embedded control plane: one small SQLite (WAL) store with intent-named methods.
+
+SQL lives only here. Every write is one transaction; reads return frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+DB_NAME = "control-plane.db"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS environments (
+    name TEXT PRIMARY KEY, spec TEXT NOT NULL, registered_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, digest TEXT NOT NULL, vault TEXT NOT NULL,
+    files TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS snapshots_by_vault ON snapshots (vault, id);
+CREATE TABLE IF NOT EXISTS bindings (
+    environment TEXT NOT NULL, vault TEXT NOT NULL, digest TEXT NOT NULL, spec TEXT NOT NULL,
+    bound_at TEXT NOT NULL, PRIMARY KEY (environment, vault));
+CREATE TABLE IF NOT EXISTS agents (
+    environment TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, spec TEXT NOT NULL,
+    digest TEXT NOT NULL, activated_at TEXT NOT NULL, PRIMARY KEY (environment, name));
+CREATE TABLE IF NOT EXISTS agent_state (
+    environment TEXT NOT NULL, name TEXT NOT NULL, paused INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (environment, name));
+"""
+
+
+def now() -> str:
+    """The current time, UTC, ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published vault snapshot."""
+
+    digest: str
+    vault: str
+    files: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ActiveAgent:
+    """The agent version active in one environment."""
+
+    environment: str
+    name: str
+    version: str
+    spec: dict[str, Any]
+    digest: str
+    activated_at: datetime
+    paused: bool
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The vault snapshot bound to one environment."""
+
+    environment: str
+    vault: str
+    digest: str
+    bound_at: datetime
+
+
+class ControlPlane:
+    """The embedded store at `<project>/.flexor/control-plane.db`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        found = self._schema_version()
+        if found is None:
+            with self._write():
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    self._db.execute(statement)
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                                 (str(SCHEMA_VERSION),))
+            found = SCHEMA_VERSION
+        if found > SCHEMA_VERSION:
+            raise RuntimeError(f"{path} has schema {found}; this flexor knows {SCHEMA_VERSION}")
+
+    def _schema_version(self) -> int | None:
+        try:
+            row = self._one("SELECT value FROM meta WHERE key='schema_version'")
+        except sqlite3.OperationalError:  # a new database: no tables yet
+            return None
+        return int(row[0]) if row else None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> ControlPlane:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _one(self, sql: str, *args: Any) -> Any:
+        return self._db.execute(sql, args).fetchone()
+
+    # --- environments ---------------------------------------------------------------------
+
+    def register_environment(self, name: str, spec: dict[str, Any]) -> None:
+        """Create or update an environment's registration."""
+        with self._write():
+            self._db.execute("INSERT INTO environments VALUES (?, ?, ?) ON CONFLICT(name) DO "
+                             "UPDATE SET spec=excluded.spec", (name, json.dumps(spec), now()))
+
+    def forget_environment(self, name: str) -> None:
+        """Remove an environment's registration."""
+        with self._write():
+            self._db.execute("DELETE FROM environments WHERE name=?", (name,))
+
+    def environment(self, name: str) -> dict[str, Any] | None:
+        """An environment's registered spec, if any."""
+        row = self._one("SELECT spec FROM environments WHERE name=?", name)
+        return json.loads(row[0]) if row else None
+
+    # --- snapshots and bindings -----------------------------------------------------------
+
+    def publish_snapshot(self, digest: str, vault: str, files: list[str],
+                         created_at: str | None = None) -> bool:
+        """Make `digest` the vault's newest snapshot; False if it already was (a no-op)."""
+        with self._write():
+            newest = self._one("SELECT digest FROM snapshots WHERE vault=? ORDER BY id DESC "
+                               "LIMIT 1", vault)
+            if newest is not None and newest[0] == digest:
+                return False
+            self._db.execute("INSERT INTO snapshots (digest, vault, files, created_at) "
+                             "VALUES (?, ?, ?, ?)",
+                             (digest, vault, json.dumps(files), created_at or now()))
+        return True
+
+    def has_snapshots(self) -> bool:
+        """Whether any snapshot was ever recorded (False: new or lost database)."""
+        return self._one("SELECT 1 FROM snapshots LIMIT 1") is not None
+
+    def newest_snapshot(self, vault: str) -> Snapshot | None:
+        """The most recently published snapshot of a vault."""
+        row = self._one("SELECT digest, vault, files, created_at FROM snapshots WHERE vault=? "
+                        "ORDER BY id DESC LIMIT 1", vault)
+        return Snapshot(row[0], row[1], tuple(json.loads(row[2])),
+                        datetime.fromisoformat(row[3])) if row else None
+
+    def snapshot_time(self, vault: str, digest: str) -> datetime | None:
+        """When `digest` was last published as the vault's newest snapshot."""
+        row = self._one("SELECT created_at FROM snapshots WHERE vault=? AND digest=? "
+                        "ORDER BY id DESC LIMIT 1", vault, digest)
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def bind_vault(self, environment: str, vault: str, digest: str, spec: dict[str, Any]) -> None:
+        """Bind a snapshot to an environment (replacing any earlier binding)."""
+        with self._write():
+            self._db.execute("INSERT INTO bindings VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+                             "(environment, vault) DO UPDATE SET digest=excluded.digest, "
+                             "spec=excluded.spec, bound_at=excluded.bound_at",
+                             (environment, vault, digest, json.dumps(spec), now()))
+
+    def unbind_vault(self, environment: str, vault: str) -> None:
+        """Remove a vault's binding from an environment."""
+        with self._write():
+            self._db.execute("DELETE FROM bindings WHERE environment=? AND vault=?",
+                             (environment, vault))
+
+    def bindings(self, environment: str) -> list[Binding]:
+        """The vault snapshots bound to an environment."""
+        rows = self._db.execute("SELECT environment, vault, digest, bound_at FROM bindings "
+                                "WHERE environment=? ORDER BY vault", (environment,))
+        return [Binding(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
+
+    # --- agents ---------------------------------------------------------------------------
+
+    def activate_agent(self, environment: str, name: str, version: str, spec: dict[str, Any],
+                       digest: str) -> None:
+        """Make this agent version the active one in the environment."""
+        with self._write():
+            self._db.execute("INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                             "(environment, name) DO UPDATE SET version=excluded.version, "
+                             "spec=excluded.spec, digest=excluded.digest, "
+                             "activated_at=excluded.activated_at",
+                             (environment, name, version, json.dumps(spec), digest, now()))
+
+    def deactivate_agent(self, environment: str, name: str) -> None:
+        """Remove an agent from the environment."""
+        with self._write():
+            self._db.execute("DELETE FROM agents WHERE environment=? AND name=?",
+                             (environment, name))
+
+    def active_agents(self, environment: str) -> list[ActiveAgent]:
+        """Every agent active in the environment, by name."""
+        rows = self._db.execute(
+            "SELECT a.environment, a.name, a.version, a.spec, a.digest, a.activated_at, "
+            "COALESCE(s.paused, 0) FROM agents a LEFT JOIN agent_state s ON "
+            "s.environment=a.environment AND s.name=a.name WHERE a.environment=? "
+            "ORDER BY a.name", (environment,))
+        return [ActiveAgent(r[0], r[1], r[2], json.loads(r[3]), r[4],
+                            datetime.fromisoformat(r[5]), bool(r[6])) for r in rows]
+
+    def active_digest(self, environment: str, name: str) -> str | None:
+        """The digest of the agent version active in the environment, if any."""
+        row = self._one("SELECT digest FROM agents WHERE environment=? AND name=?",
+                        environment, name)
+        return row[0] if row else None
+
+    def binding_digest(self, environment: str, vault: str) -> str | None:
+        """The snapshot digest bound for a vault in the environment, if any."""
+        row = self._one("SELECT digest FROM bindings WHERE environment=? AND vault=?",
+                        environment, vault)
+        return row[0] if row else None
+
+
+def locate(start: Path | None = None) -> Path:
+    """The control plane database: $FLEXOR_CONTROL_PLANE, else `.flexor/` of the project."""
+    if explicit := os.environ.get("FLEXOR_CONTROL_PLANE"):
+        return Path(explicit)
+    origin = (start or Path.cwd()).resolve()
+    for folder in (origin, *origin.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder / ".flexor" / DB_NAME
+    raise FileNotFoundError(f"no Pulumi.yaml at or above {origin}: cannot find the control plane")

@@ -1,0 +1,178 @@
+"""The deploy workflow end to end: the vendor's steps, guards, dry runs, repair, parity with
+`pulumi preview` — the real CLI as a subprocess and the real engine, in temp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.constants import ExitCode
+from tests.commands.test_deploy import flexor
+from tests.conftest import REPO
+
+
+def _ok(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    done = flexor(project, *args)
+    assert done.returncode == ExitCode.OK, f"{args}: {done.stdout}{done.stderr}"
+    return done
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` except the Pulumi CLI's own diagnostic logs (not state)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and "pulumi-home/logs" not in p.as_posix()}
+
+
+def _add_staging_agent(project: Path) -> None:
+    """A second agent, declared for staging only, that does not use data-freshness-check."""
+    (project / "agents" / "staging-probe.yaml").write_text(
+        'name: staging-probe\nversion: "0.1"\ndescription: "A staging-only probe."\n'
+        'owner: "ops-team"\nvault: company\nenvironment: staging\ntrigger:\n  type: manual\n'
+        "tasks:\n  - skill: core.audit.log\n    args:\n      event: probe\n")
+
+
+def test_the_vendor_workflow(project: Path) -> None:
+    _add_staging_agent(project)
+    _ok(project, "validate")
+    synced = _ok(project, "sync", "--vault", "company").stdout
+    assert "company: published snapshot sha256:" in synced
+    staging = _ok(project, "deploy", "--env", "staging")
+    assert "Deployed to staging: 4 create." in staging.stdout
+    production = _ok(project, "deploy", "--env", "production")
+    assert " + Agent feed-monitor  1.0" in production.stdout.splitlines()
+    assert ("   skipped agent staging-probe: agent declares environment staging"
+            in production.stdout.splitlines())
+    status = _ok(project, "status", "--env", "production").stdout.splitlines()
+    assert status[:2] == ["Environment: production", "Agents: 1 active, 0 paused, 0 erroring"]
+    roster = _ok(project, "agents", "list", "--env", "staging").stdout.splitlines()
+    assert roster[0].split() == ["NAME", "TRIGGER", "ENVIRONMENT", "STATUS", "VERSION", "LAST",
+                                 "RUN"]
+    assert [line.split()[:5] for line in roster[1:]] == [
+        ["feed-monitor", "schedule", "production", "active", "1.0"],
+        ["staging-probe", "manual", "staging", "active", "0.1"]]
+    # targeting one agent, and a dry run of the whole environment, change nothing more
+    _ok(project, "deploy", "--env", "production", "--agent", "feed-monitor")
+    assert "No changes." in _ok(project, "deploy", "--env", "production", "--dry-run").stdout
+
+
+def test_a_dry_run_changes_nothing_anywhere(project: Path) -> None:
+    _ok(project, "sync", "--vault", "company")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace('"1.0"', '"1.1"').replace("max_attempts: 2",
+                                                                         "max_attempts: 3"))
+    before = _files(project / ".flexor")
+    dry = flexor(project, "deploy", "--env", "staging", "--dry-run", "--detailed-exitcode")
+    assert dry.returncode == ExitCode.CHANGES_PRESENT
+    after = _files(project / ".flexor")
+    assert after.keys() == before.keys()
+    assert [name for name in after if after[name] != before[name]] == []
+
+
+def test_production_refuses_an_agent_declared_for_staging(project: Path) -> None:
+    _add_staging_agent(project)
+    _ok(project, "sync", "--vault", "company")
+    refused = flexor(project, "deploy", "--env", "production", "--agent", "staging-probe",
+                     "--yes")
+    assert refused.returncode == ExitCode.REFUSED
+    assert refused.stderr.strip().splitlines() == [
+        "error: refused: agent staging-probe cannot be deployed to production: agent declares "
+        "environment staging"]
+    assert not (project / ".flexor" / "state" / ".pulumi" / "stacks" / "flexor" /
+                "production.json").exists()
+
+
+def test_unsynced_vaults_are_refused_in_production_and_warned_elsewhere(project: Path) -> None:
+    never = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert never.returncode == ExitCode.REFUSED
+    assert "vault company was never synced (run `flexor sync --vault company`)" in never.stderr
+    _ok(project, "sync", "--vault", "company")
+    (project / "vaults" / "company" / "knowledge" / "new.md").write_text("# new\n")
+    production = flexor(project, "deploy", "--env", "production", "--yes")
+    assert production.returncode == ExitCode.REFUSED
+    assert "vault company has local changes not synced" in production.stderr
+    staging = _ok(project, "deploy", "--env", "staging", "--yes")
+    assert "warning: vault company has local changes that are not synced" in staging.stderr
+    status = _ok(project, "status", "--env", "staging").stdout
+    assert "(stale)" in status
+
+
+def test_a_changed_spec_needs_a_new_version_outside_sandbox(project: Path) -> None:
+    _ok(project, "sync", "--vault", "company")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace("max_attempts: 2", "max_attempts: 5"))
+    refused = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert refused.returncode == ExitCode.REFUSED
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: refused: agent feed-monitor changed (spec.retry) but its version is still 1.0; "
+        "bump `version` in its file to deploy to staging")
+
+
+def test_a_skill_change_updates_exactly_the_agents_that_use_it(project: Path) -> None:
+    _add_staging_agent(project)
+    _ok(project, "sync", "--vault", "company")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    skill = project / "vaults" / "company" / "skills" / "data-freshness-check.yaml"
+    skill.write_text(skill.read_text().replace("default: 30", "default: 45")
+                     .replace('version: "1.0"', 'version: "1.1"'))
+    _ok(project, "sync", "--vault", "company")
+    plan = json.loads(_ok(project, "deploy", "--env", "staging", "--dry-run", "--json").stdout)
+    assert [(c["kind"], c["resource"], c["op"], c["fields"]) for c in plan["changes"]] == [
+        ("VaultTierScope", "company", "update", ["snapshot_digest"]),
+        ("Agent", "feed-monitor", "update", ["skills.data-freshness-check"])]
+    assert plan["summary"]["unchanged"] == 2
+
+
+def test_losing_the_control_plane_is_repaired_by_refresh(project: Path) -> None:
+    _ok(project, "sync", "--vault", "company")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    database = project / ".flexor" / "control-plane.db"
+    for leftover in database.parent.glob("control-plane.db*"):
+        leftover.unlink()
+    assert "Agents: 0 active" in _ok(project, "status", "--env", "staging").stdout
+    repaired = _ok(project, "deploy", "--env", "staging", "--refresh", "--yes")
+    assert "Deployed to staging: 3 update." in repaired.stdout
+    status = _ok(project, "status", "--env", "staging").stdout
+    assert "Agents: 1 active" in status and "(current)" in status
+    assert "No changes." in _ok(project, "deploy", "--env", "staging", "--yes").stdout
+
+
+def test_pulumi_preview_shows_the_same_changes_as_a_flexor_dry_run(project: Path) -> None:
+    _ok(project, "sync", "--vault", "company")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace('"1.0"', '"1.1"').replace("max_attempts: 2",
+                                                                         "max_attempts: 3"))
+    ours = json.loads(_ok(project, "deploy", "--env", "staging", "--dry-run", "--json").stdout)
+    state = project / ".flexor"
+    env = dict(os.environ, PATH=f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+               PULUMI_BACKEND_URL=f"file://{state / 'state'}",
+               PULUMI_CONFIG_PASSPHRASE_FILE=str(state / "passphrase"),
+               PULUMI_HOME=str(state / "pulumi-home"), PULUMI_SKIP_UPDATE_CHECK="true")
+    direct = subprocess.run(["pulumi", "preview", "--stack", "staging", "--json",
+                             "--non-interactive"], cwd=project, env=env, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert direct.returncode == 0, direct.stderr
+    steps = json.loads(direct.stdout)["steps"]
+    theirs = sorted((s["urn"].rsplit("::", 1)[-1], s["op"]) for s in steps
+                    if "dynamic/flexor:" in s["urn"] and s["op"] != "same")
+    assert theirs == sorted((c["resource"], c["op"]) for c in ours["changes"])
+    assert theirs == [("feed-monitor", "update")]
+
+
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]])
+def test_sync_is_a_no_op_when_nothing_changed(project: Path, extra: list[str]) -> None:
+    _ok(project, "sync", "--vault", "company")
+    again = _ok(project, "sync", "--vault", "company", *extra, "--json")
+    assert json.loads(again.stdout)["vaults"][0]["changed"] is False
+
+
+def test_sync_of_an_unknown_vault_is_a_usage_error(project: Path) -> None:
+    done = flexor(project, "sync", "--vault", "nowhere")
+    assert done.returncode == ExitCode.USAGE
+    assert "no vault named nowhere (vaults: company)" in done.stderr
