@@ -24,6 +24,8 @@ runtime:
   options:
     toolchain: pip
 main: __main__.py
+backend:
+  url: file://.flexor/state
 config:
   flexor:defaultVault: {vault}
 """

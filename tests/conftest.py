@@ -86,6 +86,18 @@ def write_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wri
     GUARD.active = False
 
 
+def add_vault(root: Path, name: str, tier: str, environment: str,
+              skills: dict[str, str] | None = None) -> Path:
+    """Add a vault (and skill files: name → YAML) to a project; returns its folder."""
+    folder = root / "vaults" / name
+    (folder / "skills").mkdir(parents=True)
+    (folder / "vault.json").write_text(
+        f'{{"name": "{name}", "tier": "{tier}", "environment": "{environment}"}}')
+    for skill, text in (skills or {}).items():
+        (folder / "skills" / f"{skill}.yaml").write_text(text)
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the repository's example project in a temp dir, with its own .flexor/."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flexor_iac.validate import validate_project
+from tests.conftest import add_vault
 
 
 def _rules(root: Path) -> list[tuple[str, str]]:
@@ -48,13 +49,9 @@ def test_unreadable_file(project: Path) -> None:
 
 
 def test_l4_skill_overrides_l2_of_the_same_name(project: Path) -> None:
-    desk = project / "vaults" / "desk"
-    (desk / "skills").mkdir(parents=True)
-    (desk / "vault.json").write_text(
-        '{"name": "desk", "tier": "L4", "environment": "production"}')
-    (desk / "skills" / "data-freshness-check.yaml").write_text(
+    add_vault(project, "desk", "L4", "production", {"data-freshness-check": (
         'name: data-freshness-check\nversion: "9.0"\ndescription: "x"\n'
-        "steps:\n  - action: core.logic.set_output\n")
+        "steps:\n  - action: core.logic.set_output\n")})
     # the agent passes feed_name and max_age_minutes, which the L4 version does not take
     assert ("agents/feed-monitor.yaml", "skill-args-unknown") in _rules(project)
 

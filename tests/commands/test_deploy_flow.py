@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from flexor_iac.constants import ExitCode
+from flexor_iac.workspace import ProjectPaths, engine_env
 from tests.commands.test_deploy import flexor
-from tests.conftest import REPO
 
 
 def _ok(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -25,6 +25,15 @@ def _files(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` except the Pulumi CLI's own diagnostic logs (not state)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
             if p.is_file() and "pulumi-home/logs" not in p.as_posix()}
+
+
+def _deployed_then_bumped(project: Path) -> None:
+    """Staging deployed at 1.0, then feed-monitor edited to 1.1 (not deployed)."""
+    _ok(project, "sync", "--vault", "company")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace('"1.0"', '"1.1"').replace("max_attempts: 2",
+                                                                         "max_attempts: 3"))
 
 
 def _add_staging_agent(project: Path) -> None:
@@ -60,11 +69,7 @@ def test_the_vendor_workflow(project: Path) -> None:
 
 
 def test_a_dry_run_changes_nothing_anywhere(project: Path) -> None:
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "deploy", "--env", "staging", "--yes")
-    agent = project / "agents" / "feed-monitor.yaml"
-    agent.write_text(agent.read_text().replace('"1.0"', '"1.1"').replace("max_attempts: 2",
-                                                                         "max_attempts: 3"))
+    _deployed_then_bumped(project)
     before = _files(project / ".flexor")
     dry = flexor(project, "deploy", "--env", "staging", "--dry-run", "--detailed-exitcode")
     assert dry.returncode == ExitCode.CHANGES_PRESENT
@@ -143,20 +148,12 @@ def test_losing_the_control_plane_is_repaired_by_refresh(project: Path) -> None:
 
 
 def test_pulumi_preview_shows_the_same_changes_as_a_flexor_dry_run(project: Path) -> None:
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "deploy", "--env", "staging", "--yes")
-    agent = project / "agents" / "feed-monitor.yaml"
-    agent.write_text(agent.read_text().replace('"1.0"', '"1.1"').replace("max_attempts: 2",
-                                                                         "max_attempts: 3"))
+    _deployed_then_bumped(project)
     ours = json.loads(_ok(project, "deploy", "--env", "staging", "--dry-run", "--json").stdout)
-    state = project / ".flexor"
-    env = dict(os.environ, PATH=f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-               PULUMI_BACKEND_URL=f"file://{state / 'state'}",
-               PULUMI_CONFIG_PASSPHRASE_FILE=str(state / "passphrase"),
-               PULUMI_HOME=str(state / "pulumi-home"), PULUMI_SKIP_UPDATE_CHECK="true")
     direct = subprocess.run(["pulumi", "preview", "--stack", "staging", "--json",
-                             "--non-interactive"], cwd=project, env=env, capture_output=True,
-                            text=True, timeout=300, check=False)
+                             "--non-interactive"], cwd=project,
+                            env={**os.environ, **engine_env(ProjectPaths(project))},
+                            capture_output=True, text=True, timeout=300, check=False)
     assert direct.returncode == 0, direct.stderr
     steps = json.loads(direct.stdout)["steps"]
     theirs = sorted((s["urn"].rsplit("::", 1)[-1], s["op"]) for s in steps

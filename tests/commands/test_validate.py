@@ -10,6 +10,7 @@ import pytest
 
 from flexor_iac import main as cli_main
 from flexor_iac.constants import ExitCode
+from tests.conftest import add_vault
 
 
 def _validate(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -90,13 +91,9 @@ def test_changed_outside_git_is_a_usage_error(project: Path,
 
 def test_env_restricts_environment_rules(project: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    overlay = project / "vaults" / "personal"
-    (overlay / "skills").mkdir(parents=True)
-    (overlay / "vault.json").write_text(
-        '{"name": "personal", "tier": "L3", "environment": "staging"}')
-    (overlay / "skills" / "only-l3.yaml").write_text(
+    add_vault(project, "personal", "L3", "staging", {"only-l3": (
         'name: only-l3\nversion: "1.0"\ndescription: "x"\nsteps:\n'
-        "  - action: core.logic.set_output\n")
+        "  - action: core.logic.set_output\n")})
     agent = project / "agents" / "feed-monitor.yaml"
     agent.write_text(agent.read_text().replace(
         '  - skill: core.audit.log\n    args:\n      event: "feed_freshness_check"\n'
