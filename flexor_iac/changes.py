@@ -25,11 +25,10 @@ def _git(root: Path, *args: str) -> str:
 
 def default_branch(root: Path) -> str:
     """origin's default branch if known, else `main` or `master`, whichever exists."""
-    for ref in ("refs/remotes/origin/HEAD",):
-        done = subprocess.run(["git", "symbolic-ref", "--short", ref], cwd=root,
-                              capture_output=True, text=True, check=False)
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
+    origin = subprocess.run(["git", "symbolic-ref", "--short", "refs/remotes/origin/HEAD"],
+                            cwd=root, capture_output=True, text=True, check=False)
+    if origin.returncode == 0 and origin.stdout.strip():
+        return origin.stdout.strip()
     for name in ("main", "master"):
         done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=root,
                               capture_output=True, text=True, check=False)

@@ -181,6 +181,51 @@ def init(directory: Path, vault: str) -> int:
     return command.run(directory, vault, settings().console())
 
 
+@cli.command()
+@global_options
+@env_option
+@click.option("--agent", required=True, metavar="NAME", help="The agent to roll back.")
+@click.option("--version", "version", metavar="V",
+              help="A retained version (default: the one before the current one).")
+@click.option("--dry-run", is_flag=True, help="Show the plan and stop; changes nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+def rollback(env: str, agent: str, version: str | None, dry_run: bool, yes: bool) -> int:
+    """Roll one agent back to one of its last three deployed versions.
+
+    \b
+    Shows the plan first, then updates that agent only. The agent is then held at the
+    old version while its file still says the version rolled back from.
+
+    \b
+    Examples:
+      flexor rollback --agent feed-monitor --env production
+      flexor rollback --agent feed-monitor --version 1.2 --env production --dry-run
+    """
+    from flexor_iac.commands import rollback as command
+
+    current = settings()
+    request = command.RollbackRequest(Environment(env), agent, version, dry_run, yes)
+    return command.run(current.paths(), request, current.console(),
+                       lambda question: click.confirm(question, default=False))
+
+
+@cli.command()
+@global_options
+@env_option
+@click.option("--agent", metavar="NAME", help="Only this agent's updates and versions.")
+def history(env: str, agent: str | None) -> int:
+    """Show an environment's deployments and each agent's retained versions.
+
+    \b
+    Example:
+      flexor history --env production --agent feed-monitor
+    """
+    from flexor_iac.commands import history as command
+
+    current = settings()
+    return command.run(current.paths(), Environment(env), agent, current.console())
+
+
 @cli.group()
 def agents() -> None:
     """Agents deployed to an environment."""

@@ -32,6 +32,15 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Held:
+    """An agent kept at a rolled-back version while its file still says the bad one."""
+
+    name: str
+    version: str
+    rolled_back_from: str
+
+
+@dataclass(frozen=True)
 class Plan:
     """What a deploy to one environment does, and what it leaves out."""
 
@@ -39,6 +48,7 @@ class Plan:
     changes: tuple[Change, ...]
     skipped: tuple[Skipped, ...]
     unchanged: int
+    held: tuple[Held, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -79,11 +89,30 @@ def _change(step: ResourceStep) -> Change:
                   changed_fields(step.old_inputs, step.new_inputs))
 
 
+def _held(step: ResourceStep) -> Held | None:
+    hold = (step.old_inputs or {}).get("hold")
+    new_version = (step.new_inputs or {}).get("version")
+    if step.op == "same" and isinstance(hold, dict) and hold.get("from") == new_version:
+        return Held(step.name, str(hold.get("version")), str(new_version))
+    return None
+
+
 def build_plan(env: Environment, preview: EngineResult, skipped: tuple[Skipped, ...]) -> Plan:
     """The plan from an engine preview of one environment."""
     changes = tuple(_change(s) for s in preview.steps if s.op != "same")
     unchanged = sum(1 for s in preview.steps if s.op == "same")
-    return Plan(env, changes, skipped, unchanged)
+    held = tuple(h for s in preview.steps if (h := _held(s)) is not None)
+    return Plan(env, changes, skipped, unchanged, held)
+
+
+def agent_transitions(plan: Plan) -> str:
+    """`feed-monitor 1.0 → 1.1, other + 0.1` — recorded as the update's message in history."""
+    parts = []
+    for change in plan.changes:
+        if change.kind == "Agent":
+            versions = f"{change.from_version or '+'} → {change.to_version or '-'}"
+            parts.append(f"{change.name} {versions}")
+    return ", ".join(parts)
 
 
 def change_line(change: Change) -> str:
@@ -113,6 +142,9 @@ def render(plan: Plan, console: Console) -> None:
         console.line(console.style(change_line(change), colours.get(change.op, "bold")))
     if not plan.changes:
         console.line("No changes.")
+    for held in plan.held:
+        console.line(f"   held agent {held.name} at {held.version} (rolled back from "
+                     f"{held.rolled_back_from})")
     for item in plan.skipped:
         console.line(f"   skipped {item.kind} {item.name}: {item.reason}")
     console.line(summary_line(plan))
@@ -127,5 +159,7 @@ def to_json(plan: Plan) -> dict[str, Any]:
                      "from_version": c.from_version, "to_version": c.to_version,
                      "fields": list(c.fields)} for c in plan.changes],
         "skipped": [{"kind": s.kind, "name": s.name, "reason": s.reason} for s in plan.skipped],
+        "held": [{"agent": h.name, "version": h.version, "rolled_back_from": h.rolled_back_from}
+                 for h in plan.held],
         "summary": plan.summary(),
     }

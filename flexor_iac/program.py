@@ -26,6 +26,7 @@ from flexor_iac.resources.agent import Agent
 from flexor_iac.resources.environment_binding import EnvironmentBinding
 from flexor_iac.resources.vault_tier_scope import VaultTierScope
 from flexor_iac.snapshots import publish
+from flexor_iac.stacks import DeployedResource
 from flexor_iac.validate import validate_project
 from flexor_iac.workspace import find_project
 
@@ -95,6 +96,21 @@ def task_skill_names(agent: AgentSource) -> list[str]:
     return [task.skill for task in agent.spec.tasks if isinstance(task, SkillTask)]
 
 
+def resolved_skills(project: Project, agent: AgentSource, env: Environment
+                    ) -> dict[str, SkillSource]:
+    """The vault skills an agent uses in `env`, through `call` too."""
+    skills, _missing = skill_index(project, env).closure(task_skill_names(agent))
+    return skills
+
+
+def agent_vaults(project: Project, agent: AgentSource, env: Environment) -> set[str]:
+    """The vaults an agent depends on in `env`: its own and those its skills come from."""
+    needs = {skill.vault for skill in resolved_skills(project, agent, env).values()}
+    if (own := project.agent_vault(agent.spec)) is not None:
+        needs.add(own.config.name)
+    return needs
+
+
 def declare(view: DeploymentView) -> Declared:
     """Register the resources of one environment, with real dependencies between them."""
     project, selection, env = view.project, view.selection, view.environment
@@ -105,16 +121,47 @@ def declare(view: DeploymentView) -> Declared:
             vault.config.name, vault_inputs(vault, env, view.snapshots[vault.config.name]),
             pulumi.ResourceOptions(depends_on=[binding]))
     for agent in selection.agents:
-        skills, _missing = skill_index(project, env).closure(task_skill_names(agent))
-        needs = {skill.vault for skill in skills.values()}
-        if (own := project.agent_vault(agent.spec)) is not None:
-            needs.add(own.config.name)
+        skills = resolved_skills(project, agent, env)
         depends: list[pulumi.Resource] = [binding]
-        depends += [declared.vaults[name] for name in sorted(needs) if name in declared.vaults]
+        depends += [declared.vaults[name] for name in sorted(agent_vaults(project, agent, env))
+                    if name in declared.vaults]
         declared.agents[agent.spec.name] = Agent(
             agent.spec.name, agent_inputs(project, agent, env, skills),
             pulumi.ResourceOptions(depends_on=depends))
     return declared
+
+
+KINDS = {"EnvironmentBinding": EnvironmentBinding, "VaultTierScope": VaultTierScope,
+         "Agent": Agent}
+
+
+def with_dependencies(deployed: list[DeployedResource], agent: DeployedResource
+                      ) -> list[DeployedResource]:
+    """The agent and what it depends on: the binding and the vault scopes it resolves from."""
+    vaults = {agent.inputs.get("vault")} | {s["vault"] for s in agent.inputs["skills"].values()}
+    return [r for r in deployed if r.kind == "EnvironmentBinding" or r.urn == agent.urn
+            or (r.kind == "VaultTierScope" and r.name in vaults)]
+
+
+def redeclare(deployed: list[DeployedResource], overrides: dict[str, dict[str, Any]]) -> None:
+    """Declare the stack's resources again from their state inputs (with some replaced).
+
+    Rollback uses this: it needs nothing but the stack, and only the overridden resources
+    differ from what is deployed.
+    """
+    order = {"EnvironmentBinding": 0, "VaultTierScope": 1, "Agent": 2}
+    declared: dict[str, pulumi.Resource] = {}
+    for resource in sorted(deployed, key=lambda r: order[r.kind]):
+        # a copy: pulumi.dynamic.Resource adds `__provider` to the dict it is given, and
+        # the program runs twice (preview, then update) over the same state
+        inputs = dict(overrides.get(resource.urn, resource.inputs))
+        needs = [declared[k] for k in declared if k.startswith("EnvironmentBinding/")]
+        if resource.kind == "Agent":
+            vaults = {inputs.get("vault")} | {s["vault"] for s in inputs["skills"].values()}
+            needs += [declared[f"VaultTierScope/{v}"] for v in sorted(vaults, key=str)
+                      if f"VaultTierScope/{v}" in declared]
+        declared[f"{resource.kind}/{resource.name}"] = KINDS[resource.kind](
+            resource.name, inputs, pulumi.ResourceOptions(depends_on=needs))
 
 
 def run_for_stack(start: Path | None = None) -> None:

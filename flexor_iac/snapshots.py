@@ -58,16 +58,17 @@ def publish(paths: ProjectPaths, vault: VaultSource, control_plane: ControlPlane
         except OSError:  # another sync of the same content won the race: same bytes
             shutil.rmtree(staging, ignore_errors=True)
     created = control_plane.publish_snapshot(digest, vault.config.name, list(vault.files))
-    if created:
+    published_at = control_plane.snapshot_time(vault.config.name, digest)
+    if created and published_at is not None:
         _journal(paths, {"vault": vault.config.name, "digest": digest, "files": list(vault.files),
-                         "created_at": control_plane.snapshot_time(vault.config.name, digest)})
+                         "created_at": published_at.isoformat()})
     return Published(vault.config.name, digest, vault.files, created)
 
 
 def _journal(paths: ProjectPaths, entry: dict[str, Any]) -> None:
     """Append one publication to the journal a lost control plane is rebuilt from."""
     with (paths.state_dir / "snapshots" / JOURNAL).open("a") as handle:
-        handle.write(json.dumps(entry, default=str) + "\n")
+        handle.write(json.dumps(entry) + "\n")
 
 
 def recover(paths: ProjectPaths, control_plane: ControlPlane) -> int:

@@ -72,6 +72,7 @@ class DeployedResource:
     kind: str
     name: str
     urn: str
+    inputs: dict[str, Any]
     outputs: dict[str, Any]
 
 
@@ -197,8 +198,10 @@ class StackSession:
             kind = str(resource.get("type", ""))
             if kind.startswith(_TYPE_PREFIX):
                 urn = str(resource["urn"])
+                inputs = {k: v for k, v in (resource.get("inputs") or {}).items()
+                          if k != "__provider"}
                 found.append(DeployedResource(kind.removeprefix(_TYPE_PREFIX),
-                                              urn.rsplit("::", 1)[-1], urn,
+                                              urn.rsplit("::", 1)[-1], urn, inputs,
                                               dict(resource.get("outputs") or {})))
         return found
 

@@ -11,7 +11,8 @@ from flexor_iac import main as cli_main
 from flexor_iac.constants import ExitCode
 from flexor_iac.errors import PolicyRefusal
 
-DOCUMENTED_VERBS = ("validate", "deploy", "status")
+DOCUMENTED_VERBS = ("validate", "sync", "deploy", "status", "rollback", "history", "schema", "init",
+                    "agents")
 
 
 def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,9 +22,13 @@ def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
         assert f"  {verb} " in out
 
 
-@pytest.mark.parametrize("verb", DOCUMENTED_VERBS)
-def test_every_verb_has_help_with_examples(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_main.main([verb, "--help"]) == ExitCode.OK
+COMMANDS = [[verb] for verb in DOCUMENTED_VERBS if verb != "agents"] + [["agents", "list"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_verb_has_help_with_examples(command: list[str],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main([*command, "--help"]) == ExitCode.OK
     out = capsys.readouterr().out
     assert "Example" in out
     assert "--json" in out

@@ -11,7 +11,6 @@ from flexor_iac.config.documents import Loc
 from flexor_iac.config.models import (
     ActionStep,
     CallStep,
-    ConditionStep,
     ParallelStep,
     SkillStep,
     SkillTask,
@@ -79,8 +78,3 @@ def strings(value: Any, loc: Loc) -> Iterator[tuple[str, Loc]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from strings(item, (*loc, index))
-
-
-def is_condition(step: object) -> bool:
-    """Whether a step or task opens a condition block."""
-    return isinstance(step, ConditionStep)

@@ -17,7 +17,7 @@ from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import PolicyRefusal, UsageError
 from flexor_iac.output import Console
-from flexor_iac.program import declare
+from flexor_iac.program import agent_vaults, declare
 from flexor_iac.snapshots import publish
 from flexor_iac.stacks import ResourceStep, StackSession
 from flexor_iac.validate import validate_project
@@ -45,9 +45,10 @@ def _targets(session: StackSession, view: deployment.DeploymentView,
     """URNs for --agent: the agents plus the binding and vault scopes they depend on."""
     if not agents:
         return []
-    eligible = {a.spec.name for a in view.selection.agents}
+    eligible = {a.spec.name: a for a in view.selection.agents}
     skipped = {s.name: s.reason for s in view.selection.skipped if s.kind == "agent"}
     urns = [session.urn("EnvironmentBinding", view.environment.value)]
+    vaults: set[str] = set()
     for name in agents:
         if name in skipped:
             raise PolicyRefusal(f"refused: agent {name} cannot be deployed to "
@@ -55,8 +56,9 @@ def _targets(session: StackSession, view: deployment.DeploymentView,
         if name not in eligible:
             raise UsageError(f"no agent named {name!r} in this project")
         urns.append(session.urn("Agent", name))
-    urns += [session.urn("VaultTierScope", v.config.name) for v in view.selection.vaults]
-    return urns
+        vaults |= agent_vaults(view.project, eligible[name], view.environment)
+    in_scope = {v.config.name for v in view.selection.vaults}
+    return urns + [session.urn("VaultTierScope", v) for v in sorted(vaults & in_scope)]
 
 
 def check_versions(plan: plans.Plan) -> None:
@@ -130,8 +132,11 @@ def _apply(paths: ProjectPaths, session: StackSession, view: deployment.Deployme
                 published = publish(paths, vault, store)
                 console.progress(f"Synced {published.vault} (sync.auto): {published.digest[:19]}…")
     console.progress(f"Deploying to {view.environment.value} …")
-    result = session.up(targets, message=f"flexor deploy --env {view.environment.value}",
-                        on_step=_progress(console), refresh=request.refresh)
+    message = f"flexor deploy --env {view.environment.value}"
+    if transitions := plans.agent_transitions(plan):
+        message += f": {transitions}"
+    result = session.up(targets, message=message, on_step=_progress(console),
+                        refresh=request.refresh)
     console.document({**plans.to_json(plan), "applied": True, "result": result.summary})
     done = ", ".join(f"{count} {op}" for op, count in sorted(result.summary.items())
                      if op != "same" and count)

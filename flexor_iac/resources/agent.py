@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from typing import Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import Resource
 
 from flexor_iac.constants import RESOURCE_MODULE
-from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.resources.base import FlexorProvider
+from flexor_iac.controlplane.store import ControlPlane, now
+from flexor_iac.resources.base import APPLIED_KEY, NOT_INPUTS, RETAINED_KEY, FlexorProvider
+
+RETAIN = 3
+# What a retained version keeps: enough to deploy it again with nothing but the stack.
+VERSION_FIELDS = ("version", "vault", "spec", "skills", "digest")
+HOLD_KEY = "hold"
+
+
+def entry(props: dict[str, Any]) -> dict[str, Any]:
+    """One retained version: its inputs, when and by whom it was deployed."""
+    actor = os.environ.get("FLEXOR_ACTOR") or getpass.getuser()
+    return {**{k: props[k] for k in VERSION_FIELDS}, "deployed_at": now(), "deployed_by": actor}
+
+
+def hold_applies(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Whether `olds` carries a hold from the version `news` (the file) still says."""
+    hold = olds.get(HOLD_KEY)
+    return (isinstance(hold, dict) and HOLD_KEY not in news
+            and news.get("version") == hold.get("from"))
+
+
+def retain(previous: list[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """The last RETAIN distinct versions, oldest first, `current` last."""
+    kept = [e for e in previous if e["version"] != current["version"]]
+    return [*kept, current][-RETAIN:]
 
 
 class AgentProvider(FlexorProvider):
@@ -27,6 +53,20 @@ class AgentProvider(FlexorProvider):
 
     def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
         return bool(store.active_digest(props["environment"], props["name"]) == props["digest"])
+
+    def held(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """A rollback hold stays while the file still says the version rolled back from."""
+        return hold_applies(olds, news) and olds.get(APPLIED_KEY) is not False
+
+    def effective(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
+        """Under a hold, a repair (after refresh) re-applies the held version, not the file's."""
+        if olds is not None and hold_applies(olds, news):
+            return {k: v for k, v in olds.items() if k not in NOT_INPUTS}
+        return news
+
+    def outputs(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
+        previous = list((olds or {}).get(RETAINED_KEY) or [])
+        return {**news, APPLIED_KEY: True, RETAINED_KEY: retain(previous, entry(news))}
 
 
 class Agent(Resource, module=RESOURCE_MODULE, name="Agent"):

@@ -23,7 +23,9 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 PROVIDER_KEY = "__provider"
 # Output only: whether the control plane held this resource when last applied or refreshed.
 APPLIED_KEY = "in_control_plane"
-NOT_INPUTS = frozenset({PROVIDER_KEY, APPLIED_KEY})
+# Output only (Agent): the last distinct versions deployed, for rollback.
+RETAINED_KEY = "retained"
+NOT_INPUTS = frozenset({PROVIDER_KEY, APPLIED_KEY, RETAINED_KEY})
 
 
 def _contains_unknown(value: Any) -> bool:
@@ -83,28 +85,43 @@ class FlexorProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Pure: compare old outputs with new inputs; tolerant of unknowns during preview."""
+        if self.held(olds, news):
+            return DiffResult(changes=False)
         fields = changed_fields(olds, news)
         replaces = [f for f in fields if f in self.replace_on]
         return DiffResult(changes=bool(fields), replaces=replaces,
                           delete_before_replace=bool(replaces))
 
+    def held(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Whether the deployed state must stay as it is whatever `news` says (a hold)."""
+        return False
+
+    def effective(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
+        """What an update really applies (normally `news`)."""
+        return news
+
+    def outputs(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
+        """The complete outputs after applying `news` over `olds` (None on create)."""
+        return {**news, APPLIED_KEY: True}
+
     def resource_id(self, props: dict[str, Any]) -> str:
         """A stable, readable id."""
         return f"{props['environment']}/{self.kind}/{props['name']}"
 
-    def apply(self, props: dict[str, Any]) -> dict[str, Any]:
+    def apply(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
         """Write the control plane; return the complete outputs."""
+        props = self.effective(olds, news)
         with control_plane() as store:
             self.write(store, props)
-        return {**props, APPLIED_KEY: True}
+        return self.outputs(olds, props)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Apply and record the new resource."""
-        return CreateResult(self.resource_id(props), self.apply(props))
+        return CreateResult(self.resource_id(props), self.apply(None, props))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Apply and return the complete outputs (the SDK default would drop them)."""
-        return UpdateResult(self.apply(news))
+        return UpdateResult(self.apply(olds, news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Remove the resource from the control plane."""

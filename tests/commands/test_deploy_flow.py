@@ -173,3 +173,19 @@ def test_sync_of_an_unknown_vault_is_a_usage_error(project: Path) -> None:
     done = flexor(project, "sync", "--vault", "nowhere")
     assert done.returncode == ExitCode.USAGE
     assert "no vault named nowhere (vaults: company)" in done.stderr
+
+
+def test_agent_targets_only_that_agent_and_its_own_vaults(project: Path) -> None:
+    from tests.conftest import add_vault
+
+    add_vault(project, "desk", "L4", "production")
+    _ok(project, "sync", "--vault", "company")
+    _ok(project, "sync", "--vault", "desk")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    (project / "vaults" / "desk" / "rules.md").write_text("# changed\n")
+    _ok(project, "sync", "--vault", "desk")
+    targeted = json.loads(_ok(project, "deploy", "--env", "staging", "--agent", "feed-monitor",
+                              "--dry-run", "--json").stdout)
+    assert targeted["changes"] == []  # desk changed, but feed-monitor does not depend on it
+    whole = json.loads(_ok(project, "deploy", "--env", "staging", "--dry-run", "--json").stdout)
+    assert [(c["kind"], c["resource"]) for c in whole["changes"]] == [("VaultTierScope", "desk")]

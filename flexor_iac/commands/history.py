@@ -1,0 +1,46 @@
+"""`flexor history`: the stack's deployments and each agent's retained versions."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from flexor_iac.commands.status import utc
+from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.output import Console
+from flexor_iac.resources.agent import HOLD_KEY
+from flexor_iac.resources.base import RETAINED_KEY
+from flexor_iac.stacks import StackSession
+from flexor_iac.workspace import ProjectPaths
+
+
+def _kind(message: str) -> str:
+    for verb in ("rollback", "deploy"):
+        if message.startswith(f"flexor {verb}"):
+            return verb
+    return "pulumi up"
+
+
+def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Console) -> int:
+    """Print the updates (newest first), then the retained versions per agent."""
+    session = StackSession(paths, env, lambda: None)
+    updates = [h for h in session.history() if h.kind == "update"
+               and (agent is None or f"{agent} " in h.message)]
+    agents = [r for r in session.resources() if r.kind == "Agent"
+              and (agent is None or r.name == agent)]
+    rows = [{"time": utc(h.start_time), "kind": _kind(h.message), "result": h.result,
+             "changes": h.message.split(": ", 1)[1] if ": " in h.message else ""}
+            for h in updates]
+    versions = [{"agent": r.name, "current": r.inputs["version"], "hold": r.inputs.get(HOLD_KEY),
+                 "retained": [{"version": e["version"], "deployed_at": e["deployed_at"],
+                               "deployed_by": e["deployed_by"]}
+                              for e in r.outputs.get(RETAINED_KEY) or []]} for r in agents]
+    console.document({"environment": env.value, "updates": rows, "agents": versions})
+    console.line(tabulate([[r["time"], r["kind"], r["result"], r["changes"]] for r in rows],
+                          headers=("TIME", "KIND", "RESULT", "AGENTS"), tablefmt="plain",
+                          disable_numparse=True) if rows else "No deployments yet.")
+    for item in versions:
+        hold = item["hold"]
+        note = f" (held, rolled back from {hold['from']})" if hold else ""
+        retained = ", ".join(e["version"] for e in item["retained"])
+        console.line(f"{item['agent']}: {item['current']}{note}; retained: {retained}")
+    return ExitCode.OK

@@ -1,0 +1,96 @@
+"""`flexor rollback`: put one agent back to a retained version, with a plan first, and hold it.
+
+Only the stack is needed: the agent and its dependencies are declared again from their state
+inputs, the agent from its retained version plus a hold, and the update targets it alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flexor_iac import plan as plans
+from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.errors import FlexorError
+from flexor_iac.output import Console
+from flexor_iac.program import redeclare, with_dependencies
+from flexor_iac.resources.agent import HOLD_KEY, VERSION_FIELDS
+from flexor_iac.resources.base import RETAINED_KEY
+from flexor_iac.stacks import DeployedResource, StackSession
+from flexor_iac.workspace import ProjectPaths
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    """What the operator asked for."""
+
+    env: Environment
+    agent: str
+    version: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Dotted numbers compare as numbers: 1.10 > 1.9."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def choose(retained: list[dict[str, Any]], current: str, wanted: str | None) -> dict[str, Any]:
+    """The retained entry to go back to: `wanted`, else the newest version below `current`."""
+    versions = sorted((e["version"] for e in retained), key=version_key)
+    listing = ", ".join(versions) or "none"
+    if wanted is not None:
+        found = [e for e in retained if e["version"] == wanted]
+        if not found:
+            raise FlexorError(f"version {wanted} is not retained (retained: {listing})")
+        return found[0]
+    older = [e for e in retained if version_key(e["version"]) < version_key(current)]
+    if not older:
+        raise FlexorError(f"no retained version before {current} (retained: {listing})")
+    return max(older, key=lambda e: version_key(e["version"]))
+
+
+def rolled_back_inputs(agent: DeployedResource, target: dict[str, Any]) -> dict[str, Any]:
+    """The agent's inputs at the target version, holding while the file says the bad one."""
+    current_hold = agent.inputs.get(HOLD_KEY)
+    bad = current_hold["from"] if isinstance(current_hold, dict) else agent.inputs["version"]
+    return {"name": agent.name, "environment": agent.inputs["environment"],
+            **{field: target[field] for field in VERSION_FIELDS},
+            HOLD_KEY: {"version": target["version"], "from": bad}}
+
+
+def run(paths: ProjectPaths, request: RollbackRequest, console: Console,
+        confirm: Callable[[str], bool]) -> int:
+    """Roll one agent back in one environment; returns the exit code."""
+    deployed = StackSession(paths, request.env, lambda: None).resources()
+    agent = next((r for r in deployed if r.kind == "Agent" and r.name == request.agent), None)
+    if agent is None:
+        raise FlexorError(f"agent {request.agent} is not deployed to {request.env.value}")
+    target = choose(list(agent.outputs.get(RETAINED_KEY) or []), agent.inputs["version"],
+                    request.version)
+    overrides = {agent.urn: rolled_back_inputs(agent, target)}
+    # A targeted update leaves resources it does not target alone, registered or not: declare
+    # only the agent and its dependencies, so a rollback costs the same in any stack size.
+    needed = with_dependencies(deployed, agent)
+
+    def program() -> None:
+        redeclare(needed, overrides)
+
+    session = StackSession(paths, request.env, program)
+    plan = plans.build_plan(request.env, session.preview([agent.urn]), ())
+    plans.render(plan, console)
+    if request.dry_run or not plan.has_changes:
+        console.document({**plans.to_json(plan), "applied": False})
+        return ExitCode.OK
+    if console.interactive and not request.yes and not confirm(
+            f"Roll {agent.name} back to {target['version']} in {request.env.value}?"):
+        console.error("rollback cancelled; nothing was applied")
+        return ExitCode.FAILED
+    session.up([agent.urn], message=f"flexor rollback --env {request.env.value}: {agent.name} "
+               f"{agent.inputs['version']} → {target['version']}")
+    console.document({**plans.to_json(plan), "applied": True})
+    console.line(f"Rolled {agent.name} back to {target['version']} in {request.env.value}; "
+                 f"held there while its file says {overrides[agent.urn][HOLD_KEY]['from']}.")
+    return ExitCode.OK
