@@ -46,10 +46,6 @@ class ProjectPaths:
         """Crash logs with tracebacks."""
         return self.state_dir / "logs"
 
-    def stack_file(self, environment: str) -> Path:
-        """`Pulumi.<env>.yaml`."""
-        return self.root / f"Pulumi.{environment}.yaml"
-
 
 def find_project(start: Path | None = None) -> ProjectPaths:
     """The nearest folder at or above `start` (default: cwd) that holds a Pulumi.yaml."""

@@ -106,3 +106,15 @@ def test_crash_log_goes_to_the_project_given_by_project_dir(
     monkeypatch.setattr("flexor_iac.commands.validate.run", crash)
     assert cli_main.main(["validate", "--project-dir", str(project)]) == ExitCode.INTERNAL
     assert f"traceback in {project / '.flexor' / 'logs'}" in capsys.readouterr().err
+
+
+def test_verbose_adds_detail_on_stderr_only(project: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["validate", "--project-dir", str(project)]) == ExitCode.OK
+    quiet = capsys.readouterr()
+    assert cli_main.main(["validate", "--project-dir", str(project), "-v"]) == ExitCode.OK
+    loud = capsys.readouterr()
+    assert loud.out == quiet.out
+    assert "loaded 7 files: 1 vaults, 1 skills, 1 agents; rules of sandbox, staging, " \
+        "production" in loud.err
+    assert "loaded" not in quiet.err

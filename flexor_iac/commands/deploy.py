@@ -20,6 +20,7 @@ from flexor_iac.output import Console
 from flexor_iac.program import agent_vaults, declare
 from flexor_iac.snapshots import publish
 from flexor_iac.stacks import ResourceStep, StackSession
+from flexor_iac.toolchain import pulumi_bin_dir
 from flexor_iac.validate import validate_project
 from flexor_iac.workspace import ProjectPaths
 
@@ -95,6 +96,9 @@ def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: 
         return ExitCode.FAILED
     with ControlPlane(locate(paths.root)) as store:
         view = deployment.view(paths, project, env, store)
+    console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {locate(paths.root)}")
+    for vault, digest in sorted(view.snapshots.items()):
+        console.debug(f"vault {vault}: binds snapshot {digest}")
     report(console, list(view.diagnostics))
     if has_errors(list(view.diagnostics)):
         console.error("a bound vault snapshot has errors; nothing was deployed")

@@ -64,6 +64,7 @@ def collect(paths: ProjectPaths, env: Environment) -> Status:
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
     """Print the status of `env`."""
     status = collect(paths, env)
+    console.debug(f"control plane: {locate(paths.root)}")
     sync = "never" if status.vault_sync is None else \
         f"{utc(status.vault_sync)} ({status.vault_sync_state})"
     console.document({

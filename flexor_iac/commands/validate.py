@@ -42,6 +42,9 @@ def run(paths: ProjectPaths, request: ValidateRequest, console: Console) -> int:
     """Validate the whole project, report the requested part; exit 1 on any reported error."""
     envs = (request.env,) if request.env else tuple(Environment)
     project, diagnostics = validate_project(paths.root, envs)
+    console.debug(f"loaded {len(project.documents)} files: {len(project.vaults)} vaults, "
+                  f"{sum(len(v.skills) for v in project.vaults)} skills, "
+                  f"{len(project.agents)} agents; rules of {', '.join(e.value for e in envs)}")
     if (prefixes := _selected(paths, request)) is not None:
         diagnostics = [d for d in diagnostics if any(
             p in ("", d.path) or d.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
