@@ -14,6 +14,8 @@ from flexor_iac.controlplane.store import ControlPlane, now
 from flexor_iac.resources.base import APPLIED_KEY, NOT_INPUTS, RETAINED_KEY, FlexorProvider
 
 RETAIN = 3
+# Large inputs kept in the outputs only once: inside the current version's retained entry.
+CONTENT_FIELDS = ("spec", "skills")
 # What a retained version keeps: enough to deploy it again with nothing but the stack.
 VERSION_FIELDS = ("version", "vault", "spec", "skills", "digest")
 HOLD_KEY = "hold"
@@ -58,15 +60,24 @@ class AgentProvider(FlexorProvider):
         """A rollback hold stays while the file still says the version rolled back from."""
         return hold_applies(olds, news) and olds.get(APPLIED_KEY) is not False
 
+    def comparable(self, olds: dict[str, Any]) -> dict[str, Any]:
+        """Put the current version's spec and skills back from its retained entry."""
+        retained = olds.get(RETAINED_KEY) or []
+        if "spec" in olds or not retained:
+            return olds
+        return {**olds, **{k: retained[-1][k] for k in CONTENT_FIELDS}}
+
     def effective(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
         """Under a hold, a repair (after refresh) re-applies the held version, not the file's."""
         if olds is not None and hold_applies(olds, news):
-            return {k: v for k, v in olds.items() if k not in NOT_INPUTS}
+            return {k: v for k, v in self.comparable(olds).items() if k not in NOT_INPUTS}
         return news
 
     def outputs(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
+        """Small fields, plus the retained versions (the current one carries spec and skills)."""
         previous = list((olds or {}).get(RETAINED_KEY) or [])
-        return {**news, APPLIED_KEY: True, RETAINED_KEY: retain(previous, entry(news))}
+        small = {k: v for k, v in news.items() if k not in CONTENT_FIELDS}
+        return {**small, APPLIED_KEY: True, RETAINED_KEY: retain(previous, entry(news))}
 
 
 class Agent(Resource, module=RESOURCE_MODULE, name="Agent"):

@@ -87,10 +87,14 @@ class FlexorProvider(ResourceProvider):
         """Pure: compare old outputs with new inputs; tolerant of unknowns during preview."""
         if self.held(olds, news):
             return DiffResult(changes=False)
-        fields = changed_fields(olds, news)
+        fields = changed_fields(self.comparable(olds), news)
         replaces = [f for f in fields if f in self.replace_on]
         return DiffResult(changes=bool(fields), replaces=replaces,
                           delete_before_replace=bool(replaces))
+
+    def comparable(self, olds: dict[str, Any]) -> dict[str, Any]:
+        """Old outputs in the shape of inputs, for comparing with new inputs."""
+        return olds
 
     def held(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
         """Whether the deployed state must stay as it is whatever `news` says (a hold)."""

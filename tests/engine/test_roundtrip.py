@@ -50,8 +50,9 @@ def test_preview_up_noop_destroy(project: Path) -> None:
         assert store.environment("staging") is not None
     agent = next(r for r in session.resources() if r.kind == "Agent")
     assert agent.outputs["version"] == "1.0"
-    assert agent.outputs["skills"]["data-freshness-check"]["content"]["steps"][0]["action"] == \
-        "plexifact.catalog.get_feed_metadata"
+    for where in (agent.inputs, agent.outputs["retained"][-1]):  # the skill content, not a name
+        assert where["skills"]["data-freshness-check"]["content"]["steps"][0]["action"] == \
+            "plexifact.catalog.get_feed_metadata"
 
     again = session.preview()
     assert {s.op for s in again.steps} == {"same"}

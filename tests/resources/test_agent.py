@@ -65,3 +65,13 @@ def test_repairing_a_held_agent_restores_the_held_version(store: ControlPlane) -
     outs = provider.update("id", held, _version("1.3")).outs or {}
     assert outs["version"] == "1.2" and outs[HOLD_KEY] == {"version": "1.2", "from": "1.3"}
     assert store.active_agents("production")[0].version == "1.2"
+
+
+def test_outputs_keep_spec_and_skills_once_and_still_diff_exactly(store: ControlPlane) -> None:
+    provider = AgentProvider()
+    outs = provider.create(_version("1.0")).outs
+    assert "spec" not in outs and "skills" not in outs  # carried by the retained entry
+    assert outs[RETAINED_KEY][-1]["spec"] == PROPS["spec"]
+    assert provider.diff("id", outs, _version("1.0")).changes is False
+    changed = {**_version("1.0"), "spec": {"trigger": {"type": "schedule"}}}
+    assert provider.diff("id", outs, changed).changes is True
