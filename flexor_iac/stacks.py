@@ -124,8 +124,15 @@ class StackSession:
 
     def __init__(self, paths: ProjectPaths, env: Environment, program: Program) -> None:
         self.paths, self.env, self.program = paths, env, program
+        self._selected: auto.Stack | None = None
 
     def _stack(self) -> auto.Stack:
+        """The workspace stack, selected (or created) once per session: it costs CLI calls."""
+        if self._selected is None:
+            self._selected = self._select()
+        return self._selected
+
+    def _select(self) -> auto.Stack:
         options = auto.LocalWorkspaceOptions(
             work_dir=str(self.paths.root),
             pulumi_home=str(self.paths.pulumi_home),

@@ -13,6 +13,13 @@ from flexor_iac.stacks import StackSession
 from flexor_iac.workspace import ProjectPaths
 
 
+def changed_agents(message: str) -> list[str]:
+    """Agent names in a flexor update message (`flexor deploy --env E: a 1.0 → 1.1, b + → 0.1`)."""
+    if ": " not in message:
+        return []
+    return [part.split(" ", 1)[0] for part in message.split(": ", 1)[1].split(", ")]
+
+
 def _kind(message: str) -> str:
     for verb in ("rollback", "deploy"):
         if message.startswith(f"flexor {verb}"):
@@ -24,7 +31,7 @@ def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Conso
     """Print the updates (newest first), then the retained versions per agent."""
     session = StackSession(paths, env, lambda: None)
     updates = [h for h in session.history() if h.kind == "update"
-               and (agent is None or f"{agent} " in h.message)]
+               and (agent is None or agent in changed_agents(h.message))]
     agents = [r for r in session.resources() if r.kind == "Agent"
               and (agent is None or r.name == agent)]
     rows = [{"time": utc(h.start_time), "kind": _kind(h.message), "result": h.result,
