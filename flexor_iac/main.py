@@ -18,6 +18,7 @@ import click
 
 from flexor_iac import __version__
 from flexor_iac.cli_options import Settings, env_option, global_options, settings
+from flexor_iac.cli_runtime import register as register_runtime_verbs
 from flexor_iac.constants import ENVIRONMENT_NAMES, STATE_DIR_NAME, Environment, ExitCode
 from flexor_iac.errors import FlexorError
 from flexor_iac.output import Console
@@ -226,28 +227,7 @@ def history(env: str, agent: str | None) -> int:
     return command.run(current.paths(), Environment(env), agent, current.console())
 
 
-@cli.group()
-def agents() -> None:
-    """Agents deployed to an environment."""
-
-
-@agents.command("list")
-@global_options
-@env_option
-def agents_list(env: str) -> int:
-    """List the agents active in one environment.
-
-    \b
-    Columns: NAME TRIGGER ENVIRONMENT STATUS VERSION LAST RUN.
-
-    \b
-    Example:
-      flexor agents list --env production
-    """
-    from flexor_iac.commands import agents as command
-
-    current = settings()
-    return command.run(current.paths(), Environment(env), current.console())
+register_runtime_verbs(cli)
 
 
 def _crash_log(error: BaseException, project_dir: Path | None) -> Path:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +119,30 @@ def project(tmp_path: Path) -> Path:
     pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
         "main: flexor_iac/program.py", f"main: {PROGRAM_FILE}"))
     return root
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Records each POST body; answers with the status the server was given."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.posts.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
+        self.send_response(self.server.status)  # type: ignore[attr-defined]
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hooks() -> Iterator[http.server.HTTPServer]:
+    """A local HTTP server on 127.0.0.1 that records POSTs (`.posts`, `.url`, `.status`)."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    server.posts = []  # type: ignore[attr-defined]
+    server.status = 200  # type: ignore[attr-defined]
+    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 
 from flexor_iac import main as cli_main
@@ -12,7 +13,7 @@ from flexor_iac.constants import ExitCode
 from flexor_iac.errors import PolicyRefusal
 
 DOCUMENTED_VERBS = ("validate", "sync", "deploy", "status", "rollback", "history", "schema", "init",
-                    "agents")
+                    "agents", "run", "logs", "audit", "pause", "resume", "plexifact")
 
 
 def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,7 +23,18 @@ def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
         assert f"  {verb} " in out
 
 
-COMMANDS = [[verb] for verb in DOCUMENTED_VERBS if verb != "agents"] + [["agents", "list"]]
+def _leaf_commands(group: click.Group, prefix: list[str]) -> list[list[str]]:
+    """Every runnable command of the CLI, sub-commands of groups included."""
+    found = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _leaf_commands(command, [*prefix, name])
+        else:
+            found.append([*prefix, name])
+    return found
+
+
+COMMANDS = _leaf_commands(cli_main.cli, [])
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -18,6 +18,12 @@ def _vault_files(ctx: CheckContext) -> Iterator[Diagnostic]:
             yield ctx.at(vault.path, ("tier",), "tier L1 is the platform tier, managed by "
                          "PLEXI and shipped with flexor-iac; a project may not define it",
                          "vault-tier-l1")
+        for index, pattern in enumerate(vault.config.audit.pii_patterns):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                yield ctx.at(vault.path, ("audit", "pii_patterns", index),
+                             f"not a regular expression: {error}", "pii-pattern-invalid")
         document = ctx.project.documents.get(vault.path)
         for text, loc in strings(document.data if document else {}, ()):
             if text.lower().startswith("env:") and not ENV_REFERENCE.match(text):
@@ -45,7 +51,8 @@ def _agent_vaults(ctx: CheckContext) -> Iterator[Diagnostic]:
 
 
 def check(ctx: CheckContext) -> Iterator[Diagnostic]:
-    """vault-tier-l1, env-ref-format, vault-missing, vault-unknown, environment-reach.
+    """vault-tier-l1, pii-pattern-invalid, env-ref-format, vault-missing, vault-unknown,
+    environment-reach.
 
     A vault whose own vault.json is invalid is reported there, not again at its agents.
     """

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from flexor_iac.commands.status import agent_state, utc
 from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.runs import RunRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.output import Console
 from flexor_iac.workspace import ProjectPaths
@@ -12,22 +14,29 @@ from flexor_iac.workspace import ProjectPaths
 HEADERS = ("NAME", "TRIGGER", "ENVIRONMENT", "STATUS", "VERSION", "LAST RUN")
 
 
+def _last_run(run: RunRecord | None) -> str:
+    return f"{utc(run.trigger_at)} ({run.status})" if run else "never"
+
+
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
-    """Print one row per agent active in `env` (runs arrive with the runtime issue)."""
+    """Print one row per agent active in `env`: its state and its most recent run."""
     with ControlPlane(locate(paths.root)) as store:
         agents = store.active_agents(env.value)
+        latest = store.latest_runs(env.value)
     rows = []
     for agent in agents:
         spec = agent.spec["spec"]
+        last = latest.get(agent.name)
         rows.append({"name": agent.name, "trigger": spec["trigger"]["type"],
-                     "environment": spec["environment"],
-                     "status": "paused" if agent.paused else "active",
-                     "version": agent.version, "last_run": None})
+                     "environment": spec["environment"], "status": agent_state(agent, last),
+                     "version": agent.version,
+                     "last_run": last.trigger_at.isoformat() if last else None,
+                     "last_run_status": last.status if last else None})
     console.document({"environment": env.value, "agents": rows})
     if not rows:
         console.line(f"No agents deployed to {env.value}.")
         return ExitCode.OK
     table = [[r["name"], r["trigger"], r["environment"], r["status"], r["version"],
-              r["last_run"] or "never"] for r in rows]
+              _last_run(latest.get(r["name"]))] for r in rows]
     console.line(tabulate(table, headers=HEADERS, tablefmt="plain", disable_numparse=True))
     return ExitCode.OK

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from flexor_iac.config.project import load_project
 from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.controlplane.runs import RunRecord
+from flexor_iac.controlplane.store import ActiveAgent, ControlPlane, locate
 from flexor_iac.output import Console
+from flexor_iac.runtime.connection import health
 from flexor_iac.snapshots import local_digest
 from flexor_iac.stacks import StackSession
 from flexor_iac.workspace import ProjectPaths
@@ -35,6 +37,15 @@ def utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def agent_state(agent: ActiveAgent, latest: RunRecord | None) -> str:
+    """`paused`, `erroring` (its most recent run failed, retries exhausted) or `active`."""
+    if agent.paused:
+        return "paused"
+    if latest is not None and latest.status == "failed":
+        return "erroring"
+    return "active"
+
+
 def _vault_sync(paths: ProjectPaths, env: Environment, store: ControlPlane
                 ) -> tuple[datetime | None, str]:
     """When the bound snapshots were synced, and whether they equal the local vault content."""
@@ -52,13 +63,15 @@ def collect(paths: ProjectPaths, env: Environment) -> Status:
     """Read the control plane and the stack's history for one environment."""
     with ControlPlane(locate(paths.root)) as store:
         agents = store.active_agents(env.value)
+        latest = store.latest_runs(env.value)
         synced, sync_state = _vault_sync(paths, env, store)
+        plexifact = health(paths, env, store)
     history = StackSession(paths, env, lambda: None).history()
     deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
     last = (deployments[0].end_time or deployments[0].start_time) if deployments else None
-    paused = sum(1 for a in agents if a.paused)
-    return Status(env, len(agents) - paused, paused, 0, last, synced, sync_state,
-                  "not configured")
+    states = [agent_state(a, latest.get(a.name)) for a in agents]
+    return Status(env, states.count("active"), states.count("paused"), states.count("erroring"),
+                  last, synced, sync_state, plexifact)
 
 
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:

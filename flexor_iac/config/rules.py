@@ -36,6 +36,7 @@ RULES: MappingProxyType[str, str] = MappingProxyType({
     "duplicate-vault": "two vaults with one name",
     "environment-reach": "an agent claims an environment its vault may not reach",
     "env-ref-format": "an `env:` reference is not env:VARIABLE_NAME",
+    "pii-pattern-invalid": "an audit.pii_patterns entry is not a regular expression",
     "catalog-missing": "an agent uses plexifact.* but its vault has no data.catalog",
     "pulumi-project-name": "Pulumi.yaml must name the project `flexor`",
     "stack-missing": "a Pulumi.<env>.yaml is missing",

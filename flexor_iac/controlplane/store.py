@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,26 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from flexor_iac.controlplane.runs import RunRecords
+from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
+
 DB_NAME = "control-plane.db"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS environments (
-    name TEXT PRIMARY KEY, spec TEXT NOT NULL, registered_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS snapshots (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, digest TEXT NOT NULL, vault TEXT NOT NULL,
-    files TEXT NOT NULL, created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS snapshots_by_vault ON snapshots (vault, id);
-CREATE TABLE IF NOT EXISTS bindings (
-    environment TEXT NOT NULL, vault TEXT NOT NULL, digest TEXT NOT NULL, spec TEXT NOT NULL,
-    bound_at TEXT NOT NULL, PRIMARY KEY (environment, vault));
-CREATE TABLE IF NOT EXISTS agents (
-    environment TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, spec TEXT NOT NULL,
-    digest TEXT NOT NULL, activated_at TEXT NOT NULL, PRIMARY KEY (environment, name));
-CREATE TABLE IF NOT EXISTS agent_state (
-    environment TEXT NOT NULL, name TEXT NOT NULL, paused INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (environment, name));
-"""
 
 
 def now() -> str:
@@ -75,25 +60,39 @@ class Binding:
     bound_at: datetime
 
 
-class ControlPlane:
+class ControlPlane(RunRecords):
     """The embedded store at `<project>/.flexor/control-plane.db`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        # The runtime's parallel steps write (the outbox) from worker threads: one connection,
+        # shared, with writes serialised by a lock.
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.execute("PRAGMA journal_mode=WAL")
-        found = self._schema_version()
-        if found is None:
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the database to SCHEMA_VERSION, one migration per transaction.
+
+        The version is read inside each transaction, so two processes opening a new or old
+        database at once apply every migration exactly once.
+        """
+        while True:
             with self._write():
-                for statement in filter(str.strip, _SCHEMA.split(";")):
+                found = self._schema_version() or 0
+                if found > SCHEMA_VERSION:
+                    raise RuntimeError(f"{self.path} has schema {found}; "
+                                       f"this flexor knows {SCHEMA_VERSION}")
+                if found == SCHEMA_VERSION:
+                    return
+                for statement in statements(MIGRATIONS[found]):
                     self._db.execute(statement)
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                                 (str(SCHEMA_VERSION),))
-            found = SCHEMA_VERSION
-        if found > SCHEMA_VERSION:
-            raise RuntimeError(f"{path} has schema {found}; this flexor knows {SCHEMA_VERSION}")
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) "
+                                 "DO UPDATE SET value=excluded.value", (str(found + 1),))
 
     def _schema_version(self) -> int | None:
         try:
@@ -114,13 +113,14 @@ class ControlPlane:
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _one(self, sql: str, *args: Any) -> Any:
         return self._db.execute(sql, args).fetchone()
@@ -213,15 +213,32 @@ class ControlPlane:
             self._db.execute("DELETE FROM agents WHERE environment=? AND name=?",
                              (environment, name))
 
+    _AGENTS = ("SELECT a.environment, a.name, a.version, a.spec, a.digest, a.activated_at, "
+               "COALESCE(s.paused, 0) FROM agents a LEFT JOIN agent_state s ON "
+               "s.environment=a.environment AND s.name=a.name WHERE a.environment=? ")
+
     def active_agents(self, environment: str) -> list[ActiveAgent]:
         """Every agent active in the environment, by name."""
-        rows = self._db.execute(
-            "SELECT a.environment, a.name, a.version, a.spec, a.digest, a.activated_at, "
-            "COALESCE(s.paused, 0) FROM agents a LEFT JOIN agent_state s ON "
-            "s.environment=a.environment AND s.name=a.name WHERE a.environment=? "
-            "ORDER BY a.name", (environment,))
-        return [ActiveAgent(r[0], r[1], r[2], json.loads(r[3]), r[4],
-                            datetime.fromisoformat(r[5]), bool(r[6])) for r in rows]
+        rows = self._db.execute(self._AGENTS + "ORDER BY a.name", (environment,))
+        return [_active_agent(r) for r in rows]
+
+    def active_agent(self, environment: str, name: str) -> ActiveAgent | None:
+        """One agent active in the environment, if deployed there."""
+        row = self._one(self._AGENTS + "AND a.name=?", environment, name)
+        return _active_agent(row) if row else None
+
+    def set_paused(self, environment: str, name: str, paused: bool) -> None:
+        """Pause or resume an agent (its triggers do not fire while paused)."""
+        with self._write():
+            self._db.execute("INSERT INTO agent_state VALUES (?, ?, ?) ON CONFLICT "
+                             "(environment, name) DO UPDATE SET paused=excluded.paused",
+                             (environment, name, int(paused)))
+
+    def binding_spec(self, environment: str, vault: str) -> dict[str, Any] | None:
+        """The bound vault's tier and vault.json values (env: references unresolved)."""
+        row = self._one("SELECT spec FROM bindings WHERE environment=? AND vault=?",
+                        environment, vault)
+        return json.loads(row[0]) if row else None
 
     def active_digest(self, environment: str, name: str) -> str | None:
         """The digest of the agent version active in the environment, if any."""
@@ -234,6 +251,11 @@ class ControlPlane:
         row = self._one("SELECT digest FROM bindings WHERE environment=? AND vault=?",
                         environment, vault)
         return row[0] if row else None
+
+
+def _active_agent(row: Any) -> ActiveAgent:
+    return ActiveAgent(row[0], row[1], row[2], json.loads(row[3]), row[4],
+                       datetime.fromisoformat(row[5]), bool(row[6]))
 
 
 def locate(start: Path | None = None) -> Path:

@@ -38,6 +38,18 @@ def _contains_unknown(value: Any) -> bool:
     return False
 
 
+def whole_numbers(value: Any) -> Any:
+    """`30.0` → `30`, throughout: Pulumi carries every number as a double, and the runtime
+    must see the integers the project's files wrote (a skill input typed `integer`)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def changed_fields(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     """Input names whose values differ (provider bytes and output-only keys excluded)."""
     keys = (set(olds) | set(news)) - NOT_INPUTS
@@ -116,7 +128,7 @@ class FlexorProvider(ResourceProvider):
         """Write the control plane; return the complete outputs."""
         props = self.effective(olds, news)
         with control_plane() as store:
-            self.write(store, props)
+            self.write(store, whole_numbers(props))
         return self.outputs(olds, props)
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -7,10 +7,14 @@ outside string literals before Jinja parses them. Everything else is plain Jinja
 from __future__ import annotations
 
 import re
+import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
+import jinja2
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 _OPERATORS = [("||", " or "), ("&&", " and ")]
@@ -104,3 +108,71 @@ def facts(text: str) -> TemplateFacts:
         return TemplateFacts(None, frozenset(env_reads(parse(text))))
     except TemplateError as error:
         return TemplateFacts(str(error), frozenset())
+
+
+# --- rendering (the runtime) --------------------------------------------------------------------
+
+class RenderError(ValueError):
+    """A template that fails when rendered (undefined name, wrong type, unsafe access)."""
+
+
+_RENDER_FAILURES = (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
+                    AttributeError)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_expression(code: str) -> Callable[..., Any]:
+    try:
+        return environment().compile_expression(to_jinja_expression(code), undefined_to_none=True)
+    except TemplateSyntaxError as error:
+        raise RenderError(error.message or "invalid template") from None
+
+
+@lru_cache(maxsize=4096)
+def _compiled_template(text: str) -> jinja2.Template:
+    try:
+        return environment().from_string(to_jinja(text))
+    except TemplateSyntaxError as error:
+        raise RenderError(error.message or "invalid template") from None
+
+
+def _whole_expression(text: str) -> str | None:
+    """The code of a text that is exactly one `{{ … }}` (its value keeps its type)."""
+    found = _EXPRESSION.fullmatch(text.strip())
+    return found.group(1) if found and "{{" not in found.group(1) else None
+
+
+def _native(value: Any) -> Any:
+    if isinstance(value, types.GeneratorType | map | filter):
+        return list(value)
+    return value
+
+
+def render(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render every template in `value` (strings inside dicts and lists too).
+
+    A string that is exactly one `{{ expr }}` becomes the expression's value with its own type
+    (a boolean, a number, a mapping); other strings render to text.
+    """
+    if isinstance(value, dict):
+        return {key: render(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, context) for item in value]
+    if not is_template(value):
+        return value
+    try:
+        if (code := _whole_expression(value)) is not None:
+            return _native(_compiled_expression(code)(**context))
+        return _compiled_template(value).render(**context)
+    except RenderError:
+        raise
+    except _RENDER_FAILURES as error:
+        raise RenderError(f"{value.strip()}: {error}") from None
+
+
+def names_read(expression: str) -> set[str]:
+    """The top-level names an expression reads (the values that drive a decision)."""
+    try:
+        return set(meta.find_undeclared_variables(parse(expression)))
+    except TemplateError:
+        return set()

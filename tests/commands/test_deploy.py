@@ -50,7 +50,11 @@ def test_deploy_shows_the_plan_applies_it_and_status_counts_the_agent(project: P
     assert out[1] == "Agents: 1 active, 0 paused, 0 erroring"
     assert out[2].startswith("Last deployment: 20") and out[2].endswith(" UTC")
     assert out[3].startswith("Vault sync: 20") and out[3].endswith(" UTC (current)")
-    assert out[4] == "PlexiFact connection: not configured"
+    assert out[4] == ("PlexiFact connection: unreachable (plexifact://staging/catalog has no "
+                      "data; load it with `flexor plexifact load`)")
+    assert flexor(project, "plexifact", "load", "--env", "staging").returncode == ExitCode.OK
+    status = flexor(project, "status", "--env", "staging").stdout.splitlines()
+    assert status[4] == "PlexiFact connection: healthy"
 
 
 def test_second_deploy_has_no_changes(project: Path) -> None:

@@ -42,3 +42,11 @@ def test_environment_change_replaces() -> None:
 def test_check_passes_inputs_through_unchanged() -> None:
     result = FlexorProvider().check({}, dict(OLD))
     assert result.inputs == OLD and result.failures == []
+
+
+def test_whole_numbers_restores_the_integers_pulumi_turned_into_doubles() -> None:
+    from flexor_iac.resources.base import whole_numbers
+
+    assert whole_numbers({"a": [30.0, 0.5, True, "7"], "b": {"c": -2.0}}) == {
+        "a": [30, 0.5, True, "7"], "b": {"c": -2}}
+    assert isinstance(whole_numbers({"x": 30.0})["x"], int)

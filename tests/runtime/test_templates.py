@@ -58,3 +58,26 @@ def test_plain_path_agrees_with_the_parser(text: str) -> None:
     except TemplateError as error:
         expected = (str(error), frozenset())
     assert (facts(text).error, facts(text).env_reads) == expected
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def test_a_whole_expression_keeps_its_type_and_text_renders_to_text() -> None:
+    from flexor_iac.runtime.templates import render
+
+    context = {"result": {"is_fresh": False, "staleness_minutes": 45}, "n": 3}
+    assert render("{{ !result.is_fresh }}", context) is True
+    assert render("{{ n > 1 && !result.is_fresh }}", context) is True
+    assert render("{{ result }}", context) == context["result"]
+    assert render({"m": ["{{ n }} min", 7]}, context) == {"m": ["3 min", 7]}
+
+
+def test_render_errors_name_the_template_and_the_problem() -> None:
+    import pytest
+
+    from flexor_iac.runtime.templates import RenderError, render
+
+    with pytest.raises(RenderError, match=r"\{\{ x.y \}\}: 'x' is undefined"):
+        render("{{ x.y }}", {})
+    with pytest.raises(RenderError, match=r"unsafe|not safely|access to attribute"):
+        render("{{ n.__class__.__mro__ }}", {"n": 1})

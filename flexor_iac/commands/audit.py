@@ -1,0 +1,68 @@
+"""`flexor audit`: one entry per run (table, JSON or CSV), redacted as recorded."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tabulate import tabulate
+
+from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.runs import RunQuery
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.output import Console
+from flexor_iac.workspace import ProjectPaths
+
+FORMATS = ("table", "json", "csv")
+FIELDS = ("run_id", "agent_name", "environment", "version", "trigger_type", "trigger_at",
+          "tasks_executed", "outputs", "decisions", "duration_ms", "status", "errors",
+          "attempts")
+TABLE_HEADERS = ("RUN", "AGENT", "ENVIRONMENT", "TRIGGER", "TRIGGER AT (UTC)", "STATUS",
+                 "DURATION MS", "TASKS", "ERRORS")
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """Which entries, in which format."""
+
+    environment: Environment | None = None
+    agent: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    status: str | None = None
+    limit: int | None = None
+    format: str = "table"
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, default=str) if isinstance(value, list | dict) else value
+
+
+def run(paths: ProjectPaths, request: AuditRequest, console: Console) -> int:
+    """Print the audit entries matching the request, newest first."""
+    query = RunQuery(environment=request.environment.value if request.environment else None,
+                     agent=request.agent, statuses=(request.status,) if request.status else (),
+                     since=request.start, until=request.end, limit=request.limit,
+                     audited_only=True)
+    with ControlPlane(locate(paths.root)) as store:
+        entries = [run.audit_entry() for run in store.runs(query)]
+    if console.json_mode or request.format == "json":
+        console.json_mode = True
+        console.document(entries)
+    elif request.format == "csv":
+        writer = csv.DictWriter(console.out, fieldnames=FIELDS, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: _cell(e.get(k)) for k in FIELDS} for e in entries)
+    elif not entries:
+        console.line("No audit entries match.")
+    else:
+        rows = [[e["run_id"][:12], e["agent_name"], e["environment"], e["trigger_type"],
+                 e["trigger_at"][:19].replace("T", " "), e["status"], e["duration_ms"],
+                 ", ".join(e["tasks_executed"]), len(e["errors"])] for e in entries]
+        console.line(tabulate(rows, headers=TABLE_HEADERS, tablefmt="plain",
+                              disable_numparse=True))
+    return ExitCode.OK

@@ -1,0 +1,54 @@
+"""`flexor plexifact load`: fill an environment's embedded PlexiFact catalog."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.errors import FlexorError
+from flexor_iac.output import Console
+from flexor_iac.runtime.connection import environment_catalog
+from flexor_iac.runtime.executor import utc_now
+from flexor_iac.runtime.plexifact import CatalogData, PlexiFactError, catalog_path, load
+from flexor_iac.workspace import ProjectPaths
+
+DEMO_DATA = "demo_catalog.yaml"
+
+
+def _read(source: Path | None) -> CatalogData:
+    where = str(source) if source else "the demo data"
+    try:
+        text = (source.read_text() if source else
+                resources.files("flexor_iac.runtime").joinpath(DEMO_DATA).read_text())
+        return CatalogData.model_validate(yaml.safe_load(text) or {})
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise FlexorError(f"{where}: cannot read catalog data: {error}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        place = ".".join(map(str, first["loc"])) or "(top)"
+        raise FlexorError(f"{where}: {place}: {first['msg']}") from None
+
+
+def run(paths: ProjectPaths, env: Environment, source: Path | None, console: Console) -> int:
+    """Replace the environment's catalog with `source` (default: the built-in demo data)."""
+    with ControlPlane(locate(paths.root)) as store:
+        uri = environment_catalog(paths, env, store)
+    if uri is None:
+        raise FlexorError(f"{env} has no PlexiFact catalog (set flexor:catalog in "
+                          f"Pulumi.{env}.yaml)")
+    data = _read(source)
+    try:
+        target = catalog_path(paths.state_dir, uri)
+    except PlexiFactError as error:
+        raise FlexorError(str(error)) from None
+    load(target, data, utc_now())
+    console.document({"environment": env.value, "catalog": uri, "path": str(target),
+                      "feeds": len(data.feeds), "positions": len(data.positions)})
+    console.line(f"Loaded {len(data.feeds)} feed(s) and {len(data.positions)} position(s) "
+                 f"into {uri} ({target.relative_to(paths.root)}).")
+    return ExitCode.OK

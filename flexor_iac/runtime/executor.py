@@ -1,0 +1,195 @@
+"""Run the deployed version of an agent: retry policy, final-failure action, the run record.
+
+Everything comes from the control plane (the agent's deployed spec and resolved skills, the
+bound vault's settings, the environment's registration), never from the working tree.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flexor_iac.config.models import AgentSpec, SkillSpec, VaultConfig
+from flexor_iac.constants import Environment
+from flexor_iac.controlplane.runs import LogLine, RunRecord
+from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
+from flexor_iac.errors import FlexorError, PolicyRefusal, UsageError
+from flexor_iac.runtime.actions import ActionFailed
+from flexor_iac.runtime.notify import DeliveryFailed, Notifier, Sender
+from flexor_iac.runtime.plexifact import Connector, EmbeddedCatalog, Limits, catalog_path
+from flexor_iac.runtime.redaction import Redactor
+from flexor_iac.runtime.secrets import Secrets
+from flexor_iac.runtime.steps import Attempt, Interpreter, Services, StepFailed
+from flexor_iac.workspace import ProjectPaths
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run: which agent where, with what inputs (standing in for the event), how fired."""
+
+    environment: Environment
+    agent: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    trigger: str = "manual"
+    force: bool = False
+
+
+@dataclass
+class _Log:
+    """The run's log lines, also shown live through `echo`."""
+
+    clock: Clock
+    redactor: Redactor | None = None
+    echo: Callable[[str], None] | None = None
+    lines: list[LogLine] = field(default_factory=list)
+
+    def __call__(self, level: str, message: str) -> None:
+        text = self.redactor.text(message) if self.redactor else message
+        self.lines.append(LogLine(self.clock(), level, text))
+        if self.echo:
+            self.echo(f"{level}: {text}" if level != "info" else text)
+
+
+def deployed_agent(store: ControlPlane, request: RunRequest) -> ActiveAgent:
+    """The deployed agent, after the policy checks: deployed, not paused, trigger enabled."""
+    env = request.environment.value
+    agent = store.active_agent(env, request.agent)
+    if agent is None:
+        raise FlexorError(f"agent {request.agent} is not deployed to {env} "
+                          f"(see `flexor agents list --env {env}`)")
+    own = agent.spec["spec"]["trigger"]["type"]
+    if request.trigger not in ("manual", own):
+        raise UsageError(f"agent {request.agent} has a {own} trigger, not {request.trigger}")
+    enabled = (store.environment(env) or {}).get("triggers") or []
+    if request.trigger not in enabled:
+        raise PolicyRefusal(f"{env} does not fire {request.trigger} triggers "
+                            f"(enable them with flexor:triggers in Pulumi.{env}.yaml)")
+    if agent.paused and not request.force:
+        raise PolicyRefusal(f"agent {request.agent} is paused in {env}: "
+                            f"`flexor resume --agent {request.agent} --env {env}`, or --force")
+    return agent
+
+
+class Executor:
+    """Runs agents of one project; the clock, sleep and environment variables are injectable."""
+
+    def __init__(self, paths: ProjectPaths, store: ControlPlane, clock: Clock = utc_now,
+                 sleep: Callable[[float], None] = time.sleep,
+                 environ: Mapping[str, str] | None = None,
+                 echo: Callable[[str], None] | None = None) -> None:
+        self.paths = paths
+        self.store = store
+        self.clock = clock
+        self.sleep = sleep
+        self.environ = os.environ if environ is None else environ
+        self.echo = echo
+
+    def run(self, request: RunRequest) -> RunRecord:
+        """Run the agent per its retry policy and record the run (its audit entry)."""
+        agent = deployed_agent(self.store, request)
+        spec = AgentSpec.model_validate(agent.spec["spec"])
+        vault = self._vault(request.environment, agent.spec.get("vault"))
+        run_id = uuid.uuid4().hex
+        secrets = Secrets(self.environ)
+        redactor = Redactor(vault.audit, secrets)
+        log = _Log(self.clock, redactor, self.echo)
+        services = Services(
+            skills={name: SkillSpec.model_validate(entry["content"])
+                    for name, entry in agent.spec["skills"].items()},
+            notifier=Notifier(self.store, vault.notifications, secrets,
+                              Sender(request.environment.value, spec.name, run_id), self.clock),
+            connector=self._connector_factory(request.environment, vault),
+            log=log, now=self.clock, event=dict(request.inputs),
+            env={k: v for k in vault.env_allowlist if (v := self.environ.get(k))},
+            vault=vault.model_dump(mode="json", exclude_none=True))
+        started, tick = self.clock(), time.monotonic()
+        log("info", f"run {run_id}: {spec.name} {spec.version} in {request.environment} "
+                    f"({request.trigger} trigger)")
+        attempt, errors, attempts = self._attempts(spec, services, request.inputs, log)
+        status = "failed" if len(errors) == attempts else (
+            "partial" if attempt.tolerated else "success")
+        if status == "failed":
+            self._final_failure(spec, request.environment, services.notifier, errors, log)
+        log("info", f"run {run_id}: {status} after {attempts} attempt(s)")
+        record = RunRecord(
+            run_id, request.environment.value, spec.name, spec.version, vault.name,
+            request.trigger, started, status, attempts, int((time.monotonic() - tick) * 1000),
+            vault.audit.enabled, list(attempt.tasks_executed),
+            redactor.outputs(attempt.captures, attempt.events),
+            redactor.value(attempt.decisions),
+            [redactor.text(e) for e in [*errors, *attempt.tolerated]],
+            redactor.inputs(dict(request.inputs)))
+        self.store.record_run(record, log.lines)
+        self.store.purge_runs(record.environment, record.agent,
+                              started - timedelta(days=vault.audit.retention_days))
+        return record
+
+    def _attempts(self, spec: AgentSpec, services: Services, inputs: dict[str, Any],
+                  log: _Log) -> tuple[Attempt, list[str], int]:
+        """Run up to max_attempts times, waiting backoff_seconds between attempts."""
+        retry, errors = spec.retry, list[str]()
+        attempt = Attempt()
+        for number in range(1, retry.max_attempts + 1):
+            log("info", f"attempt {number}/{retry.max_attempts}")
+            interpreter = Interpreter(services)
+            try:
+                attempt = interpreter.run_tasks(spec.tasks, dict(inputs))
+                return attempt, errors, number
+            except StepFailed as failure:
+                attempt = interpreter.attempt
+                errors.append(f"attempt {number}: {failure}")
+                log("error", f"attempt {number} failed: {failure}")
+            if number < retry.max_attempts:
+                log("info", f"retrying in {retry.backoff_seconds:g} s")
+                self.sleep(retry.backoff_seconds)
+        return attempt, errors, retry.max_attempts
+
+    def _final_failure(self, spec: AgentSpec, env: Environment, notifier: Notifier,
+                       errors: list[str], log: _Log) -> None:
+        """The retry policy's on_final_failure: notify_ops, pause, or none."""
+        action = spec.retry.on_final_failure
+        if action == "notify_ops":
+            text = (f"Flexor: agent {spec.name} {spec.version} failed in {env} after "
+                    f"{len(errors)} attempt(s): {errors[-1]}")
+            try:
+                log("info", f"notify_ops: {notifier.default_channel(text)}")
+            except DeliveryFailed as error:
+                errors.append(f"notify_ops: {error}")
+                log("error", f"notify_ops: {error}")
+        elif action == "pause":
+            self.store.set_paused(env.value, spec.name, True)
+            log("warning", f"agent {spec.name} paused in {env} (on_final_failure: pause)")
+
+    def _vault(self, env: Environment, name: str | None) -> VaultConfig:
+        bound = self.store.binding_spec(env.value, name) if name else None
+        if bound is None:
+            return VaultConfig(name=name or "none", tier="L4", environment=env)  # type: ignore[arg-type]
+        return VaultConfig.model_validate(bound["config"])
+
+    def _connector_factory(self, env: Environment, vault: VaultConfig
+                           ) -> Callable[[], Connector]:
+        """The environment's catalog (stack `flexor:catalog`, else the vault's data.catalog)."""
+        uri = (self.store.environment(env.value) or {}).get("catalog") or vault.data.catalog
+        made: list[Connector] = []
+
+        def connector() -> Connector:
+            if uri is None:
+                raise ActionFailed(f"no PlexiFact catalog is configured for {env} "
+                                   f"(flexor:catalog in Pulumi.{env}.yaml)")
+            if not made:
+                made.append(EmbeddedCatalog(uri, catalog_path(self.paths.state_dir, uri), Limits(
+                    vault.data.default_connection_timeout_ms, vault.data.max_rows_per_query)))
+            return made[0]
+        return connector

@@ -1,0 +1,42 @@
+"""`flexor audit`: filters, table, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.constants import ExitCode
+from tests.commands.test_logs import _two_runs
+from tests.commands.test_run import flexor
+
+
+def test_audit_formats_carry_every_documented_field(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_runs(project)
+    assert flexor(project, "audit", "--format", "json") == ExitCode.OK
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["status"] for e in entries] == ["success", "failed"]
+    for key in ("run_id", "agent_name", "trigger_type", "trigger_at", "tasks_executed",
+                "outputs", "decisions", "duration_ms", "status", "errors"):
+        assert key in entries[0]
+    assert flexor(project, "audit", "--format", "csv", "--status", "failed") == ExitCode.OK
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 1 and rows[0]["status"] == "failed"
+    assert json.loads(rows[0]["errors"])[0].startswith("attempt 1: task 1")
+    assert flexor(project, "audit", "--agent", "feed-monitor", "--limit", "1") == ExitCode.OK
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["RUN", "AGENT", "ENVIRONMENT"] and len(table) == 2
+
+
+def test_audit_dates_select_by_trigger_time(project: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    _two_runs(project)
+    assert flexor(project, "audit", "--from", "2000-01-01", "--to", "2000-12-31") == 0
+    assert capsys.readouterr().out == "No audit entries match.\n"
+    assert flexor(project, "audit", "--from", "1d", "--format", "json") == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+    assert flexor(project, "audit", "--from", "someday") == ExitCode.USAGE

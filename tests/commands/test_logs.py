@@ -1,0 +1,72 @@
+"""`flexor logs`: runs newest first with their lines, status filter and alias, --follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.commands import logs
+from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.output import Console
+from flexor_iac.runtime.executor import Executor, RunRequest
+from flexor_iac.workspace import ProjectPaths
+from tests.commands.test_run import flexor
+from tests.runtime.conftest import install, load_catalog
+from tests.runtime.test_executor import CATALOG
+
+STAGING = Environment.STAGING
+
+
+def _two_runs(project: Path) -> None:
+    """One failed run (no catalog), then one successful run."""
+    store = install(project, STAGING)
+    executor = Executor(ProjectPaths(project), store, environ={}, sleep=lambda _s: None)
+    executor.run(RunRequest(STAGING, "feed-monitor"))
+    load_catalog(project, CATALOG, {"feeds": [{"name": "equity-prices", "age_minutes": 1}]})
+    executor.run(RunRequest(STAGING, "feed-monitor"))
+    store.close()
+
+
+def test_logs_lists_runs_newest_first_with_their_lines(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _two_runs(project)
+    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging") == 0
+    out = capsys.readouterr().out
+    headings = [line for line in out.splitlines() if line.startswith("== ")]
+    assert ["success" in headings[0], "failed" in headings[1]] == [True, True]
+    assert "info    attempt 1/2" in out and "error   attempt 2 failed: task 1" in out
+
+
+def test_status_error_is_an_alias_of_failed(project: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    _two_runs(project)
+    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                  "--status", "error") == ExitCode.OK
+    headings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("==")]
+    assert len(headings) == 1 and "  failed " in headings[0]
+    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                  "--status", "partial") == ExitCode.OK
+    assert capsys.readouterr().out == "No runs of feed-monitor in staging with status partial.\n"
+    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                  "--since", "yesterday-ish") == ExitCode.USAGE
+
+
+def test_follow_prints_runs_recorded_after_it_started(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = install(project, STAGING)
+    load_catalog(project, CATALOG, {"feeds": [{"name": "equity-prices", "age_minutes": 1}]})
+    executor = Executor(ProjectPaths(project), store, environ={})
+    ticks = []
+
+    def sleep(_seconds: float) -> None:
+        ticks.append(1)
+        if len(ticks) == 1:
+            executor.run(RunRequest(STAGING, "feed-monitor"))
+        elif len(ticks) == 3:
+            raise KeyboardInterrupt
+
+    request = logs.LogsRequest(STAGING, "feed-monitor", follow=True)
+    assert logs.run(ProjectPaths(project), request, Console(), sleep) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert out.count("== ") == 1 and "success  feed-monitor 1.0" in out

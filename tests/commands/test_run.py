@@ -1,0 +1,73 @@
+"""`flexor run`: exit codes, summary lines, refusals, --input and --json (in process)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.main import main
+from tests.runtime.conftest import install, load_catalog
+from tests.runtime.test_executor import CATALOG, write_agent
+
+
+def flexor(project: Path, *args: str) -> int:
+    return main([*args, "--project-dir", str(project)])
+
+
+def test_a_successful_run_prints_its_summary_and_exits_0(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    load_catalog(project, CATALOG, {"feeds": [{"name": "equity-prices", "age_minutes": 3}]})
+    install(project, Environment.STAGING).close()
+    assert flexor(project, "run", "feed-monitor", "--now", "--env", "staging") == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"Run [0-9a-f]{32}: feed-monitor 1\.0 in staging: success "
+                        r"\(1 attempt\(s\), \d+\.\d\d s\)", lines[0])
+    assert lines[1:4] == ["  tasks: data-freshness-check, core.audit.log",
+                          "  decision task 2: {{ !result.is_fresh }} → false",
+                          "Logs: flexor logs --agent feed-monitor --env staging --limit 1"]
+
+
+def test_a_failed_run_exits_1_and_json_is_the_audit_entry(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_agent(project, "reader", "  - skill: plexifact.catalog.get_feed_metadata\n"
+                "    args: {feed: fx}\n", retry="retry:\n  max_attempts: 2\n")
+    install(project, Environment.STAGING).close()  # no catalog data loaded
+    code = flexor(project, "run", "reader", "--now", "--env", "staging", "--json")
+    entry = json.loads(capsys.readouterr().out)
+    assert code == ExitCode.FAILED
+    assert (entry["status"], entry["attempts"], entry["agent_name"]) == ("failed", 2, "reader")
+    assert "plexifact://staging/catalog has no data" in entry["errors"][0]
+
+
+def test_refusals_and_usage_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_agent(project, "probe", "  - skill: core.audit.log\n    args: {event: p}\n")
+    install(project, Environment.STAGING).close()
+    assert flexor(project, "run", "probe", "--env", "staging") == ExitCode.USAGE
+    assert "run needs --now" in capsys.readouterr().err
+    assert flexor(project, "run", "nobody", "--now", "--env", "staging") == ExitCode.FAILED
+    assert "agent nobody is not deployed to staging" in capsys.readouterr().err
+    assert flexor(project, "run", "probe", "--now", "--env", "staging",
+                  "--trigger", "schedule") == ExitCode.USAGE
+    assert "probe has a manual trigger, not schedule" in capsys.readouterr().err
+    assert flexor(project, "run", "probe", "--now", "--env", "staging",
+                  "--input", "novalue") == ExitCode.USAGE
+    assert flexor(project, "pause", "--agent", "probe", "--env", "staging") == ExitCode.OK
+    assert flexor(project, "run", "probe", "--now", "--env", "staging") == ExitCode.REFUSED
+    assert "probe is paused in staging" in capsys.readouterr().err
+    assert flexor(project, "run", "probe", "--now", "--env", "staging",
+                  "--force") == ExitCode.OK
+
+
+def test_pause_and_resume_say_what_changed(project: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    install(project, Environment.STAGING).close()
+    for verb, expected in [("pause", "feed-monitor paused in staging."),
+                           ("pause", "feed-monitor is already paused in staging."),
+                           ("resume", "feed-monitor resumed in staging.")]:
+        assert flexor(project, verb, "--agent", "feed-monitor", "--env", "staging") == 0
+        assert capsys.readouterr().out.strip() == expected
+    assert flexor(project, "pause", "--agent", "ghost", "--env", "staging") == ExitCode.FAILED

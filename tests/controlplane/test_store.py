@@ -1,0 +1,43 @@
+"""The control plane's schema: new databases and old ones are brought to the current version."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flexor_iac.controlplane.runs import RunQuery
+from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
+from flexor_iac.controlplane.store import ControlPlane
+
+
+def _version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+
+def test_a_new_database_gets_the_current_schema(tmp_path: Path) -> None:
+    with ControlPlane(tmp_path / "cp.db") as store:
+        assert store.runs(RunQuery()) == []
+    assert _version(tmp_path / "cp.db") == SCHEMA_VERSION
+
+
+def test_a_schema_1_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "cp.db"
+    with sqlite3.connect(path) as db:
+        for statement in statements(MIGRATIONS[0]):
+            db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute("INSERT INTO agents VALUES ('staging', 'a', '1.0', '{}', 'sha256:x', "
+                   "'2026-01-01T00:00:00+00:00')")
+    with ControlPlane(path) as store:
+        assert [a.name for a in store.active_agents("staging")] == ["a"]
+        assert store.latest_runs("staging") == {}
+    assert _version(path) == SCHEMA_VERSION
+
+
+def test_two_stores_opening_one_new_database_migrate_it_once(tmp_path: Path) -> None:
+    first, second = ControlPlane(tmp_path / "cp.db"), ControlPlane(tmp_path / "cp.db")
+    first.set_paused("staging", "a", True)
+    second.close()
+    first.close()
+    assert _version(tmp_path / "cp.db") == SCHEMA_VERSION

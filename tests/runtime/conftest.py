@@ -1,0 +1,45 @@
+"""Runtime tests: a project installed into its control plane the way the providers do it.
+
+Only the stack layer is faked (no Pulumi engine): the same inputs the program declares are
+handed to the same provider `write` methods. tests/engine/test_runtime.py runs the real path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flexor_iac.config.project import load_project
+from flexor_iac.constants import Environment
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.program import agent_inputs, binding_inputs, resolved_skills, vault_inputs
+from flexor_iac.resources.agent import AgentProvider
+from flexor_iac.resources.environment_binding import EnvironmentBindingProvider
+from flexor_iac.resources.vault_tier_scope import VaultTierScopeProvider
+from flexor_iac.runtime.executor import utc_now
+from flexor_iac.runtime.plexifact import CatalogData, catalog_path, load
+from flexor_iac.selection import select
+from flexor_iac.workspace import ProjectPaths
+
+Install = Callable[[Path, Environment], ControlPlane]
+
+
+def install(root: Path, env: Environment) -> ControlPlane:
+    """Write what a deploy of `env` writes to the control plane; return it opened."""
+    project, _diagnostics = load_project(root)
+    store = ControlPlane(locate(root))
+    EnvironmentBindingProvider().write(store, binding_inputs(project, env))
+    selection = select(project, env)
+    for vault in selection.vaults:
+        VaultTierScopeProvider().write(store, vault_inputs(vault, env, "sha256:test"))
+    for agent in selection.agents:
+        AgentProvider().write(store, agent_inputs(project, agent, env,
+                                                  resolved_skills(project, agent, env)))
+    return store
+
+
+def load_catalog(root: Path, uri: str, data: dict[str, Any]) -> None:
+    """Fill the embedded catalog `uri` of a project."""
+    load(catalog_path(ProjectPaths(root).state_dir, uri), CatalogData.model_validate(data),
+         utc_now())

@@ -1,0 +1,72 @@
+"""The embedded PlexiFact catalog: where it lives, loading, limits, health."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.runtime.plexifact import (
+    CatalogData,
+    EmbeddedCatalog,
+    Limits,
+    PlexiFactError,
+    catalog_path,
+    load,
+)
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_each_catalog_uri_has_its_own_file(tmp_path: Path) -> None:
+    assert catalog_path(tmp_path, "plexifact://staging/catalog") == \
+        tmp_path / "plexifact" / "staging" / "catalog.db"
+    assert catalog_path(tmp_path, "plexifact://prod/catalog") != \
+        catalog_path(tmp_path, "plexifact://staging/catalog")
+    for bad in ("s3://bucket/x", "plexifact:///x", "plexifact://a/../b"):
+        with pytest.raises(PlexiFactError, match="not a PlexiFact catalog URI"):
+            catalog_path(tmp_path, bad)
+
+
+def test_loaded_feeds_and_positions_are_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    load(path, CatalogData.model_validate({
+        "feeds": [{"name": "fx", "age_minutes": 30, "row_count": 7},
+                  {"name": "eq", "last_ingested_at": "2026-11-26T11:00:00"}],
+        "positions": [{"fund_id": "F", "source": "custodian", "instrument": "X",
+                       "quantity": 3}]}), NOW)
+    catalog = EmbeddedCatalog("plexifact://t/c", path, Limits())
+    assert catalog.feed_metadata("fx") == {"name": "fx", "row_count": 7,
+                                           "last_ingested_at": "2026-11-26T11:30:00+00:00"}
+    assert catalog.feed_metadata("eq")["last_ingested_at"] == "2026-11-26T11:00:00+00:00"
+    assert catalog.positions("F", "custodian", None) == [
+        {"fund_id": "F", "instrument": "X", "quantity": 3.0, "as_of": None}]
+    assert catalog.positions("F", "internal", None) == []
+    assert catalog.health() == "healthy"
+
+
+def test_a_missing_catalog_is_unreachable_with_the_reason(tmp_path: Path) -> None:
+    catalog = EmbeddedCatalog("plexifact://t/c", tmp_path / "none.db", Limits())
+    assert catalog.health() == ("unreachable (plexifact://t/c has no data; "
+                                "load it with `flexor plexifact load`)")
+
+
+def test_a_feed_needs_exactly_one_time() -> None:
+    with pytest.raises(ValueError, match="exactly one of last_ingested_at and age_minutes"):
+        CatalogData.model_validate({"feeds": [{"name": "x"}]})
+
+
+def test_an_environment_without_a_catalog_is_not_configured(project: Path) -> None:
+    from flexor_iac.constants import Environment
+    from flexor_iac.controlplane.store import ControlPlane, locate
+    from flexor_iac.runtime.connection import health
+    from flexor_iac.workspace import ProjectPaths
+
+    stack = project / "Pulumi.sandbox.yaml"
+    stack.write_text(stack.read_text().replace("  flexor:catalog: plexifact://sandbox/catalog\n",
+                                               ""))
+    with ControlPlane(locate(project)) as store:
+        assert health(ProjectPaths(project), Environment.SANDBOX, store) == "not configured"
+        assert health(ProjectPaths(project), Environment.STAGING, store).startswith(
+            "unreachable (plexifact://staging/catalog has no data")
