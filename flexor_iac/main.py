@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from flexor_iac import __version__
+from flexor_iac.cli_access import register as register_access_verbs
 from flexor_iac.cli_options import Settings, env_option, global_options, settings
 from flexor_iac.cli_runtime import register as register_runtime_verbs
 from flexor_iac.constants import ENVIRONMENT_NAMES, STATE_DIR_NAME, Environment, ExitCode
@@ -83,8 +84,10 @@ def validate(paths: tuple[Path, ...], changed: bool, base: str | None, env: str 
 @click.option("--refresh", is_flag=True, help="Refresh the state from the outside world first.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="With --dry-run: exit 2 when there are changes.")
+@click.option("--request", "request_id", metavar="REQUEST",
+              help="Managed production: apply this approved request (in a maintenance window).")
 def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh: bool,
-           detailed_exitcode: bool) -> int:
+           detailed_exitcode: bool, request_id: str | None) -> int:
     """Validate, preview, show the plan, confirm, and apply it to one environment.
 
     \b
@@ -92,12 +95,18 @@ def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh:
       flexor deploy --env staging
       flexor deploy --env production --dry-run
       flexor deploy --env production --agent feed-monitor --yes
+      flexor deploy --env production --request R-1a2b3c4d
+
+    \b
+    A PLEXI-managed production (flexor:managed) turns a deploy into a deployment
+    request: staging gets it for a 48-hour review, someone else approves it, and
+    `--request` applies exactly that plan inside a maintenance window.
     """
     from flexor_iac.commands import deploy as command
 
     current = settings()
     request = command.DeployRequest(Environment(env), agents, dry_run, yes, refresh,
-                                    detailed_exitcode)
+                                    detailed_exitcode, request_id)
     return command.run(current.paths(), request, current.console(),
                        lambda question: click.confirm(question, default=False))
 
@@ -228,6 +237,7 @@ def history(env: str, agent: str | None) -> int:
 
 
 register_runtime_verbs(cli)
+register_access_verbs(cli)
 
 
 def _crash_log(error: BaseException, project_dir: Path | None) -> Path:

@@ -28,3 +28,13 @@ def parse_moment(text: str, option: str, now: datetime, end_of_day: bool = False
         raise UsageError(f"{option} {text!r}: expected a date (2026-04-30), an ISO time "
                          "(2026-04-30T14:00Z) or an age (30m, 2h, 7d)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_DURATION = re.compile(r"(\d+)([hdw])")
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    """`12h`, `90d`, `2w` → a timedelta."""
+    if found := _DURATION.fullmatch(text.strip()):
+        return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    raise UsageError(f"{option} {text!r}: expected a duration such as 12h, 90d or 2w")

@@ -12,6 +12,8 @@ from typing import Any
 
 import pulumi
 
+from flexor_iac.access.managed import is_managed
+from flexor_iac.access.policy import Gate
 from flexor_iac.config.diagnostics import has_errors
 from flexor_iac.config.models import SkillTask
 from flexor_iac.config.project import AgentSource, Project, SkillSource, VaultSource
@@ -20,7 +22,7 @@ from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.deployment import DeploymentView
 from flexor_iac.deployment import view as deployment_view
 from flexor_iac.digest import json_digest
-from flexor_iac.errors import FlexorError
+from flexor_iac.errors import FlexorError, PolicyRefusal
 from flexor_iac.resolve import skill_index
 from flexor_iac.resources.agent import Agent
 from flexor_iac.resources.environment_binding import EnvironmentBinding
@@ -164,6 +166,19 @@ def redeclare(deployed: list[DeployedResource], overrides: dict[str, dict[str, A
             resource.name, inputs, pulumi.ResourceOptions(depends_on=needs))
 
 
+def authorize_direct_update(root: Path, store: ControlPlane, view: DeploymentView) -> None:
+    """`pulumi up` run directly obeys the same policy as `flexor deploy` (CI cannot bypass
+    it): the key and roles, and no direct change to a PLEXI-managed production."""
+    env = view.environment
+    gate = Gate(root, store)
+    principal = gate.require("deploy", env)
+    gate.require_deploy_roles(principal, [v.config.name for v in view.selection.vaults], env)
+    stack = view.project.stacks.get(env)
+    if env is Environment.PRODUCTION and is_managed(stack.settings if stack else None):
+        raise PolicyRefusal("refused: production is PLEXI-managed; changes go through "
+                            "`flexor deploy --env production` (a deployment request)")
+
+
 def run_for_stack(start: Path | None = None) -> None:
     """Entry point for `pulumi preview/up`: the same validation, guards and resources as deploy."""
     stack = pulumi.get_stack()
@@ -184,6 +199,7 @@ def run_for_stack(start: Path | None = None) -> None:
     try:
         view = deployment_view(paths, project, env, store)
         if not pulumi.runtime.is_dry_run():
+            authorize_direct_update(paths.root, store, view)
             for vault in view.to_publish:
                 publish(paths, vault, store)
     except FlexorError as error:

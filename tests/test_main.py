@@ -13,7 +13,8 @@ from flexor_iac.constants import ExitCode
 from flexor_iac.errors import PolicyRefusal
 
 DOCUMENTED_VERBS = ("validate", "sync", "deploy", "status", "rollback", "history", "schema", "init",
-                    "agents", "run", "logs", "audit", "pause", "resume", "plexifact")
+                    "agents", "run", "logs", "audit", "pause", "resume", "plexifact", "keys",
+                    "access", "requests", "approve")
 
 
 def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,3 +89,14 @@ def test_local_state_and_tools_are_ignored() -> None:
 def test_no_module_is_oversized() -> None:
     for path in Path(REPO / "flexor_iac").rglob("*.py"):
         assert len(path.read_text().splitlines()) <= 300, path
+
+
+def test_the_ci_examples_show_both_front_doors() -> None:
+    import yaml
+
+    for name in ("github-actions.yml", "gitlab-ci.yml"):
+        text = (REPO / "docs" / "ci" / name).read_text()
+        assert isinstance(yaml.safe_load(text), dict), name
+        for needed in ("pulumi preview", "flexor deploy --env staging",
+                       "flexor deploy --env production", "FLEXOR_API_KEY"):
+            assert needed in text, (name, needed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.commands.status import agent_state, utc
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.runs import RunRecord
@@ -21,6 +22,7 @@ def _last_run(run: RunRecord | None) -> str:
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
     """Print one row per agent active in `env`: its state and its most recent run."""
     with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("agents list", env)
         agents = store.active_agents(env.value)
         latest = store.latest_runs(env.value)
     rows = []

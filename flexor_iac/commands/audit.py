@@ -10,6 +10,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from flexor_iac.access.policy import KEY_VARIABLE, Gate
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.runs import RunQuery
 from flexor_iac.controlplane.store import ControlPlane, locate
@@ -41,13 +42,31 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, default=str) if isinstance(value, list | dict) else value
 
 
+def _visible_environments(paths: ProjectPaths, request: AuditRequest, store: ControlPlane,
+                          console: Console) -> list[str] | None:
+    """With --env: that one (its key rule applies). Without: those the caller may read."""
+    gate = Gate(paths.root, store)
+    if request.environment is not None:
+        gate.require("audit", request.environment)
+        return None
+    principal = gate.principal()
+    readable = principal is not None and "read" in principal.scopes
+    hidden = [env.value for env in Environment if gate.required(env) and not readable]
+    if hidden:
+        console.warning(f"entries of {', '.join(hidden)} are left out: they need an API key "
+                        f"with scope read ({KEY_VARIABLE})")
+    return [env.value for env in Environment if env.value not in hidden]
+
+
 def run(paths: ProjectPaths, request: AuditRequest, console: Console) -> int:
     """Print the audit entries matching the request, newest first."""
-    query = RunQuery(environment=request.environment.value if request.environment else None,
-                     agent=request.agent, statuses=(request.status,) if request.status else (),
-                     since=request.start, until=request.end, limit=request.limit,
-                     audited_only=True)
     with ControlPlane(locate(paths.root)) as store:
+        visible = _visible_environments(paths, request, store, console)
+        query = RunQuery(environment=request.environment.value if request.environment else None,
+                         agent=request.agent,
+                         statuses=(request.status,) if request.status else (),
+                         since=request.start, until=request.end, limit=request.limit,
+                         audited_only=True, environments=visible)
         entries = [run.audit_entry() for run in store.runs(query)]
     if console.json_mode or request.format == "json":
         console.json_mode = True

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flexor_iac import deployment
+from flexor_iac import clock, deployment
 from flexor_iac import plan as plans
+from flexor_iac.access import managed, windows
+from flexor_iac.access.policy import Gate, local_actor
 from flexor_iac.commands.validate import report
 from flexor_iac.config.diagnostics import has_errors
 from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.access import DeploymentRequest
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import PolicyRefusal, UsageError
 from flexor_iac.output import Console
@@ -39,6 +42,7 @@ class DeployRequest:
     yes: bool = False
     refresh: bool = False
     detailed_exitcode: bool = False
+    request_id: str | None = None
 
 
 def _targets(session: StackSession, view: deployment.DeploymentView,
@@ -86,14 +90,14 @@ def _progress(console: Console) -> Callable[[ResourceStep], None]:
     return show
 
 
-def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: Confirm) -> int:
-    """Deploy the project to one environment; returns the exit code."""
-    env = request.env
+def _view(paths: ProjectPaths, env: Environment,
+          console: Console) -> deployment.DeploymentView | None:
+    """Validate and bind snapshots; None (after reporting) when the project has errors."""
     project, diagnostics = validate_project(paths.root, (env,))
     report(console, diagnostics)
     if has_errors(diagnostics):
         console.error("the project has errors; nothing was deployed")
-        return ExitCode.FAILED
+        return None
     with ControlPlane(locate(paths.root)) as store:
         view = deployment.view(paths, project, env, store)
     console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {locate(paths.root)}")
@@ -102,20 +106,58 @@ def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: 
     report(console, list(view.diagnostics))
     if has_errors(list(view.diagnostics)):
         console.error("a bound vault snapshot has errors; nothing was deployed")
-        return ExitCode.FAILED
+        return None
     for warning in view.warnings:
         console.warning(warning)
+    return view
 
-    def program() -> None:
-        declare(view)
 
-    session = StackSession(paths, env, program)
-    targets = _targets(session, view, request.agents)
-    console.progress(f"Previewing {env.value} …")
-    plan = plans.build_plan(env, session.preview(targets, refresh=request.refresh),
+def _preview(view: deployment.DeploymentView, session: StackSession, targets: list[str],
+             refresh: bool, console: Console) -> plans.Plan:
+    console.progress(f"Previewing {view.environment.value} …")
+    plan = plans.build_plan(view.environment, session.preview(targets, refresh=refresh),
                             view.selection.skipped)
     check_versions(plan)
     plans.render(plan, console)
+    return plan
+
+
+def _session(paths: ProjectPaths, view: deployment.DeploymentView) -> StackSession:
+    def program() -> None:
+        declare(view)
+    return StackSession(paths, view.environment, program)
+
+
+def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
+               request: DeployRequest) -> DeploymentRequest | None:
+    """Key, roles and the managed-production rules; the request being applied, if any."""
+    env = view.environment
+    settings = view.project.stacks[env].settings if env in view.project.stacks else None
+    is_managed = env is Environment.PRODUCTION and managed.is_managed(settings)
+    if request.request_id and not is_managed:
+        raise UsageError("--request applies only to a PLEXI-managed production stack")
+    with ControlPlane(locate(paths.root)) as store:
+        gate = Gate(paths.root, store)
+        principal = gate.require("deploy", env)
+        gate.require_deploy_roles(principal, [v.config.name for v in view.selection.vaults], env)
+        if not request.request_id:
+            return None
+        applying = managed.found(store.request(request.request_id), request.request_id)
+    managed.check_apply(applying, settings, clock.now())
+    return applying
+
+
+def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: Confirm) -> int:
+    """Deploy the project to one environment; returns the exit code."""
+    env = request.env
+    if (view := _view(paths, env, console)) is None:
+        return ExitCode.FAILED
+    applying = _authorize(paths, view, request)
+    session = _session(paths, view)
+    targets = _targets(session, view, request.agents)
+    plan = _preview(view, session, targets, request.refresh, console)
+    if applying is not None:
+        managed.check_same_plan(applying, plan)
     if request.dry_run or not plan.has_changes:
         console.document({**plans.to_json(plan), "applied": False})
         changed = plan.has_changes and request.detailed_exitcode and request.dry_run
@@ -124,7 +166,43 @@ def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: 
             f"Deploy these changes to {env.value}?"):
         console.error("deploy cancelled; nothing was applied")
         return ExitCode.FAILED
-    return _apply(paths, session, view, plan, request, console, targets)
+    settings = view.project.stacks[env].settings if env in view.project.stacks else None
+    if applying is None and env is Environment.PRODUCTION and managed.is_managed(settings):
+        return _request_review(paths, view, plan, console)
+    code = _apply(paths, session, view, plan, request, console, targets)
+    if applying is not None:
+        with ControlPlane(locate(paths.root)) as store:
+            store.mark_request_applied(applying.request_id, clock.now())
+        console.line(f"Request {applying.request_id} applied.")
+    return code
+
+
+def _request_review(paths: ProjectPaths, view: deployment.DeploymentView, plan: plans.Plan,
+                    console: Console) -> int:
+    """Managed production: deploy to staging for review and record the request."""
+    console.line("Production is PLEXI-managed: this becomes a deployment request, "
+                 "reviewed in staging first.")
+    staging = _view(paths, Environment.STAGING, console)
+    if staging is None:
+        return ExitCode.FAILED
+    session = _session(paths, staging)
+    staging_plan = _preview(staging, session, [], False, console)
+    if staging_plan.has_changes:
+        _apply(paths, session, staging, staging_plan, DeployRequest(Environment.STAGING),
+               console, [])
+    with ControlPlane(locate(paths.root)) as store:
+        principal = Gate(paths.root, store).principal()
+        made = managed.new_request(plan, [v.config.name for v in view.selection.vaults],
+                                   principal.user if principal else local_actor(), clock.now())
+        store.add_request(made)
+    console.document({"request_id": made.request_id, "digest": made.digest,
+                      "review_ends": managed.review_ends(made).isoformat(),
+                      "plan": plans.to_json(plan)})
+    console.line(f"Request {made.request_id} created; staging review until "
+                 f"{windows.describe(managed.review_ends(made))}.")
+    console.line(f"Then: flexor approve {made.request_id} (someone else), and in a maintenance "
+                 f"window: flexor deploy --request {made.request_id} --env production")
+    return ExitCode.OK
 
 
 def _apply(paths: ProjectPaths, session: StackSession, view: deployment.DeploymentView,

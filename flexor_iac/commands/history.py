@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.commands.status import utc
 from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.output import Console
 from flexor_iac.resources.agent import HOLD_KEY
 from flexor_iac.resources.base import RETAINED_KEY
@@ -29,6 +31,8 @@ def _kind(message: str) -> str:
 
 def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Console) -> int:
     """Print the updates (newest first), then the retained versions per agent."""
+    with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("history", env)
     session = StackSession(paths, env, lambda: None)
     updates = [h for h in session.history() if h.kind == "update"
                and (agent is None or agent in changed_agents(h.message))]

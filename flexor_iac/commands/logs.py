@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.runs import LogLine, RunQuery, RunRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
@@ -51,6 +52,7 @@ def run(paths: ProjectPaths, request: LogsRequest, console: Console,
         sleep: Callable[[float], None] | None = None) -> int:
     """Print the runs, newest first, with their log lines; with --follow, keep going."""
     with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("logs", request.environment)
         runs = store.runs(_query(request))
         console.document([{**r.audit_entry(), "log": [
             {"at": line.at.isoformat(), "level": line.level, "message": line.message}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import FlexorError
@@ -13,6 +14,7 @@ def run(paths: ProjectPaths, env: Environment, agent: str, paused: bool,
         console: Console) -> int:
     """Pause (or resume) one deployed agent; saying so when it already was."""
     with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("pause" if paused else "resume", env)
         deployed = store.active_agent(env.value, agent)
         if deployed is None:
             raise FlexorError(f"agent {agent} is not deployed to {env} "

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import FlexorError
@@ -37,6 +38,7 @@ def _read(source: Path | None) -> CatalogData:
 def run(paths: ProjectPaths, env: Environment, source: Path | None, console: Console) -> int:
     """Replace the environment's catalog with `source` (default: the built-in demo data)."""
     with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("plexifact load", env)
         uri = environment_catalog(paths, env, store)
     if uri is None:
         raise FlexorError(f"{env} has no PlexiFact catalog (set flexor:catalog in "

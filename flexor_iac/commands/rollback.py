@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flexor_iac import plan as plans
+from flexor_iac.access.policy import Gate
 from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import FlexorError
 from flexor_iac.output import Console
 from flexor_iac.program import redeclare, with_dependencies
@@ -64,10 +66,16 @@ def rolled_back_inputs(agent: DeployedResource, target: dict[str, Any]) -> dict[
 def run(paths: ProjectPaths, request: RollbackRequest, console: Console,
         confirm: Callable[[str], bool]) -> int:
     """Roll one agent back in one environment; returns the exit code."""
-    deployed = StackSession(paths, request.env, lambda: None).resources()
-    agent = next((r for r in deployed if r.kind == "Agent" and r.name == request.agent), None)
-    if agent is None:
-        raise FlexorError(f"agent {request.agent} is not deployed to {request.env.value}")
+    with ControlPlane(locate(paths.root)) as store:
+        gate = Gate(paths.root, store)
+        principal = gate.require("rollback", request.env)
+        deployed = StackSession(paths, request.env, lambda: None).resources()
+        agent = next((r for r in deployed if r.kind == "Agent" and r.name == request.agent),
+                     None)
+        if agent is None:
+            raise FlexorError(f"agent {request.agent} is not deployed to {request.env.value}")
+        gate.require_deploy_roles(principal, [r.name for r in with_dependencies(deployed, agent)
+                                              if r.kind == "VaultTierScope"], request.env)
     target = choose(list(agent.outputs.get(RETAINED_KEY) or []), agent.inputs["version"],
                     request.version)
     overrides = {agent.urn: rolled_back_inputs(agent, target)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.runs import RunRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
@@ -28,6 +29,7 @@ def run(paths: ProjectPaths, request: RunRequest, console: Console) -> int:
     """Run one agent now; exit 0 on success, 1 when the run failed or was partial."""
     live = console.verbose or console.err.isatty()
     with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("run", request.environment)
         record = Executor(paths, store, echo=console.progress if live else None).run(request)
     console.document(record.audit_entry())
     for line in summary(record):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.config.project import load_project
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.runs import RunRecord
@@ -62,6 +63,7 @@ def _vault_sync(paths: ProjectPaths, env: Environment, store: ControlPlane
 def collect(paths: ProjectPaths, env: Environment) -> Status:
     """Read the control plane and the stack's history for one environment."""
     with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("status", env)
         agents = store.active_agents(env.value)
         latest = store.latest_runs(env.value)
         synced, sync_state = _vault_sync(paths, env, store)

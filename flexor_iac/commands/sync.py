@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from flexor_iac.access.policy import KEY_VARIABLE, Gate
 from flexor_iac.commands.validate import report
 from flexor_iac.config.diagnostics import has_errors
 from flexor_iac.config.project import VaultSource
-from flexor_iac.constants import ExitCode
+from flexor_iac.constants import ExitCode, Tier
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import UsageError
+from flexor_iac.errors import PolicyRefusal, UsageError
 from flexor_iac.output import Console
 from flexor_iac.snapshots import local_digest, publish
 from flexor_iac.validate import validate_project
@@ -23,6 +24,19 @@ def _chosen(vaults: tuple[VaultSource, ...], names: tuple[str, ...]) -> list[Vau
     return [by_name[n] for n in names]
 
 
+def _authorize_l2(paths: ProjectPaths, store: ControlPlane,
+                  chosen: list[VaultSource]) -> None:
+    """An L2 vault edit needs an admin of the vault (by key, once access control is on)."""
+    shared = [v.config.name for v in chosen if v.config.tier is Tier.L2]
+    if not shared or not store.has_keys():
+        return
+    gate = Gate(paths.root, store)
+    if (principal := gate.principal()) is None:
+        raise PolicyRefusal(f"refused: syncing L2 vault {shared[0]} needs the API key "
+                            f"({KEY_VARIABLE}) of a user with the admin role on it")
+    gate.require_role(principal, shared, "admin", "edit an L2 vault")
+
+
 def run(paths: ProjectPaths, names: tuple[str, ...], dry_run: bool, console: Console) -> int:
     """Publish each named vault (a no-op when its content is unchanged)."""
     project, diagnostics = validate_project(paths.root)
@@ -35,6 +49,7 @@ def run(paths: ProjectPaths, names: tuple[str, ...], dry_run: bool, console: Con
         return ExitCode.FAILED
     results = []
     with ControlPlane(locate(paths.root)) as store:
+        _authorize_l2(paths, store, chosen)
         for vault in chosen:
             newest = store.newest_snapshot(vault.config.name)
             if dry_run:

@@ -227,6 +227,19 @@ class AgentSpec(Strict):
 
 # --- Pulumi files -------------------------------------------------------------------------------
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class MaintenanceWindow(Strict):
+    """When a managed production change may be applied (wall-clock times in `timezone`)."""
+
+    days: Annotated[tuple[Weekday, ...], Field(min_length=1)]
+    start: ClockTime
+    end: ClockTime
+    timezone: str = "America/New_York"
+
+
 class FlexorStackSettings(Strict):
     """The `flexor:` keys of one Pulumi.<env>.yaml's `config:` (validated with the namespace)."""
 
@@ -237,7 +250,7 @@ class FlexorStackSettings(Strict):
     catalog: str | None = None
     triggers: tuple[TriggerType, ...] | None = None
     controlPlane: str = "embedded"
-    maintenanceWindows: list[Any] | None = None
+    maintenanceWindows: tuple[MaintenanceWindow, ...] | None = None
     managed: bool = False
     engagementTier: str | None = None
     requireApiKey: bool | None = None

@@ -161,6 +161,13 @@ def _stacks(reader: _Reader) -> dict[Environment, StackSource]:
     return stacks
 
 
+def load_stack(root: Path, env: Environment) -> tuple[StackSource | None, list[Diagnostic]]:
+    """Only one environment's Pulumi.<env>.yaml (for verbs that need nothing else)."""
+    path = root / f"Pulumi.{env.value}.yaml"
+    reader = _Reader(root, read_documents([path] if path.exists() else [], root))
+    return _stacks(reader).get(env), reader.diagnostics
+
+
 def _vault(reader: _Reader, directory: Path) -> VaultSource | None:
     config = reader.model(directory / "vault.json", VaultConfig)
     if config is None:

@@ -41,6 +41,7 @@ RULES: MappingProxyType[str, str] = MappingProxyType({
     "pulumi-project-name": "Pulumi.yaml must name the project `flexor`",
     "stack-missing": "a Pulumi.<env>.yaml is missing",
     "stack-environment": "a stack file names another environment",
+    "window-invalid": "a maintenance window that does not end after it starts",
     # triggers
     "trigger-keys": "trigger keys that do not fit the trigger type",
     "cron-invalid": "not a valid 5-field cron expression",

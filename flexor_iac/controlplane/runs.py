@@ -81,6 +81,7 @@ class RunQuery:
     environment: str | None = None
     agent: str | None = None
     statuses: Sequence[str] = ()
+    environments: Sequence[str] | None = None  # only these (None: all)
     since: datetime | None = None
     until: datetime | None = None
     limit: int | None = None
@@ -128,6 +129,9 @@ class RunRecords:
             if value is not None:
                 where.append(f"{column}=?")
                 args.append(value)
+        if query.environments is not None:
+            where.append(f"environment IN ({','.join('?' * len(query.environments))})")
+            args.extend(query.environments)
         if query.statuses:
             where.append(f"status IN ({','.join('?' * len(query.statuses))})")
             args.extend(query.statuses)

@@ -40,6 +40,19 @@ MIGRATIONS: tuple[str, ...] = (
         delivery TEXT NOT NULL, created_at TEXT NOT NULL);
     CREATE INDEX outbox_by_run ON outbox (run_id);
     """,
+    # 3: access — API keys (salted hashes only), role grants, deployment requests
+    """
+    CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY, name TEXT NOT NULL, user TEXT NOT NULL, scopes TEXT NOT NULL,
+        hash TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT, revoked_at TEXT);
+    CREATE TABLE grants (
+        user TEXT NOT NULL, vault TEXT NOT NULL, role TEXT NOT NULL, granted_at TEXT NOT NULL,
+        granted_by TEXT NOT NULL, PRIMARY KEY (user, vault));
+    CREATE TABLE requests (
+        request_id TEXT PRIMARY KEY, environment TEXT NOT NULL, plan TEXT NOT NULL,
+        digest TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at TEXT NOT NULL,
+        status TEXT NOT NULL, approved_by TEXT, approved_at TEXT, applied_at TEXT);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

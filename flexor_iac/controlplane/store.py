@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flexor_iac.controlplane.access import AccessRecords
 from flexor_iac.controlplane.runs import RunRecords
 from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
 
@@ -60,7 +61,7 @@ class Binding:
     bound_at: datetime
 
 
-class ControlPlane(RunRecords):
+class ControlPlane(RunRecords, AccessRecords):
     """The embedded store at `<project>/.flexor/control-plane.db`."""
 
     def __init__(self, path: Path) -> None:

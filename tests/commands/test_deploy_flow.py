@@ -44,7 +44,15 @@ def _add_staging_agent(project: Path) -> None:
         "tasks:\n  - skill: core.audit.log\n    args:\n      event: probe\n")
 
 
-def test_the_vendor_workflow(project: Path) -> None:
+def _production_key(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FLEXOR_API_KEY: the first key (its user owns every vault), able to deploy production."""
+    made = _ok(project, "keys", "create", "--name", "ci", "--user", "ci@fund.com", "--scope",
+               "admin", "--scope", "deploy:production", "--scope", "read", "--json")
+    monkeypatch.setenv("FLEXOR_API_KEY", json.loads(made.stdout)["secret"])
+
+
+def test_the_vendor_workflow(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _production_key(project, monkeypatch)
     _add_staging_agent(project)
     _ok(project, "validate")
     synced = _ok(project, "sync", "--vault", "company").stdout
@@ -78,7 +86,9 @@ def test_a_dry_run_changes_nothing_anywhere(project: Path) -> None:
     assert [name for name in after if after[name] != before[name]] == []
 
 
-def test_production_refuses_an_agent_declared_for_staging(project: Path) -> None:
+def test_production_refuses_an_agent_declared_for_staging(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _production_key(project, monkeypatch)
     _add_staging_agent(project)
     _ok(project, "sync", "--vault", "company")
     refused = flexor(project, "deploy", "--env", "production", "--agent", "staging-probe",

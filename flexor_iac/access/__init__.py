@@ -1,0 +1,1 @@
+"""Access and promotion policy: API keys, roles, managed environments, maintenance windows."""

@@ -1,0 +1,123 @@
+"""Who may do what: the scope each verb needs, where a key is required, roles per vault.
+
+The table below is the one place verbs meet scopes (the README prints the same table; a test
+keeps them equal). A refusal names the scope that was needed — never which part of a key was
+wrong, and never the key.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from flexor_iac import clock
+from flexor_iac.access import keys
+from flexor_iac.config.project import load_stack
+from flexor_iac.constants import Environment
+from flexor_iac.controlplane.access import ALL_VAULTS
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.errors import FlexorError, PolicyRefusal
+
+KEY_VARIABLE = "FLEXOR_API_KEY"
+VERB_SCOPES: Mapping[str, str] = MappingProxyType({
+    "deploy": "deploy:{env}", "rollback": "deploy:{env}",
+    "run": "run:{env}", "pause": "run:{env}", "resume": "run:{env}",
+    "plexifact load": "run:{env}",
+    "status": "read", "agents list": "read", "logs": "read", "audit": "read", "history": "read",
+    "requests list": "read", "requests show": "read",
+    "approve": "admin", "keys create": "admin", "keys list": "admin", "keys revoke": "admin",
+    "access grant": "admin", "access list": "admin", "access revoke": "admin",
+})
+ROLES = ("viewer", "operator", "admin", "owner")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid key belongs to, and what it may do."""
+
+    user: str
+    key_id: str
+    scopes: frozenset[str]
+
+
+def local_actor() -> str:
+    """Who runs flexor without a key: FLEXOR_ACTOR, else the login name."""
+    return os.environ.get("FLEXOR_ACTOR") or getpass.getuser()
+
+
+def role_rank(role: str | None) -> int:
+    """viewer 1 < operator 2 < admin 3 < owner 4 (0: no role)."""
+    return ROLES.index(role) + 1 if role in ROLES else 0
+
+
+class Gate:
+    """Checks one invocation against the policy (built once per verb)."""
+
+    def __init__(self, root: Path, store: ControlPlane, token: str | None = None) -> None:
+        self.root = root
+        self.store = store
+        self.token = os.environ.get(KEY_VARIABLE) if token is None else token
+
+    def principal(self) -> Principal | None:
+        """The key's owner when FLEXOR_API_KEY holds a valid, unexpired, unrevoked key."""
+        if not self.token or (key_id := keys.key_id_of(self.token)) is None:
+            return None
+        stored = self.store.key(key_id)
+        if stored is None or stored.revoked_at is not None:
+            return None
+        if stored.expires_at is not None and stored.expires_at <= clock.now():
+            return None
+        if not keys.matches(stored.hash, self.token):
+            return None
+        return Principal(stored.user, stored.key_id, frozenset(stored.scopes))
+
+    def required(self, env: Environment) -> bool:
+        """Whether verbs on `env` need a key (flexor:requireApiKey; default production)."""
+        stack, _diagnostics = load_stack(self.root, env)
+        if stack is None and (self.root / f"Pulumi.{env.value}.yaml").exists():
+            raise FlexorError(f"Pulumi.{env.value}.yaml is invalid; run `flexor validate`")
+        setting = stack.settings.requireApiKey if stack else None
+        return env is Environment.PRODUCTION if setting is None else setting
+
+    def require(self, verb: str, env: Environment | None = None) -> Principal | None:
+        """The principal, when `verb` (on `env`) needs a key; refuse when it has none valid.
+
+        Environment verbs need a key where the environment requires one; the admin verbs
+        need one as soon as any key exists (before that, the first key bootstraps access).
+        """
+        scope = VERB_SCOPES[verb].format(env=env.value if env else "")
+        needed = self.required(env) if env is not None else self.store.has_keys()
+        if not needed:
+            return None
+        principal = self.principal()
+        if principal is None or scope not in principal.scopes:
+            where = f" on {env.value}" if env is not None else ""
+            raise PolicyRefusal(f"refused: `flexor {verb}`{where} needs an API key with scope "
+                                f"{scope} ({KEY_VARIABLE})")
+        return principal
+
+    def role(self, user: str, vault: str) -> str | None:
+        """A user's highest role on a vault (a grant on `*` counts for every vault)."""
+        held = [g.role for g in self.store.grants(user) if g.vault in (vault, ALL_VAULTS)]
+        return max(held, key=role_rank, default=None)
+
+    def require_role(self, principal: Principal, vaults: Iterable[str], minimum: str,
+                     action: str) -> None:
+        """Refuse unless the key's user has at least `minimum` on every vault."""
+        for vault in sorted(vaults):
+            role = self.role(principal.user, vault)
+            if role_rank(role) < role_rank(minimum):
+                raise PolicyRefusal(f"refused: user {principal.user} may not {action} "
+                                    f"(role on vault {vault}: {role or 'none'}; "
+                                    f"needs {minimum})")
+
+    def require_deploy_roles(self, principal: Principal | None, vaults: Iterable[str],
+                             env: Environment) -> None:
+        """With a key: its user may deploy to `env` on every vault the deploy touches."""
+        if principal is not None:
+            self.require_role(principal, vaults, "operator" if env is Environment.SANDBOX
+                              else "admin", f"deploy to {env.value}")

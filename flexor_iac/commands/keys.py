@@ -1,0 +1,106 @@
+"""`flexor keys create|list|revoke`: API keys (the secret is printed once, stored hashed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tabulate import tabulate
+
+from flexor_iac import clock
+from flexor_iac.access import keys
+from flexor_iac.access.policy import Gate
+from flexor_iac.constants import ExitCode
+from flexor_iac.controlplane.access import ALL_VAULTS, Grant, StoredKey
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.errors import FlexorError, UsageError
+from flexor_iac.output import Console
+from flexor_iac.workspace import ProjectPaths
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """What `keys create` was asked for."""
+
+    name: str
+    user: str
+    scopes: tuple[str, ...]
+    expires_in: timedelta | None = None
+
+
+def _owner_gate(store: ControlPlane, paths: ProjectPaths, verb: str) -> None:
+    """Key management needs an admin-scoped key of an owner (once any key exists)."""
+    gate = Gate(paths.root, store)
+    if (principal := gate.require(verb)) is not None:
+        gate.require_role(principal, [ALL_VAULTS], "owner", "manage API keys")
+
+
+def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
+    """Create a key and print its secret once."""
+    if unknown := sorted(set(request.scopes) - set(keys.SCOPES)):
+        raise UsageError(f"unknown scope {', '.join(unknown)}; scopes are "
+                         f"{', '.join(keys.SCOPES)}")
+    now = clock.now()
+    with ControlPlane(locate(paths.root)) as store:
+        bootstrap = not store.has_keys()
+        if bootstrap and "admin" not in request.scopes:
+            raise UsageError("the first key must have scope admin: it switches access control "
+                             "on, and managing keys afterwards needs it")
+        _owner_gate(store, paths, "keys create")
+        key_id, secret = keys.new_key()
+        expires = now + request.expires_in if request.expires_in else None
+        store.add_key(StoredKey(key_id, request.name, request.user, request.scopes,
+                                keys.hash_key(secret), now, expires, None))
+        if bootstrap:
+            store.grant(Grant(request.user, ALL_VAULTS, "owner", now, "bootstrap"))
+    console.document({"key_id": key_id, "name": request.name, "user": request.user,
+                      "scopes": list(request.scopes), "secret": secret,
+                      "expires_at": expires.isoformat() if expires else None})
+    console.line(f"Created key {key_id} ({request.name}) for {request.user}: "
+                 f"{', '.join(request.scopes)}; expires "
+                 f"{expires.strftime('%Y-%m-%d %H:%M UTC') if expires else 'never'}.")
+    if bootstrap:
+        console.line(f"Access control is now on; {request.user} is owner of every vault.")
+    console.line(secret)
+    console.line("Store it now (for example as FLEXOR_API_KEY in your CI secrets): "
+                 "it is not shown again.")
+    return ExitCode.OK
+
+
+def _state(key: StoredKey) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= clock.now():
+        return "expired"
+    return "active"
+
+
+def list_keys(paths: ProjectPaths, console: Console) -> int:
+    """Every key: id, name, user, scopes, dates, state — never a secret."""
+    with ControlPlane(locate(paths.root)) as store:
+        _owner_gate(store, paths, "keys list")
+        stored = store.keys()
+    console.document([{"key_id": k.key_id, "name": k.name, "user": k.user,
+                       "scopes": list(k.scopes), "created_at": k.created_at.isoformat(),
+                       "expires_at": k.expires_at.isoformat() if k.expires_at else None,
+                       "state": _state(k)} for k in stored])
+    if not stored:
+        console.line("No API keys.")
+        return ExitCode.OK
+    table = [[k.key_id, k.name, k.user, " ".join(k.scopes), f"{k.created_at:%Y-%m-%d}",
+              f"{k.expires_at:%Y-%m-%d}" if k.expires_at else "never", _state(k)]
+             for k in stored]
+    console.line(tabulate(table, headers=("ID", "NAME", "USER", "SCOPES", "CREATED", "EXPIRES",
+                                          "STATE"), tablefmt="plain", disable_numparse=True))
+    return ExitCode.OK
+
+
+def revoke(paths: ProjectPaths, key_id: str, console: Console) -> int:
+    """Revoke a key (it stops working at once)."""
+    with ControlPlane(locate(paths.root)) as store:
+        _owner_gate(store, paths, "keys revoke")
+        if not store.revoke_key(key_id, clock.now()):
+            raise FlexorError(f"no active key with id {key_id} (see `flexor keys list`)")
+    console.document({"key_id": key_id, "state": "revoked"})
+    console.line(f"Revoked key {key_id}.")
+    return ExitCode.OK

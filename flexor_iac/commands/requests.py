@@ -1,0 +1,83 @@
+"""`flexor requests list|show` and `flexor approve`: managed production deployment requests."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from flexor_iac import clock
+from flexor_iac.access import managed, windows
+from flexor_iac.access.policy import Gate, local_actor
+from flexor_iac.constants import ExitCode
+from flexor_iac.controlplane.access import DeploymentRequest
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.output import Console
+from flexor_iac.workspace import ProjectPaths
+
+
+def _document(request: DeploymentRequest) -> dict[str, object]:
+    return {"request_id": request.request_id, "environment": request.environment,
+            "status": request.status, "digest": request.digest,
+            "requested_by": request.requested_by,
+            "requested_at": request.requested_at.isoformat(),
+            "review_ends": managed.review_ends(request).isoformat(),
+            "approved_by": request.approved_by,
+            "approved_at": request.approved_at.isoformat() if request.approved_at else None,
+            "applied_at": request.applied_at.isoformat() if request.applied_at else None,
+            "plan": request.plan["plan"]}
+
+
+def list_requests(paths: ProjectPaths, console: Console) -> int:
+    """Every request, newest first."""
+    with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("requests list")
+        found = store.requests()
+    console.document([_document(r) for r in found])
+    if not found:
+        console.line("No deployment requests.")
+        return ExitCode.OK
+    rows = [[r.request_id, r.environment, r.status, r.requested_by,
+             f"{r.requested_at:%Y-%m-%d %H:%M UTC}",
+             f"{managed.review_ends(r):%Y-%m-%d %H:%M UTC}", r.approved_by or ""] for r in found]
+    console.line(tabulate(rows, headers=("REQUEST", "ENV", "STATUS", "BY", "REQUESTED",
+                                         "REVIEW ENDS", "APPROVED BY"), tablefmt="plain"))
+    return ExitCode.OK
+
+
+def show(paths: ProjectPaths, request_id: str, console: Console) -> int:
+    """One request and the plan it fixes."""
+    with ControlPlane(locate(paths.root)) as store:
+        Gate(paths.root, store).require("requests show")
+        request = managed.found(store.request(request_id), request_id)
+    console.document(_document(request))
+    console.line(f"Request {request.request_id} for {request.environment}: {request.status}")
+    console.line(f"  requested by {request.requested_by} at "
+                 f"{windows.describe(request.requested_at)}")
+    console.line(f"  staging review until {windows.describe(managed.review_ends(request))}")
+    if request.approved_by and request.approved_at:
+        console.line(f"  approved by {request.approved_by} at "
+                     f"{windows.describe(request.approved_at)}")
+    console.line(f"  plan {request.digest}:")
+    for change in request.plan["plan"]["changes"]:
+        versions = " → ".join(v for v in (change["from_version"], change["to_version"]) if v)
+        line = f"    {change['op']} {change['kind']} {change['resource']} {versions}"
+        console.line(line.rstrip())
+    return ExitCode.OK
+
+
+def approve(paths: ProjectPaths, request_id: str, console: Console) -> int:
+    """Approve a request: an admin who did not make it, after the 48-hour staging review."""
+    now = clock.now()
+    with ControlPlane(locate(paths.root)) as store:
+        gate = Gate(paths.root, store)
+        principal = gate.require("approve")
+        request = managed.found(store.request(request_id), request_id)
+        approver = principal.user if principal else local_actor()
+        if principal is not None:
+            gate.require_role(principal, request.plan["vaults"] or ["*"], "admin",
+                              f"approve request {request_id}")
+        managed.check_approval(request, approver, now)
+        store.approve_request(request_id, approver, now)
+    console.document({"request_id": request_id, "status": "approved", "approved_by": approver})
+    console.line(f"Approved {request_id}. Apply it in a maintenance window: "
+                 f"flexor deploy --request {request_id} --env {request.environment}")
+    return ExitCode.OK

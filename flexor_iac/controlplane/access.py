@@ -1,0 +1,176 @@
+"""API keys, role grants and deployment requests: a mixin of ControlPlane (SQL only here)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+ALL_VAULTS = "*"
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """An API key as stored: never the secret, only its salted hash."""
+
+    key_id: str
+    name: str
+    user: str
+    scopes: tuple[str, ...]
+    hash: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role of a user on one vault (`*`: every vault)."""
+
+    user: str
+    vault: str
+    role: str
+    granted_at: datetime
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class DeploymentRequest:
+    """A production change waiting for review, approval and the maintenance window."""
+
+    request_id: str
+    environment: str
+    plan: dict[str, Any]
+    digest: str
+    requested_by: str
+    requested_at: datetime
+    status: str
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    applied_at: datetime | None = None
+
+
+_KEY_COLUMNS = "key_id, name, user, scopes, hash, created_at, expires_at, revoked_at"
+_REQUEST_COLUMNS = ("request_id, environment, plan, digest, requested_by, requested_at, status, "
+                    "approved_by, approved_at, applied_at")
+
+
+def _key(row: Any) -> StoredKey:
+    return StoredKey(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4],
+                     datetime.fromisoformat(row[5]), _time(row[6]), _time(row[7]))
+
+
+def _request(row: Any) -> DeploymentRequest:
+    return DeploymentRequest(row[0], row[1], json.loads(row[2]), row[3], row[4],
+                             datetime.fromisoformat(row[5]), row[6], row[7], _time(row[8]),
+                             _time(row[9]))
+
+
+class AccessRecords:
+    """Methods ControlPlane gains for access control and managed environments."""
+
+    _db: sqlite3.Connection
+
+    def _write(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def add_key(self, key: StoredKey) -> None:
+        """Store a new key (its hash)."""
+        with self._write():
+            self._db.execute(f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", (
+                key.key_id, key.name, key.user, json.dumps(list(key.scopes)), key.hash,
+                key.created_at.isoformat(),
+                key.expires_at.isoformat() if key.expires_at else None, None))
+
+    def key(self, key_id: str) -> StoredKey | None:
+        """One key by its public id."""
+        row = self._db.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id=?",
+                               (key_id,)).fetchone()
+        return _key(row) if row else None
+
+    def keys(self) -> list[StoredKey]:
+        """Every key, oldest first."""
+        rows = self._db.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created_at, "
+                                "key_id")
+        return [_key(row) for row in rows]
+
+    def has_keys(self) -> bool:
+        """Whether any key was ever created (access control is then configured)."""
+        return self._db.execute("SELECT 1 FROM api_keys LIMIT 1").fetchone() is not None
+
+    def revoke_key(self, key_id: str, when: datetime) -> bool:
+        """Revoke a key; False when there is no such (unrevoked) key."""
+        with self._write():
+            cursor = self._db.execute("UPDATE api_keys SET revoked_at=? WHERE key_id=? AND "
+                                      "revoked_at IS NULL", (when.isoformat(), key_id))
+        return cursor.rowcount == 1
+
+    # --- grants ---------------------------------------------------------------------------
+
+    def grant(self, grant: Grant) -> None:
+        """Give a user a role on a vault (replacing the role it had there)."""
+        with self._write():
+            self._db.execute("INSERT INTO grants VALUES (?, ?, ?, ?, ?) ON CONFLICT (user, vault) "
+                             "DO UPDATE SET role=excluded.role, granted_at=excluded.granted_at, "
+                             "granted_by=excluded.granted_by",
+                             (grant.user, grant.vault, grant.role, grant.granted_at.isoformat(),
+                              grant.granted_by))
+
+    def revoke_grant(self, user: str, vault: str) -> bool:
+        """Take a user's role on a vault away; False when there was none."""
+        with self._write():
+            cursor = self._db.execute("DELETE FROM grants WHERE user=? AND vault=?", (user, vault))
+        return cursor.rowcount == 1
+
+    def grants(self, user: str | None = None) -> list[Grant]:
+        """Grants (of one user), by user and vault."""
+        sql = "SELECT user, vault, role, granted_at, granted_by FROM grants"
+        rows = (self._db.execute(sql + " WHERE user=? ORDER BY vault", (user,)) if user
+                else self._db.execute(sql + " ORDER BY user, vault"))
+        return [Grant(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4]) for r in rows]
+
+    # --- deployment requests --------------------------------------------------------------
+
+    def add_request(self, request: DeploymentRequest) -> None:
+        """Record a new deployment request."""
+        with self._write():
+            self._db.execute(
+                f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (request.request_id, request.environment, json.dumps(request.plan),
+                 request.digest, request.requested_by, request.requested_at.isoformat(),
+                 request.status, None, None, None))
+
+    def request(self, request_id: str) -> DeploymentRequest | None:
+        """One request by id."""
+        row = self._db.execute(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE request_id=?",
+                               (request_id,)).fetchone()
+        return _request(row) if row else None
+
+    def requests(self) -> list[DeploymentRequest]:
+        """Every request, newest first."""
+        rows = self._db.execute(f"SELECT {_REQUEST_COLUMNS} FROM requests "
+                                "ORDER BY requested_at DESC, request_id")
+        return [_request(row) for row in rows]
+
+    def approve_request(self, request_id: str, user: str, when: datetime) -> None:
+        """Mark a pending request approved."""
+        with self._write():
+            self._db.execute("UPDATE requests SET status='approved', approved_by=?, "
+                             "approved_at=? WHERE request_id=? AND status='pending'",
+                             (user, when.isoformat(), request_id))
+
+    def mark_request_applied(self, request_id: str, when: datetime) -> None:
+        """Mark an approved request applied."""
+        with self._write():
+            self._db.execute("UPDATE requests SET status='applied', applied_at=? "
+                             "WHERE request_id=? AND status='approved'",
+                             (when.isoformat(), request_id))

@@ -1,0 +1,82 @@
+"""The policy gate: which verbs need which scope where, one message for every bad key, roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from flexor_iac import clock
+from flexor_iac.access.keys import key_id_of
+from flexor_iac.access.policy import VERB_SCOPES, Gate
+from flexor_iac.constants import Environment
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.errors import PolicyRefusal
+from tests.access.conftest import issue_key
+
+PRODUCTION = Environment.PRODUCTION
+REFUSAL = r"refused: `flexor deploy` on production needs an API key with scope " \
+          r"deploy:production \(FLEXOR_API_KEY\)"
+
+
+@pytest.fixture
+def store(project: Path) -> ControlPlane:
+    return ControlPlane(locate(project))
+
+
+def test_production_needs_a_key_by_default_and_other_environments_do_not(
+        project: Path, store: ControlPlane) -> None:
+    gate = Gate(project, store, token="")
+    assert gate.require("deploy", Environment.STAGING) is None
+    with pytest.raises(PolicyRefusal, match=REFUSAL):
+        gate.require("deploy", PRODUCTION)
+    stack = project / "Pulumi.staging.yaml"
+    stack.write_text(stack.read_text() + "  flexor:requireApiKey: true\n")
+    with pytest.raises(PolicyRefusal, match="on staging needs an API key with scope run:staging"):
+        gate.require("run", Environment.STAGING)
+
+
+def test_every_bad_key_gets_the_same_message_naming_only_the_scope(
+        project: Path, store: ControlPlane) -> None:
+    good = issue_key(store, "alice", "deploy:production")
+    wrong_scope = issue_key(store, "bob", "deploy:staging", "read")
+    expired = issue_key(store, "carol", "deploy:production",
+                        expires_at=clock.now() - timedelta(minutes=1))
+    revoked = issue_key(store, "dave", "deploy:production")
+    store.revoke_key(key_id_of(revoked) or "", clock.now())
+    tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    for token in ("", "not-a-key", wrong_scope, expired, revoked, tampered):
+        with pytest.raises(PolicyRefusal, match=REFUSAL) as refusal:
+            Gate(project, store, token=token).require("deploy", PRODUCTION)
+        assert token[-12:] not in str(refusal.value) or not token
+    principal = Gate(project, store, token=good).require("deploy", PRODUCTION)
+    assert principal is not None and principal.user == "alice"
+
+
+def test_roles_are_per_vault(project: Path, store: ControlPlane) -> None:
+    token = issue_key(store, "erin", "deploy:production", role="operator", vault="company")
+    gate = Gate(project, store, token=token)
+    principal = gate.require("deploy", PRODUCTION)
+    assert principal is not None
+    gate.require_deploy_roles(principal, ["company"], Environment.SANDBOX)
+    with pytest.raises(PolicyRefusal, match=r"erin may not deploy to production \(role on "
+                                            r"vault company: operator; needs admin\)"):
+        gate.require_deploy_roles(principal, ["company"], PRODUCTION)
+    with pytest.raises(PolicyRefusal, match="role on vault desk: none"):
+        gate.require_deploy_roles(principal, ["desk"], Environment.SANDBOX)
+
+
+def test_admin_verbs_are_open_until_the_first_key_exists(project: Path,
+                                                        store: ControlPlane) -> None:
+    assert Gate(project, store, token="").require("access grant") is None
+    issue_key(store, "owner", "admin", role="owner")
+    with pytest.raises(PolicyRefusal, match="`flexor access grant` needs an API key with "
+                                            "scope admin"):
+        Gate(project, store, token="").require("access grant")
+
+
+def test_the_scope_table_is_the_readme_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for verb, scope in VERB_SCOPES.items():
+        assert f"| `flexor {verb}` | `{scope}` |" in readme, verb

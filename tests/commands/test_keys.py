@@ -1,0 +1,66 @@
+"""`flexor keys` and `flexor access`: bootstrap, secrets shown once, roles, revocation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.constants import ExitCode
+from flexor_iac.controlplane.store import ControlPlane, locate
+from tests.commands.test_run import flexor
+
+
+def test_the_first_key_bootstraps_access_and_its_secret_is_shown_once(
+        project: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert flexor(project, "keys", "create", "--name", "ci", "--user", "ci@fund.com",
+                  "--scope", "deploy:production") == ExitCode.USAGE
+    assert "the first key must have scope admin" in capsys.readouterr().err
+    assert flexor(project, "keys", "create", "--name", "me", "--user", "alice@fund.com",
+                  "--scope", "admin", "--expires", "90d") == ExitCode.OK
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "Access control is now on; alice@fund.com is owner of every vault."
+    secret = out[2]
+    assert secret.startswith("flx_") and len(secret) == 60
+    # Now key management needs that owner's admin key.
+    assert flexor(project, "keys", "list") == ExitCode.REFUSED
+    assert "`flexor keys list` needs an API key with scope admin" in capsys.readouterr().err
+    monkeypatch.setenv("FLEXOR_API_KEY", secret)
+    assert flexor(project, "keys", "create", "--name", "ci", "--user", "ci@fund.com",
+                  "--scope", "deploy:production", "--scope", "bogus") == ExitCode.USAGE
+    assert flexor(project, "keys", "create", "--name", "ci", "--user", "ci@fund.com",
+                  "--scope", "deploy:production", "--json") == ExitCode.OK
+    ci = json.loads(capsys.readouterr().out)
+    assert flexor(project, "keys", "list") == ExitCode.OK
+    listing = capsys.readouterr().out
+    assert "ci@fund.com" in listing and "active" in listing
+    assert secret not in listing and ci["secret"] not in listing
+    assert flexor(project, "keys", "revoke", ci["key_id"]) == ExitCode.OK
+    assert flexor(project, "keys", "revoke", ci["key_id"]) == ExitCode.FAILED
+    capsys.readouterr()
+    assert flexor(project, "keys", "list", "--json") == ExitCode.OK
+    states = {k["name"]: k["state"] for k in json.loads(capsys.readouterr().out)}
+    assert states == {"me": "active", "ci": "revoked"}
+    database = locate(project).read_bytes()
+    assert secret.encode() not in database and ci["secret"].encode() not in database
+
+
+def test_roles_are_granted_listed_and_revoked_by_an_owner(
+        project: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert flexor(project, "keys", "create", "--name", "me", "--user", "olga",
+                  "--scope", "admin", "--json") == ExitCode.OK
+    owner = json.loads(capsys.readouterr().out)["secret"]
+    assert flexor(project, "access", "grant", "--user", "bob", "--role", "viewer") == 3
+    monkeypatch.setenv("FLEXOR_API_KEY", owner)
+    assert flexor(project, "access", "grant", "--user", "alice", "--role", "operator",
+                  "--vault", "company") == ExitCode.OK
+    assert capsys.readouterr().out == "alice is now operator on vault company.\n"
+    assert flexor(project, "access", "list", "--user", "alice", "--json") == ExitCode.OK
+    [grant] = json.loads(capsys.readouterr().out)
+    assert (grant["vault"], grant["role"], grant["granted_by"]) == ("company", "operator", "olga")
+    assert flexor(project, "access", "revoke", "--user", "alice", "--vault", "company") == 0
+    with ControlPlane(locate(project)) as store:
+        assert [g.user for g in store.grants()] == ["olga"]
