@@ -124,7 +124,7 @@ class Executor:
             self._final_failure(spec, request.environment, services.notifier, errors, log)
         log("info", f"run {run_id}: {status} after {attempts} attempt(s)")
         record = RunRecord(
-            run_id, request.environment.value, spec.name, spec.version, vault.name,
+            run_id, request.environment.value, spec.name, spec.version, agent.spec.get("vault"),
             request.trigger, started, status, attempts, int((time.monotonic() - tick) * 1000),
             vault.audit.enabled, list(attempt.tasks_executed),
             redactor.outputs(attempt.captures, attempt.events),

@@ -64,3 +64,28 @@ def test_roles_are_granted_listed_and_revoked_by_an_owner(
     assert flexor(project, "access", "revoke", "--user", "alice", "--vault", "company") == 0
     with ControlPlane(locate(project)) as store:
         assert [g.user for g in store.grants()] == ["olga"]
+
+
+def test_syncing_an_l2_vault_needs_an_admin_of_it_once_access_control_is_on(
+        project: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert flexor(project, "sync", "--vault", "company", "--dry-run") == ExitCode.OK  # open
+    capsys.readouterr()
+    assert flexor(project, "keys", "create", "--name", "me", "--user", "olga",
+                  "--scope", "admin", "--json") == ExitCode.OK
+    owner = json.loads(capsys.readouterr().out)["secret"]
+    assert flexor(project, "sync", "--vault", "company") == ExitCode.REFUSED
+    assert "syncing L2 vault company needs the API key (FLEXOR_API_KEY) of a user with the " \
+           "admin role on it" in capsys.readouterr().err
+    monkeypatch.setenv("FLEXOR_API_KEY", owner)
+    assert flexor(project, "keys", "create", "--name", "v", "--user", "vic", "--scope", "read",
+                  "--json") == ExitCode.OK
+    viewer = json.loads(capsys.readouterr().out)["secret"]
+    assert flexor(project, "access", "grant", "--user", "vic", "--role", "viewer",
+                  "--vault", "company") == ExitCode.OK
+    monkeypatch.setenv("FLEXOR_API_KEY", viewer)
+    assert flexor(project, "sync", "--vault", "company") == ExitCode.REFUSED
+    assert "user vic may not edit an L2 vault (role on vault company: viewer; needs admin)" \
+        in capsys.readouterr().err
+    monkeypatch.setenv("FLEXOR_API_KEY", owner)
+    assert flexor(project, "sync", "--vault", "company") == ExitCode.OK

@@ -185,3 +185,17 @@ def test_the_managed_production_path_end_to_end(cli: Cli, project: Path,
     assert f"Request {request} for production: applied" in out
     refused(cli, project, "deploy", "--request", request, "--env", "production", "--yes",
             key=alice, at=in_window, expect=f"request {request} is applied")
+
+
+def test_a_full_stack_cto_stack_deploys_production_self_service(
+        cli: Cli, project: Path, keys: dict[str, str]) -> None:
+    stack = project / "Pulumi.production.yaml"
+    stack.write_text(stack.read_text() + "  flexor:managed: true\n"
+                                         "  flexor:engagementTier: full-stack-cto\n")
+    assert cli("sync", "--vault", "company", key=keys["bob"])[0] == ExitCode.OK
+    refused(cli, project, "deploy", "--env", "production", "--yes",
+            expect="needs an API key with scope deploy:production")  # keys still apply
+    code, out, err = cli("deploy", "--env", "production", "--yes", key=keys["alice"],
+                         at=MONDAY)  # outside any window: self-service needs none
+    assert code == ExitCode.OK, err
+    assert out.splitlines()[-1] == "Deployed to production: 3 create."
