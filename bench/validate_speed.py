@@ -1,19 +1,25 @@
 """`flexor validate` on 1,000 agents / 200 skills / 4 vaults vs the floor of parsing the files.
 
-Both sides are whole processes, run interleaved (floor, validate, floor, …) so both see the same
+All are whole processes, run interleaved (floor, cold, warm, floor, …) so all see the same
 machine noise; the table gives the minimum and the median of RUNS runs each:
-  floor:    python -c "parse every file with yaml.CSafeLoader (vault.json with json)"
-  validate: flexor validate --project-dir <project>
-Goal, judged on the medians: validate under 1 second, and at most 2x the floor.
+  floor:            python -c "parse every file with yaml.CSafeLoader (vault.json with json)"
+  validate (cold):  flexor validate --project-dir <project>, its parse cache deleted first
+                    (a fresh CI checkout)
+  validate (warm):  the same with the parse cache of the previous run (files unchanged: an
+                    editor, a pre-commit hook, the run after `git pull`)
+Goal, judged on the medians: validate under 1 second, and at most 2x the floor. Both cases
+are reported; the exit code follows the cold one, the stricter.
 """
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.generate import generate
@@ -37,33 +43,50 @@ def timed(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(first: list[str], second: list[str]) -> tuple[list[float], list[float]]:
+def interleaved(commands: list[list[str]], before: list[Callable[[], None]]
+                ) -> list[list[float]]:
     """RUNS timings of each command, alternating, after one warm-up run of each."""
-    timed(first), timed(second)
-    pairs = [(timed(first), timed(second)) for _ in range(RUNS)]
-    return [a for a, _ in pairs], [b for _, b in pairs]
+    for command, prepare in zip(commands, before, strict=True):
+        prepare()
+        timed(command)
+    timings: list[list[float]] = [[] for _ in commands]
+    for _ in range(RUNS):
+        for index, (command, prepare) in enumerate(zip(commands, before, strict=True)):
+            prepare()
+            timings[index].append(timed(command))
+    return timings
+
+
+def _row(label: str, times: list[float], floor: float) -> str:
+    median = statistics.median(times)
+    return f"{label:36} {min(times):6.3f}s {median:6.3f}s   ({median / floor:.2f}x the floor)"
 
 
 def main() -> int:
-    """Generate the project, time both, print the table; exit 1 if a goal is missed."""
+    """Generate the project, time all three, print the table; exit 1 if the goal is missed."""
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "project"
         files = generate(root, agents=1000, skills=200)
         listing = Path(scratch) / "files.txt"
         listing.write_text("\n".join(str(f) for f in files))
-        flexor = str(Path(sys.executable).parent / "flexor")
-        floors, validates = interleaved([sys.executable, "-c", FLOOR, str(listing)],
-                                        [flexor, "validate", "--project-dir", str(root)])
-    floor, validate = statistics.median(floors), statistics.median(validates)
-    ratio = validate / floor
+        flexor = [str(Path(sys.executable).parent / "flexor"), "validate", "--project-dir",
+                  str(root)]
+        cache = root / ".flexor" / "cache"
+        floors, colds, warms = interleaved(
+            [[sys.executable, "-c", FLOOR, str(listing)], flexor, flexor],
+            [lambda: None, lambda: shutil.rmtree(cache, ignore_errors=True), lambda: None])
+    floor = statistics.median(floors)
     print(f"files: {len(files)} (1000 agents, 200 skills, 4 vaults); {RUNS} interleaved runs")
     print(f"{'':36} {'min':>7} {'median':>7}")
     print(f"{'floor (parse with CSafeLoader)':36} {min(floors):6.3f}s {floor:6.3f}s")
-    print(f"{'flexor validate':36} {min(validates):6.3f}s {validate:6.3f}s"
-          f"   ({ratio:.2f}x the floor)")
-    met = validate < 1.0 and ratio <= 2.0
-    print("goal (< 1 s and <= 2x the floor):", "met" if met else "MISSED")
-    return 0 if met else 1
+    print(_row("flexor validate (cold)", colds, floor))
+    print(_row("flexor validate (warm parse cache)", warms, floor))
+    results = {}
+    for name, times in (("cold", colds), ("warm", warms)):
+        median = statistics.median(times)
+        results[name] = median < 1.0 and median / floor <= 2.0
+        print(f"goal (< 1 s and <= 2x the floor), {name}:", "met" if results[name] else "MISSED")
+    return 0 if results["cold"] else 1
 
 
 if __name__ == "__main__":

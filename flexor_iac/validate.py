@@ -26,10 +26,10 @@ CHECKS: tuple[Callable[[CheckContext], Iterable[Diagnostic]], ...] = (
 )
 
 
-def validate_project(root: Path, environments: tuple[Environment, ...] = tuple(Environment)
-                     ) -> tuple[Project, list[Diagnostic]]:
+def validate_project(root: Path, environments: tuple[Environment, ...] = tuple(Environment),
+                     cached: bool = True) -> tuple[Project, list[Diagnostic]]:
     """The loaded project and every diagnostic (sorted by file and position)."""
-    project, diagnostics = load_project(root)
+    project, diagnostics = load_project(root, cached)
     context = CheckContext(project, environments)
     for check in CHECKS:
         diagnostics.extend(check(context))

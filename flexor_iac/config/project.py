@@ -164,7 +164,7 @@ def _stacks(reader: _Reader) -> dict[Environment, StackSource]:
 def load_stack(root: Path, env: Environment) -> tuple[StackSource | None, list[Diagnostic]]:
     """Only one environment's Pulumi.<env>.yaml (for verbs that need nothing else)."""
     path = root / f"Pulumi.{env.value}.yaml"
-    reader = _Reader(root, read_documents([path] if path.exists() else [], root))
+    reader = _Reader(root, read_documents([path] if path.exists() else [], root, cached=False))
     return _stacks(reader).get(env), reader.diagnostics
 
 
@@ -196,9 +196,12 @@ def with_vaults(project: Project, vaults: tuple[VaultSource, ...]) -> Project:
                    project.documents, project.invalid_skills, project.invalid_vaults)
 
 
-def load_project(root: Path) -> tuple[Project, list[Diagnostic]]:
-    """Read every project file; return what loaded plus all diagnostics (schema-level only)."""
-    reader = _Reader(root, read_documents(project_files(root), root))
+def load_project(root: Path, cached: bool = True) -> tuple[Project, list[Diagnostic]]:
+    """Read every project file; return what loaded plus all diagnostics (schema-level only).
+
+    `cached`: reuse (and keep) the parse of unchanged files in `.flexor/cache/`.
+    """
+    reader = _Reader(root, read_documents(project_files(root), root, cached))
     default_vault = _default_vault(reader)
     stacks = _stacks(reader)
     vaults = []

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, read_document
+from flexor_iac.config.parse_cache import ParseCache, file_key
 
 PROJECT_FILE_NAMES = ("Pulumi.yaml", "Pulumi.sandbox.yaml", "Pulumi.staging.yaml",
                       "Pulumi.production.yaml")
@@ -34,9 +35,27 @@ def _workers(count: int) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
-def read_documents(paths: list[Path], root: Path) -> Parsed:
-    """Parse every path (shown relative to `root`); this process reads one share itself."""
+def read_documents(paths: list[Path], root: Path, cached: bool = True) -> Parsed:
+    """Parse every path (shown relative to `root`), reusing the parse of unchanged files.
+
+    With `cached`, `paths` must be the whole project: the cache keeps exactly these entries.
+    """
     jobs = [(path, path.relative_to(root).as_posix()) for path in paths]
+    if not cached:
+        return _parse(jobs)
+    cache = ParseCache(root)
+    keys = {path: file_key(path, display) for path, display in jobs}
+    parsed: Parsed = {}
+    for path, key in keys.items():
+        if key is not None and (hit := cache.get(key)) is not None:
+            parsed[path] = hit
+    parsed.update(_parse([job for job in jobs if job[0] not in parsed]))
+    cache.save({key: parsed[path] for path, key in keys.items() if key is not None})
+    return parsed
+
+
+def _parse(jobs: list[Job]) -> Parsed:
+    """Parse files; with many, worker processes take shares and this process reads one."""
     workers = _workers(len(jobs))
     if workers == 1:
         return _read_all(jobs)

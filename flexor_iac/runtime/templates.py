@@ -11,11 +11,12 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-from jinja2 import TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+if TYPE_CHECKING:  # jinja2 is imported when a template needs parsing (validate often doesn't)
+    import jinja2
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
 
 _OPERATORS = [("||", " or "), ("&&", " and ")]
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -44,6 +45,8 @@ def to_jinja(text: str) -> str:
 @cache
 def environment() -> SandboxedEnvironment:
     """The one sandboxed environment templates are parsed and rendered with."""
+    from jinja2.sandbox import SandboxedEnvironment
+
     return SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
 
@@ -54,6 +57,8 @@ def is_template(value: object) -> bool:
 
 def parse(text: str) -> nodes.Template:
     """Parse a Flexor template; raises TemplateError with Jinja's message."""
+    from jinja2 import TemplateSyntaxError
+
     try:
         return environment().parse(to_jinja(text))
     except TemplateSyntaxError as error:
@@ -66,6 +71,8 @@ class TemplateError(ValueError):
 
 def env_reads(tree: nodes.Template) -> set[str]:
     """Names read as `env.NAME` or `env['NAME']` in a parsed template."""
+    from jinja2 import nodes
+
     found = set()
     for node in tree.find_all(nodes.Getattr):
         if isinstance(node.node, nodes.Name) and node.node.name == "env":
@@ -116,12 +123,17 @@ class RenderError(ValueError):
     """A template that fails when rendered (undefined name, wrong type, unsafe access)."""
 
 
-_RENDER_FAILURES = (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
-                    AttributeError)
+def _render_failures() -> tuple[type[Exception], ...]:
+    import jinja2
+
+    return (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
+            AttributeError)
 
 
 @lru_cache(maxsize=4096)
 def _compiled_expression(code: str) -> Callable[..., Any]:
+    from jinja2 import TemplateSyntaxError
+
     try:
         return environment().compile_expression(to_jinja_expression(code), undefined_to_none=True)
     except TemplateSyntaxError as error:
@@ -130,6 +142,8 @@ def _compiled_expression(code: str) -> Callable[..., Any]:
 
 @lru_cache(maxsize=4096)
 def _compiled_template(text: str) -> jinja2.Template:
+    from jinja2 import TemplateSyntaxError
+
     try:
         return environment().from_string(to_jinja(text))
     except TemplateSyntaxError as error:
@@ -166,12 +180,14 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
         return _compiled_template(value).render(**context)
     except RenderError:
         raise
-    except _RENDER_FAILURES as error:
+    except _render_failures() as error:
         raise RenderError(f"{value.strip()}: {error}") from None
 
 
 def names_read(expression: str) -> set[str]:
     """The top-level names an expression reads (the values that drive a decision)."""
+    from jinja2 import meta
+
     try:
         return set(meta.find_undeclared_variables(parse(expression)))
     except TemplateError:
