@@ -15,11 +15,14 @@ class Environment(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the promotion order sandbox < staging < production."""
-        return list(Environment).index(self)
+        return _RANKS[self]
 
     def reaches(self, target: Environment) -> bool:
         """Whether an object declared for this environment may be deployed to `target`."""
         return target.rank <= self.rank
+
+
+_RANKS = {env: index for index, env in enumerate(Environment)}
 
 
 class Tier(StrEnum):

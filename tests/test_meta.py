@@ -69,7 +69,7 @@ def test_readme_documents_every_verb() -> None:
 def test_example_project_validates_clean() -> None:
     from flexor_iac.validate import validate_project
 
-    _project, diagnostics = validate_project(REPO, cached=False)  # never write the checkout
+    _project, diagnostics = validate_project(REPO, cache="off")  # never write the checkout
     assert diagnostics == []
 
 

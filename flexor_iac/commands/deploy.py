@@ -90,10 +90,14 @@ def _progress(console: Console) -> Callable[[ResourceStep], None]:
     return show
 
 
-def _view(paths: ProjectPaths, env: Environment,
-          console: Console) -> deployment.DeploymentView | None:
-    """Validate and bind snapshots; None (after reporting) when the project has errors."""
-    project, diagnostics = validate_project(paths.root, (env,))
+def _view(paths: ProjectPaths, env: Environment, console: Console,
+          dry_run: bool = False) -> deployment.DeploymentView | None:
+    """Validate and bind snapshots; None (after reporting) when the project has errors.
+
+    A dry run changes nothing anywhere: it reads the parse cache but does not update it.
+    """
+    project, diagnostics = validate_project(paths.root, (env,),
+                                            cache="read" if dry_run else "use")
     report(console, diagnostics)
     if has_errors(diagnostics):
         console.error("the project has errors; nothing was deployed")
@@ -150,7 +154,7 @@ def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
 def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: Confirm) -> int:
     """Deploy the project to one environment; returns the exit code."""
     env = request.env
-    if (view := _view(paths, env, console)) is None:
+    if (view := _view(paths, env, console, request.dry_run)) is None:
         return ExitCode.FAILED
     applying = _authorize(paths, view, request)
     session = _session(paths, view)

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ValidationError
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, read_document
 from flexor_iac.config.models import AgentSpec, FlexorStackSettings, SkillSpec, VaultConfig
-from flexor_iac.config.reading import Parsed, project_files, read_documents
+from flexor_iac.config.reading import (
+    CacheUse,
+    Parsed,
+    path_order,
+    project_files,
+    read_documents,
+)
 from flexor_iac.config.schema_errors import schema_diagnostics
 from flexor_iac.constants import PULUMI_PROJECT, Environment, Tier
 
@@ -164,7 +170,7 @@ def _stacks(reader: _Reader) -> dict[Environment, StackSource]:
 def load_stack(root: Path, env: Environment) -> tuple[StackSource | None, list[Diagnostic]]:
     """Only one environment's Pulumi.<env>.yaml (for verbs that need nothing else)."""
     path = root / f"Pulumi.{env.value}.yaml"
-    reader = _Reader(root, read_documents([path] if path.exists() else [], root, cached=False))
+    reader = _Reader(root, read_documents([path] if path.exists() else [], root, "off"))
     return _stacks(reader).get(env), reader.diagnostics
 
 
@@ -173,7 +179,7 @@ def _vault(reader: _Reader, directory: Path) -> VaultSource | None:
     if config is None:
         return None
     skills = []
-    for path in sorted((directory / "skills").glob("*.y*ml")):
+    for path in sorted((directory / "skills").glob("*.y*ml"), key=path_order):
         spec = reader.model(path, SkillSpec)
         if spec is not None:
             skills.append(SkillSource(reader.display(path), spec, config.name, config.tier))
@@ -196,18 +202,18 @@ def with_vaults(project: Project, vaults: tuple[VaultSource, ...]) -> Project:
                    project.documents, project.invalid_skills, project.invalid_vaults)
 
 
-def load_project(root: Path, cached: bool = True) -> tuple[Project, list[Diagnostic]]:
+def load_project(root: Path, cache: CacheUse = "use") -> tuple[Project, list[Diagnostic]]:
     """Read every project file; return what loaded plus all diagnostics (schema-level only).
 
-    `cached`: reuse (and keep) the parse of unchanged files in `.flexor/cache/`.
+    `cache`: whether to reuse ("read") and keep ("use") the parse of unchanged files.
     """
-    reader = _Reader(root, read_documents(project_files(root), root, cached))
+    reader = _Reader(root, read_documents(project_files(root), root, cache))
     default_vault = _default_vault(reader)
     stacks = _stacks(reader)
     vaults = []
     vault_root = root / "vaults"
     if vault_root.is_dir():
-        for directory in sorted(p for p in vault_root.iterdir() if p.is_dir()):
+        for directory in sorted((p for p in vault_root.iterdir() if p.is_dir()), key=path_order):
             if (directory / "vault.json").exists():
                 if (vault := _vault(reader, directory)) is not None:
                     vaults.append(vault)
@@ -216,7 +222,8 @@ def load_project(root: Path, cached: bool = True) -> tuple[Project, list[Diagnos
                                                      "vault directory has no vault.json",
                                                      "vault-missing-config"))
     agents = []
-    for path in sorted((root / "agents").glob("*.y*ml")) if (root / "agents").is_dir() else []:
+    agents_dir = root / "agents"
+    for path in sorted(agents_dir.glob("*.y*ml"), key=path_order) if agents_dir.is_dir() else []:
         if (spec := reader.model(path, AgentSpec)) is not None:
             agents.append(AgentSource(reader.display(path), spec))
     project = Project(root, default_vault, tuple(vaults), tuple(agents), stacks,

@@ -421,3 +421,27 @@ def test_runs_older_than_retention_days_are_purged(project: Path) -> None:
     Executor(ProjectPaths(project), store, environ={}).run(RunRequest(STAGING, "feed-monitor"))
     assert [r.run_id for r in store.runs(RunQuery())] != [] and all(
         r.run_id != "old-run" for r in store.runs(RunQuery()))
+
+
+def test_a_channel_with_nothing_configured_records_the_message_in_the_outbox_only(
+        project: Path) -> None:
+    path = project / "vaults" / "company" / "vault.json"
+    config = json.loads(path.read_text())
+    del config["notifications"]["slack_webhook"]
+    path.write_text(json.dumps(config))
+    write_agent(project, "quiet", "  - skill: core.notify.slack\n    args: {message: hi}\n"
+                "  - skill: core.notify.email\n"
+                "    args: {to: ops@fund.com, subject: s, message: hello}\n")
+    record, store = run(project, "quiet")
+    assert record.status == "success"
+    assert [(m.channel, m.target, m.delivery) for m in store.outbox()] == [
+        ("slack", "(none)", "outbox only (no notifications.slack_webhook configured)"),
+        ("email", "ops@fund.com", "outbox only (no mail transport in the embedded runtime)")]
+
+
+def test_templates_read_only_the_environment_variables_the_vault_allows(project: Path) -> None:
+    set_vault(project, env_allowlist=["DESK"])
+    write_agent(project, "envy", "  - skill: core.audit.log\n"
+                "    args: {event: \"{{ env.DESK }}/{{ env.HOME_SECRET }}\"}\n")
+    record, _store = run(project, "envy", {"DESK": "rates", "HOME_SECRET": "s3cr3t"})
+    assert record.outputs["audit_log"][0]["event"] == "rates/"
