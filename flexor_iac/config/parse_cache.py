@@ -20,7 +20,7 @@ from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import MAX_FILE_BYTES, Document
 
 FORMAT = 1
-FILE = Path(".flexor") / "cache" / f"parsed-v{FORMAT}.marshal"
+FILE = Path(".flexor") / "cache" / f"documents.{FORMAT}.marshal"
 Key = tuple[str, int, int]
 
 

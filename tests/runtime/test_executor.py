@@ -445,3 +445,26 @@ def test_templates_read_only_the_environment_variables_the_vault_allows(project:
                 "    args: {event: \"{{ env.DESK }}/{{ env.HOME_SECRET }}\"}\n")
     record, _store = run(project, "envy", {"DESK": "rates", "HOME_SECRET": "s3cr3t"})
     assert record.outputs["audit_log"][0]["event"] == "rates/"
+
+
+def test_skills_call_skills_and_conditions_guard_steps(project: Path) -> None:
+    write_skill(project, "double", "inputs:\n  n: {type: number, required: true}\n"
+                "outputs:\n  value: {type: number}\n"
+                "steps:\n  - action: core.logic.set_output\n"
+                "    args: {value: \"{{ inputs.n * 2 }}\"}\n")
+    write_skill(project, "double-if-small", "inputs:\n  n: {type: number, required: true}\n"
+                "outputs:\n  value: {type: number}\n"
+                "steps:\n  - action: core.logic.set_output\n    args: {value: \"{{ inputs.n }}\"}\n"
+                "  - condition: \"{{ inputs.n < 10 }}\"\n"
+                "  - call: double\n    args: {n: \"{{ inputs.n }}\"}\n    capture: doubled\n"
+                "  - action: core.logic.set_output\n    args: {value: \"{{ doubled.value }}\"}\n"
+                "  - end_condition\n")
+    write_agent(project, "doubler", "  - skill: double-if-small\n    args: {n: 4}\n"
+                "    capture: small\n  - skill: double-if-small\n    args: {n: 40}\n"
+                "    capture: big\n  - skill: core.audit.log\n"
+                "    args: {event: done, result: [\"{{ small.value }}\", \"{{ big.value }}\"]}\n")
+    record, _store = run(project, "doubler")
+    assert record.status == "success", record.errors
+    assert record.outputs["audit_log"][0]["result"] == [8, 40]
+    assert [d["result"] for d in record.decisions] == [True, False]
+    assert record.tasks_executed == ["double-if-small", "double-if-small", "core.audit.log"]
