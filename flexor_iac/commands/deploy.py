@@ -147,7 +147,8 @@ def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
         if not request.request_id:
             return None
         applying = managed.found(store.request(request.request_id), request.request_id)
-    managed.check_apply(applying, settings, clock.now())
+    if not request.dry_run:  # a dry run may look at a request's plan at any time
+        managed.check_apply(applying, settings, clock.now())
     return applying
 
 
