@@ -1,6 +1,7 @@
 """The L1 platform tier: standard-library actions every environment can use (read-only).
 
-Only the names and argument lists live here for now; the runtime issue gives them behaviour.
+The names and argument names the validator needs (a cheap import); their behaviour and typed
+arguments are in flexor_iac/runtime/actions.py (a test keeps the two equal).
 """
 
 from __future__ import annotations

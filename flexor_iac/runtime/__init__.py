@@ -1,1 +1,1 @@
-"""The agent runtime: templates now; the executor, actions and PlexiFact with the runtime issue."""
+"""The agent runtime: executor, steps, templates, standard-library actions, PlexiFact."""
