@@ -13,9 +13,8 @@ import click
 
 from flexor_iac.cli_options import env_option, global_options, settings
 from flexor_iac.constants import ENVIRONMENT_NAMES, Environment
+from flexor_iac.controlplane.runs import RUN_STATUSES
 from flexor_iac.errors import UsageError
-
-RUN_STATUSES = ("success", "partial", "failed", "error")
 
 
 def _inputs(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -68,7 +67,7 @@ def run(agent: str, env: str, now: bool, inputs: tuple[str, ...], trigger: str,
 @global_options
 @env_option
 @click.option("--agent", required=True, metavar="NAME", help="The agent whose runs to show.")
-@click.option("--status", type=click.Choice(RUN_STATUSES),
+@click.option("--status", type=click.Choice((*RUN_STATUSES, "error")),
               help="Only runs with this status (`error` = `failed`).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many runs.")
@@ -83,11 +82,11 @@ def logs(env: str, agent: str, status: str | None, limit: int, since: str | None
       flexor logs --agent feed-monitor --env staging
       flexor logs --agent feed-monitor --env production --status error --since 7d
     """
+    from flexor_iac import clock
     from flexor_iac.commands import logs as command
     from flexor_iac.moments import parse_moment
-    from flexor_iac.runtime.executor import utc_now
 
-    moment = parse_moment(since, "--since", utc_now()) if since else None
+    moment = parse_moment(since, "--since", clock.now()) if since else None
     current = settings()
     request = command.LogsRequest(Environment(env), agent, status, limit, moment, follow)
     return command.run(current.paths(), request, current.console())
@@ -100,7 +99,7 @@ def logs(env: str, agent: str, status: str | None, limit: int, since: str | None
 @click.option("--agent", metavar="NAME", help="Only this agent.")
 @click.option("--from", "start", metavar="DATE", help="Runs triggered on or after DATE.")
 @click.option("--to", "end", metavar="DATE", help="Runs triggered on or before DATE.")
-@click.option("--status", type=click.Choice(["success", "partial", "failed"]),
+@click.option("--status", type=click.Choice(RUN_STATUSES),
               help="Only entries with this status.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N entries.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
@@ -115,11 +114,11 @@ def audit(env: str | None, agent: str | None, start: str | None, end: str | None
       flexor audit --from 2026-04-01 --to 2026-04-30 --format csv > audit-april.csv
       flexor audit --status failed
     """
+    from flexor_iac import clock
     from flexor_iac.commands import audit as command
     from flexor_iac.moments import parse_moment
-    from flexor_iac.runtime.executor import utc_now
 
-    now = utc_now()
+    now = clock.now()
     request = command.AuditRequest(
         Environment(env) if env else None, agent,
         parse_moment(start, "--from", now) if start else None,

@@ -7,7 +7,6 @@ wrong, and never the key.
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,11 +41,6 @@ class Principal:
     user: str
     key_id: str
     scopes: frozenset[str]
-
-
-def local_actor() -> str:
-    """Who runs flexor without a key: FLEXOR_ACTOR, else the login name."""
-    return os.environ.get("FLEXOR_ACTOR") or getpass.getuser()
 
 
 def role_rank(role: str | None) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from flexor_iac import clock
-from flexor_iac.access.policy import Gate, local_actor
+from flexor_iac.access.policy import Gate
+from flexor_iac.actor import local_actor
 from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.access import ALL_VAULTS, Grant
 from flexor_iac.controlplane.store import ControlPlane, locate

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from flexor_iac import clock, deployment
 from flexor_iac import plan as plans
 from flexor_iac.access import managed, windows
-from flexor_iac.access.policy import Gate, local_actor
+from flexor_iac.access.policy import Gate
+from flexor_iac.actor import local_actor
 from flexor_iac.commands.validate import report
 from flexor_iac.config.diagnostics import has_errors
 from flexor_iac.constants import Environment, ExitCode
@@ -132,13 +133,18 @@ def _session(paths: ProjectPaths, view: deployment.DeploymentView) -> StackSessi
     return StackSession(paths, view.environment, program)
 
 
+def _managed(view: deployment.DeploymentView) -> bool:
+    """Whether this is a PLEXI-managed production (changes go through requests)."""
+    stack = view.project.stacks.get(view.environment)
+    return (view.environment is Environment.PRODUCTION
+            and managed.is_managed(stack.settings if stack else None))
+
+
 def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
                request: DeployRequest) -> DeploymentRequest | None:
     """Key, roles and the managed-production rules; the request being applied, if any."""
     env = view.environment
-    settings = view.project.stacks[env].settings if env in view.project.stacks else None
-    is_managed = env is Environment.PRODUCTION and managed.is_managed(settings)
-    if request.request_id and not is_managed:
+    if request.request_id and not _managed(view):
         raise UsageError("--request applies only to a PLEXI-managed production stack")
     with ControlPlane(locate(paths.root)) as store:
         gate = Gate(paths.root, store)
@@ -148,7 +154,8 @@ def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
             return None
         applying = managed.found(store.request(request.request_id), request.request_id)
     if not request.dry_run:  # a dry run may look at a request's plan at any time
-        managed.check_apply(applying, settings, clock.now())
+        stack = view.project.stacks.get(env)
+        managed.check_apply(applying, stack.settings if stack else None, clock.now())
     return applying
 
 
@@ -171,8 +178,7 @@ def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: 
             f"Deploy these changes to {env.value}?"):
         console.error("deploy cancelled; nothing was applied")
         return ExitCode.FAILED
-    settings = view.project.stacks[env].settings if env in view.project.stacks else None
-    if applying is None and env is Environment.PRODUCTION and managed.is_managed(settings):
+    if applying is None and _managed(view):
         return _request_review(paths, view, plan, console)
     code = _apply(paths, session, view, plan, request, console, targets)
     if applying is not None:

@@ -8,13 +8,13 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from flexor_iac import clock
 from flexor_iac.access.policy import Gate
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import FlexorError
 from flexor_iac.output import Console
 from flexor_iac.runtime.connection import environment_catalog
-from flexor_iac.runtime.executor import utc_now
 from flexor_iac.runtime.plexifact import CatalogData, PlexiFactError, catalog_path, load
 from flexor_iac.workspace import ProjectPaths
 
@@ -48,7 +48,7 @@ def run(paths: ProjectPaths, env: Environment, source: Path | None, console: Con
         target = catalog_path(paths.state_dir, uri)
     except PlexiFactError as error:
         raise FlexorError(str(error)) from None
-    load(target, data, utc_now())
+    load(target, data, clock.now())
     console.document({"environment": env.value, "catalog": uri, "path": str(target),
                       "feeds": len(data.feeds), "positions": len(data.positions)})
     console.line(f"Loaded {len(data.feeds)} feed(s) and {len(data.positions)} position(s) "

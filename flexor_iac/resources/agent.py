@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from typing import Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import Resource
 
+from flexor_iac.actor import local_actor
 from flexor_iac.constants import RESOURCE_MODULE
 from flexor_iac.controlplane.store import ControlPlane, now
 from flexor_iac.resources.base import APPLIED_KEY, NOT_INPUTS, RETAINED_KEY, FlexorProvider
@@ -23,8 +22,8 @@ HOLD_KEY = "hold"
 
 def entry(props: dict[str, Any]) -> dict[str, Any]:
     """One retained version: its inputs, when and by whom it was deployed."""
-    actor = os.environ.get("FLEXOR_ACTOR") or getpass.getuser()
-    return {**{k: props[k] for k in VERSION_FIELDS}, "deployed_at": now(), "deployed_by": actor}
+    return {**{k: props[k] for k in VERSION_FIELDS}, "deployed_at": now(),
+            "deployed_by": local_actor()}
 
 
 def hold_applies(olds: dict[str, Any], news: dict[str, Any]) -> bool:

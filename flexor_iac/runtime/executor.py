@@ -11,11 +11,12 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from flexor_iac import clock
 from flexor_iac.config.models import AgentSpec, SkillSpec, VaultConfig
-from flexor_iac.constants import Environment
+from flexor_iac.constants import Environment, Tier
 from flexor_iac.controlplane.runs import LogLine, RunRecord
 from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
 from flexor_iac.errors import FlexorError, PolicyRefusal, UsageError
@@ -28,11 +29,6 @@ from flexor_iac.runtime.steps import Attempt, Interpreter, Services, StepFailed
 from flexor_iac.workspace import ProjectPaths
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time, UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ def deployed_agent(store: ControlPlane, request: RunRequest) -> ActiveAgent:
 class Executor:
     """Runs agents of one project; the clock, sleep and environment variables are injectable."""
 
-    def __init__(self, paths: ProjectPaths, store: ControlPlane, clock: Clock = utc_now,
+    def __init__(self, paths: ProjectPaths, store: ControlPlane, clock: Clock = clock.now,
                  sleep: Callable[[float], None] = time.sleep,
                  environ: Mapping[str, str] | None = None,
                  echo: Callable[[str], None] | None = None) -> None:
@@ -175,7 +171,7 @@ class Executor:
     def _vault(self, env: Environment, name: str | None) -> VaultConfig:
         bound = self.store.binding_spec(env.value, name) if name else None
         if bound is None:
-            return VaultConfig(name=name or "none", tier="L4", environment=env)  # type: ignore[arg-type]
+            return VaultConfig(name=name or "none", tier=Tier.L4, environment=env)
         return VaultConfig.model_validate(bound["config"])
 
     def _connector_factory(self, env: Environment, vault: VaultConfig

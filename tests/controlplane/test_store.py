@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from flexor_iac.controlplane.runs import RunQuery
@@ -35,9 +36,22 @@ def test_a_schema_1_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> N
     assert _version(path) == SCHEMA_VERSION
 
 
-def test_two_stores_opening_one_new_database_migrate_it_once(tmp_path: Path) -> None:
-    first, second = ControlPlane(tmp_path / "cp.db"), ControlPlane(tmp_path / "cp.db")
-    first.set_paused("staging", "a", True)
-    second.close()
-    first.close()
-    assert _version(tmp_path / "cp.db") == SCHEMA_VERSION
+def test_stores_opening_one_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "cp.db"
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            ControlPlane(path).close()
+        except BaseException as error:  # a second CREATE TABLE would fail here
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert _version(path) == SCHEMA_VERSION

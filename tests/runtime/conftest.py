@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flexor_iac import clock
 from flexor_iac.config.project import load_project
 from flexor_iac.constants import Environment
 from flexor_iac.controlplane.store import ControlPlane, locate
@@ -17,7 +18,6 @@ from flexor_iac.program import agent_inputs, binding_inputs, resolved_skills, va
 from flexor_iac.resources.agent import AgentProvider
 from flexor_iac.resources.environment_binding import EnvironmentBindingProvider
 from flexor_iac.resources.vault_tier_scope import VaultTierScopeProvider
-from flexor_iac.runtime.executor import utc_now
 from flexor_iac.runtime.plexifact import CatalogData, catalog_path, load
 from flexor_iac.selection import select
 from flexor_iac.workspace import ProjectPaths
@@ -42,4 +42,4 @@ def install(root: Path, env: Environment) -> ControlPlane:
 def load_catalog(root: Path, uri: str, data: dict[str, Any]) -> None:
     """Fill the embedded catalog `uri` of a project."""
     load(catalog_path(ProjectPaths(root).state_dir, uri), CatalogData.model_validate(data),
-         utc_now())
+         clock.now())

@@ -418,9 +418,12 @@ def test_runs_older_than_retention_days_are_purged(project: Path) -> None:
     old = RunRecord("old-run", "staging", "feed-monitor", "1.0", "company", "manual",
                     datetime.now(UTC) - timedelta(days=91), "success", 1, 5, True)
     store.record_run(old, [])
-    Executor(ProjectPaths(project), store, environ={}).run(RunRequest(STAGING, "feed-monitor"))
+    new = Executor(ProjectPaths(project), store, environ={}).run(
+        RunRequest(STAGING, "feed-monitor"))
     assert [r.run_id for r in store.runs(RunQuery())] != [] and all(
         r.run_id != "old-run" for r in store.runs(RunQuery()))
+    assert [r.run_id for r in store.runs(RunQuery())] == [new.run_id]
+    assert store.run_log("old-run") == [] and store.run_log(new.run_id) != []
 
 
 def test_a_channel_with_nothing_configured_records_the_message_in_the_outbox_only(
