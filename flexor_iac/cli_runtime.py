@@ -12,8 +12,7 @@ from pathlib import Path
 import click
 
 from flexor_iac.cli_options import env_option, global_options, settings
-from flexor_iac.constants import ENVIRONMENT_NAMES, Environment
-from flexor_iac.controlplane.runs import RUN_STATUSES
+from flexor_iac.constants import ENVIRONMENT_NAMES, RUN_STATUSES, Environment
 from flexor_iac.errors import UsageError
 
 

@@ -49,6 +49,8 @@ PULUMI_PROJECT = "flexor"
 RESOURCE_MODULE = "flexor"
 # Folder in a Flexor project that holds local state, the passphrase, logs and the control plane.
 STATE_DIR_NAME = ".flexor"
+# How a run ended (control plane `runs.status`).
+RUN_STATUSES = ("success", "partial", "failed")
 
 
 class ExitCode(IntEnum):

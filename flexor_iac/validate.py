@@ -18,7 +18,7 @@ from flexor_iac.checks import (
 from flexor_iac.checks.context import CheckContext
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.project import Project, load_project
-from flexor_iac.config.reading import CacheUse
+from flexor_iac.config.reading import CacheUse, Parsed
 from flexor_iac.constants import Environment
 
 CHECKS: tuple[Callable[[CheckContext], Iterable[Diagnostic]], ...] = (
@@ -28,9 +28,13 @@ CHECKS: tuple[Callable[[CheckContext], Iterable[Diagnostic]], ...] = (
 
 
 def validate_project(root: Path, environments: tuple[Environment, ...] = tuple(Environment),
-                     cache: CacheUse = "use") -> tuple[Project, list[Diagnostic]]:
-    """The loaded project and every diagnostic (sorted by file and position)."""
-    project, diagnostics = load_project(root, cache)
+                     cache: CacheUse = "use", parsed: Parsed | None = None
+                     ) -> tuple[Project, list[Diagnostic]]:
+    """The loaded project and every diagnostic (sorted by file and position).
+
+    `parsed`: the project's files already parsed (see reading.start_reading).
+    """
+    project, diagnostics = load_project(root, cache, parsed)
     context = CheckContext(project, environments)
     for check in CHECKS:
         diagnostics.extend(check(context))

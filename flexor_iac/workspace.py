@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from flexor_iac.constants import STATE_DIR_NAME
 from flexor_iac.errors import ProjectNotFound
-from flexor_iac.toolchain import pulumi_bin_dir
 
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -62,6 +60,8 @@ def ensure_passphrase(paths: ProjectPaths) -> Path:
     """Create the project's random passphrase once (mode 0600) and return its path."""
     target = paths.passphrase_file
     if not target.exists():
+        import secrets  # hmac & hashlib: only the first engine call of a project needs them
+
         paths.state_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -75,6 +75,8 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
     An operator's own PULUMI_BACKEND_URL / PULUMI_CONFIG_PASSPHRASE(_FILE) win over the embedded
     defaults, so a team can point flexor at shared state and a shared passphrase.
     """
+    from flexor_iac.toolchain import pulumi_bin_dir  # tomllib & co. only for engine verbs
+
     env: dict[str, str] = {
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",

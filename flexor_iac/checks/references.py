@@ -71,6 +71,7 @@ def _invocation(ctx: CheckContext, path: str, loc: Loc, step: Invocation,
         else:
             yield from _arguments(ctx, path, loc, step, kind, name)
         return
+    targets: list[SkillSource | str] = []  # distinct: one skill usually serves every env
     for env in envs:
         target = skill_index(ctx.project, env).resolve(name)
         if target is None and name in ctx.project.invalid_skills:
@@ -79,7 +80,9 @@ def _invocation(ctx: CheckContext, path: str, loc: Loc, step: Invocation,
             yield ctx.at(path, (*loc, kind),
                          skill_index(ctx.project, env).unresolved(name).describe(),
                          "skill-unresolved")
-            continue
+        elif not any(target is seen for seen in targets):
+            targets.append(target)
+    for target in targets:
         yield from _arguments(ctx, path, loc, step, kind, target)
         if isinstance(target, SkillSource) and target.spec.deprecated:
             successor = successors.get(name)

@@ -1,15 +1,19 @@
-"""`flexor validate`: load every project file and report all problems, one per line."""
+"""`flexor validate`: load every project file and report all problems, one per line.
+
+The project's files start parsing before the model and check modules are imported: on a large
+project the two cost about the same and proceed at once (docs/decisions/008-validate-speed.md).
+This module therefore imports only light modules at its top.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from flexor_iac.changes import changed_files, with_referrers
 from flexor_iac.config.diagnostics import Diagnostic, has_errors
+from flexor_iac.config.reading import project_files, start_reading
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.output import Console
-from flexor_iac.validate import validate_project
 from flexor_iac.workspace import ProjectPaths
 
 
@@ -41,7 +45,10 @@ def _selected(paths: ProjectPaths, request: ValidateRequest) -> set[str] | None:
 def run(paths: ProjectPaths, request: ValidateRequest, console: Console) -> int:
     """Validate the whole project, report the requested part; exit 1 on any reported error."""
     envs = (request.env,) if request.env else tuple(Environment)
-    project, diagnostics = validate_project(paths.root, envs)
+    pending = start_reading(project_files(paths.root), paths.root)
+    from flexor_iac.validate import validate_project  # the models and checks: while files parse
+
+    project, diagnostics = validate_project(paths.root, envs, parsed=pending.result())
     console.debug(f"loaded {len(project.documents)} files: {len(project.vaults)} vaults, "
                   f"{sum(len(v.skills) for v in project.vaults)} skills, "
                   f"{len(project.agents)} agents; rules of {', '.join(e.value for e in envs)}")
@@ -49,6 +56,8 @@ def run(paths: ProjectPaths, request: ValidateRequest, console: Console) -> int:
         diagnostics = [d for d in diagnostics if any(
             p in ("", d.path) or d.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
     if request.changed:
+        from flexor_iac.changes import changed_files, with_referrers
+
         wanted = with_referrers(project, changed_files(paths.root, request.base))
         diagnostics = [d for d in diagnostics if d.path in wanted]
     errors = sum(1 for d in diagnostics if d.severity == "error")

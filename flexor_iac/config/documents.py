@@ -1,11 +1,21 @@
-"""Read one YAML or JSON file into plain data plus the line/column of every key and item."""
+"""Read one YAML or JSON file into plain data; find the line/column of keys when asked.
+
+Reading is two-speed. The fast path builds plain data from PyYAML's C-composed node tree and
+records no positions; nearly every file is only ever read this way. Positions are needed only
+to report a problem, so `Document.marks` parses the file's text again with the marking builder
+the first time a diagnostic asks where something is. Anything unusual the fast path meets
+(duplicate keys, merge keys, custom tags, too many or too deeply nested values) sends the file
+through the marking builder at once, which turns it into a located diagnostic or, for merge
+keys, the same data.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -16,21 +26,31 @@ MAX_NODES = 100_000  # after expanding aliases: stops "billion laughs" documents
 MAX_DEPTH = 64
 
 Loc = tuple[str | int, ...]
+Marks = dict[Loc, tuple[int, int]]
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed file: its data and where each key path starts (1-based line, col)."""
+    """A parsed file: its display path, its data and its text (to find positions in)."""
 
     path: str
     data: Any
-    marks: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    text: str = field(default="", repr=False)
+
+    @cached_property
+    def marks(self) -> Marks:
+        """Where each key path starts (1-based line, col), found on first use."""
+        try:
+            return _build_document(self.text)[1]
+        except (yaml.YAMLError, _Problem):
+            return {}  # valid JSON that YAML cannot mark (rare: tabs); errors point at line 1
 
     def where(self, loc: Loc) -> tuple[int, int]:
         """The mark of the longest prefix of `loc` that exists in the file."""
+        marks = self.marks
         for end in range(len(loc), -1, -1):
-            if (found := self.marks.get(loc[:end])) is not None:
+            if (found := marks.get(loc[:end])) is not None:
                 return found
         return (1, 1)
 
@@ -51,8 +71,8 @@ def read_document(path: Path, display: str) -> Document | Diagnostic:
     try:
         text = _read_text(path)
         if path.suffix == ".json":
-            return _parse_json(text, display)
-        return _parse_yaml(text, display)
+            return Document(display, _parse_json(text), text)
+        return Document(display, _parse_yaml(text), text)
     except _Problem as problem:
         return Diagnostic(display, problem.line, problem.col, "error", str(problem), problem.rule)
 
@@ -80,22 +100,24 @@ def _read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _parse_json(text: str, display: str) -> Document:
+def _parse_json(text: str) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise _Problem(f"invalid JSON: {error.msg}", "json-syntax", error.lineno, error.colno) \
             from error
-    try:
-        _data, marks = _build_document(text)
-    except (yaml.YAMLError, _Problem):
-        marks = {}  # valid JSON that YAML cannot mark (rare: tabs); errors point at line 1
-    return Document(display, data, marks)
 
 
-def _parse_yaml(text: str, display: str) -> Document:
+def _yaml_data(text: str) -> Any:
     try:
-        data, marks = _build_document(text)
+        return _fast_data(text)
+    except _Unusual:
+        return _build_document(text)[0]  # the marking builder: located problems, merge keys
+
+
+def _parse_yaml(text: str) -> Any:
+    try:
+        return _yaml_data(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -103,15 +125,86 @@ def _parse_yaml(text: str, display: str) -> Document:
                        line, col) from error
     except yaml.YAMLError as error:
         raise _Problem(f"invalid YAML: {error}", "yaml-syntax") from error
-    return Document(display, data, marks)
 
 
+_STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def _build_document(text: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
+class _Unusual(Exception):
+    """The fast path met something only the marking builder handles (or reports)."""
+
+
+class _MemoLoader(_Loader):  # type: ignore[misc,valid-type]
+    """The C loader with implicit tag resolution remembered per (value, implicit) pair.
+
+    Resolution runs regular expressions in Python for every scalar; project files repeat the
+    same keys and values thousands of times. SafeLoader has no path resolvers, so the tag of
+    a scalar depends on nothing else.
+    """
+
+    _resolved: ClassVar[dict[tuple[str, tuple[bool, bool]], str]] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+def _fast_data(text: str) -> Any:
+    """Plain data from `text`, or _Unusual when the marking builder must take over."""
+    loader = _MemoLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise _Problem("file holds no YAML document", "file-empty")
+        return _FastBuilder(loader).build(node, 0)
+    finally:
+        loader.dispose()
+
+
+class _FastBuilder:
+    """Plain data from a node tree with no positions: the common case, kept lean."""
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.constructors = loader.yaml_constructors
+        self.left = MAX_NODES
+
+    def build(self, node: yaml.Node, depth: int) -> Any:
+        self.left -= 1
+        if self.left < 0 or depth > MAX_DEPTH:
+            raise _Unusual
+        kind, tag = node.__class__, node.tag
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            make = self.constructors.get(tag)
+            if make is None:
+                raise _Unusual
+            return make(self.loader, node)
+        if kind is yaml.MappingNode and tag == _MAP:
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.__class__ is not yaml.ScalarNode or key_node.tag == _MERGE:
+                    raise _Unusual
+                key = key_node.value if key_node.tag == _STR else self.build(key_node, depth)
+                if key in result:
+                    raise _Unusual
+                result[key] = self.build(value_node, depth + 1)
+            return result
+        if kind is yaml.SequenceNode and tag == _SEQ:
+            return [self.build(item, depth + 1) for item in node.value]
+        raise _Unusual
+
+
+def _build_document(text: str) -> tuple[Any, Marks]:
     """Compose with the C parser, then build data and marks in one pass over the nodes."""
     loader = _Loader(text)
     try:
@@ -122,8 +215,6 @@ def _build_document(text: str) -> tuple[Any, dict[Loc, tuple[int, int]]]:
         return builder.build(node, ()), builder.marks
     finally:
         loader.dispose()
-
-
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 

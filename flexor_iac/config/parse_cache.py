@@ -1,11 +1,11 @@
 """Parsed files kept between runs, keyed by path, size and modification time (`.flexor/cache/`).
 
-Parsing (data plus the line/column of every key) is most of what `flexor validate` spends on a
-large project; an unchanged file need not be parsed again. The cache is `marshal` data (plain
-values only, nothing executable), written aside and renamed into place; a cache that cannot be
-read or written is simply not used. Entries of files that no longer exist are dropped.
-A file is recognised by size and nanosecond mtime, as git's index and mypy's cache do: no
-extra read of every file on every run.
+Parsing is most of what `flexor validate` spends on a large project; an unchanged file need not
+be parsed again. The cache is `marshal` data (plain values only, nothing executable), written
+aside and renamed into place; a cache that cannot be read or written is simply not used.
+Entries of files that no longer exist are dropped. A file is recognised by size and nanosecond
+mtime, as git's index and mypy's cache do: no extra read of every file on every run. Entries
+hold the data and the text (positions are found in the text only when a diagnostic needs one).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import MAX_FILE_BYTES, Document
 
-FORMAT = 1
+FORMAT = 2
 FILE = Path(".flexor") / "cache" / f"documents.{FORMAT}.marshal"
 Key = tuple[str, int, int]
+Entry = tuple[Any, ...]  # a Document or Diagnostic as plain values
 
 
 def file_key(path: Path, display: str) -> Key | None:
@@ -34,13 +35,15 @@ def file_key(path: Path, display: str) -> Key | None:
                                                           status.st_mtime_ns)
 
 
-def _encode(entry: Document | Diagnostic) -> tuple[Any, ...]:
+def encode(entry: Document | Diagnostic) -> Entry:
+    """Plain values for marshal."""
     if isinstance(entry, Document):
-        return ("d", entry.path, entry.data, entry.marks)
+        return ("d", entry.path, entry.data, entry.text)
     return ("x", entry.path, entry.line, entry.col, entry.severity, entry.message, entry.rule)
 
 
-def _decode(raw: tuple[Any, ...]) -> Document | Diagnostic:
+def decode(raw: Entry) -> Document | Diagnostic:
+    """The Document or Diagnostic `encode` was given."""
     if raw[0] == "d":
         return Document(raw[1], raw[2], raw[3])
     return Diagnostic(*raw[1:])
@@ -51,7 +54,7 @@ class ParseCache:
 
     def __init__(self, root: Path) -> None:
         self.file = root / FILE
-        self.entries: dict[Key, tuple[Any, ...]] = {}
+        self.entries: dict[Key, Entry] = {}
         try:
             stored = marshal.loads(self.file.read_bytes())
             if isinstance(stored, tuple) and stored[:1] == (FORMAT,):
@@ -62,11 +65,11 @@ class ParseCache:
     def get(self, key: Key) -> Document | Diagnostic | None:
         """The parsed file for `key`, if cached."""
         raw = self.entries.get(key)
-        return _decode(raw) if raw is not None else None
+        return decode(raw) if raw is not None else None
 
     def save(self, parsed: dict[Key, Document | Diagnostic]) -> None:
         """Keep exactly these entries (the project's current files)."""
-        fresh = {key: self.entries.get(key) or _encode(entry) for key, entry in parsed.items()}
+        fresh = {key: self.entries.get(key) or encode(entry) for key, entry in parsed.items()}
         if fresh == self.entries:
             return
         try:

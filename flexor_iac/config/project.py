@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +16,7 @@ from flexor_iac.config.models import AgentSpec, FlexorStackSettings, SkillSpec, 
 from flexor_iac.config.reading import (
     CacheUse,
     Parsed,
+    display_path,
     path_order,
     project_files,
     read_documents,
@@ -37,13 +40,19 @@ class SkillSource:
 
 @dataclass(frozen=True)
 class VaultSource:
-    """A vault directory: its config, its skills and every file it holds (for snapshots)."""
+    """A vault directory: its config, its skills and (for snapshots) every file it holds."""
 
     directory: str
     path: str
     config: VaultConfig
     skills: tuple[SkillSource, ...]
-    files: tuple[str, ...]
+    folder: Path = field(compare=False, repr=False)
+
+    @cached_property
+    def files(self) -> tuple[str, ...]:
+        """Every file in the vault's folder, relative to it, listed when first asked."""
+        return tuple(sorted(p.relative_to(self.folder).as_posix()
+                            for p in self.folder.rglob("*") if p.is_file()))
 
 
 @dataclass(frozen=True)
@@ -78,9 +87,13 @@ class Project:
     invalid_skills: frozenset[str] = frozenset()
     invalid_vaults: frozenset[str] = frozenset()
 
+    @cached_property
+    def _vaults_by_name(self) -> dict[str, VaultSource]:
+        return {v.config.name: v for v in reversed(self.vaults)}  # the first of a name wins
+
     def vault(self, name: str) -> VaultSource | None:
         """The vault with this name, if any."""
-        return next((v for v in self.vaults if v.config.name == name), None)
+        return self._vaults_by_name.get(name)
 
     def agent_vault(self, agent: AgentSpec) -> VaultSource | None:
         """The vault an agent belongs to (its `vault:` or the project default)."""
@@ -93,16 +106,20 @@ class _Reader:
 
     def __init__(self, root: Path, parsed: Parsed) -> None:
         self.root = root
+        self.prefix = f"{root}{os.sep}"
         self.parsed = parsed
         self.documents: dict[str, Document] = {}
         self.diagnostics: list[Diagnostic] = []
         self.invalid_names: dict[type[BaseModel], set[str]] = {}
 
     def display(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
+        text = str(path)
+        return text[len(self.prefix):] if text.startswith(self.prefix) and os.sep == "/" \
+            else display_path(path, self.root)
 
     def read(self, path: Path) -> Document | None:
-        found = self.parsed.get(path) or read_document(path, self.display(path))
+        display = self.display(path)
+        found = self.parsed.get(display) or read_document(path, display)
         if isinstance(found, Diagnostic):
             self.diagnostics.append(found)
             return None
@@ -157,11 +174,7 @@ def _stacks(reader: _Reader) -> dict[Environment, StackSource]:
         try:
             settings = FlexorStackSettings.model_validate(keys)
         except ValidationError as error:
-            config_marks = {loc[1:]: mark for loc, mark in document.marks.items()
-                            if loc[:1] == ("config",)}
-            config_marks[()] = document.marks.get(("config",), (1, 1))
-            shifted = Document(document.path, keys, config_marks)
-            reader.diagnostics.extend(schema_diagnostics(shifted, error))
+            reader.diagnostics.extend(schema_diagnostics(document, error, within=("config",)))
             continue
         stacks[env] = StackSource(document.path, env, settings)
     return stacks
@@ -183,10 +196,8 @@ def _vault(reader: _Reader, directory: Path) -> VaultSource | None:
         spec = reader.model(path, SkillSpec)
         if spec is not None:
             skills.append(SkillSource(reader.display(path), spec, config.name, config.tier))
-    files = tuple(sorted(p.relative_to(directory).as_posix()
-                         for p in directory.rglob("*") if p.is_file()))
     return VaultSource(directory.name, reader.display(directory / "vault.json"), config,
-                       tuple(skills), files)
+                       tuple(skills), directory)
 
 
 def load_vault(root: Path, directory: Path) -> tuple[VaultSource | None, list[Diagnostic]]:
@@ -202,12 +213,16 @@ def with_vaults(project: Project, vaults: tuple[VaultSource, ...]) -> Project:
                    project.documents, project.invalid_skills, project.invalid_vaults)
 
 
-def load_project(root: Path, cache: CacheUse = "use") -> tuple[Project, list[Diagnostic]]:
+def load_project(root: Path, cache: CacheUse = "use", parsed: Parsed | None = None
+                 ) -> tuple[Project, list[Diagnostic]]:
     """Read every project file; return what loaded plus all diagnostics (schema-level only).
 
     `cache`: whether to reuse ("read") and keep ("use") the parse of unchanged files.
+    `parsed`: the project's files already parsed (see reading.start_reading).
     """
-    reader = _Reader(root, read_documents(project_files(root), root, cache))
+    if parsed is None:
+        parsed = read_documents(project_files(root), root, cache)
+    reader = _Reader(root, parsed)
     default_vault = _default_vault(reader)
     stacks = _stacks(reader)
     vaults = []

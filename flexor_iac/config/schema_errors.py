@@ -79,11 +79,19 @@ def _describe(error: Any, loc: Loc) -> tuple[str, str]:
     return f"{where}: {error['msg'][0].lower()}{error['msg'][1:]}", rule
 
 
-def schema_diagnostics(document: Document, error: ValidationError) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, at the line of the key it concerns."""
+def schema_diagnostics(document: Document, error: ValidationError, within: Loc = ()
+                       ) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, at the line of the key it concerns.
+
+    `within`: where in the document the validated data sits (the `config:` of a stack file);
+    messages name keys relative to it.
+    """
+    data = document.data
+    for part in within:
+        data = data.get(part) if isinstance(data, dict) else None
     found = []
     for item in error.errors(include_url=False):
-        loc = _real_loc(document.data, item["loc"])
+        loc = _real_loc(data, item["loc"])
         message, rule = _describe(item, loc)
-        found.append(document.diagnostic(loc, message, rule))
+        found.append(document.diagnostic((*within, *loc), message, rule))
     return sorted(set(found))

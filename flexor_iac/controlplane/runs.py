@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-RUN_STATUSES = ("success", "partial", "failed")
-
 
 @dataclass(frozen=True)
 class LogLine:

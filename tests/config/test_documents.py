@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from flexor_iac.config import documents
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, read_document
 
@@ -54,3 +56,44 @@ def test_marks_point_at_keys_and_items(tmp_path: Path) -> None:
     assert doc.where(("tasks", 0, "args", "k")) == (5, 7)
     assert doc.where(("tasks", 0, "args", "missing")) == (4, 5)
     assert doc.where(("name",)) == (1, 1)
+
+
+@pytest.mark.parametrize("content", [
+    b"a: 1\nb: [x, 2.5, true, null, ~, yes, 0o17, 0x1f]\nc: {d: 2024-01-02, e: '3'}\n",
+    b"base: &base {x: 1, y: [1, 2]}\nuse: {<<: *base, y: 3}\nagain: *base\n",
+    b"? [complex, key]\n: value\n",
+    b"tagged: !!str 42\nset: !!set {a, b}\nbinary: !!binary aGVsbG8=\n",
+    b"name: x\nname: y\n",
+    b"custom: !thing 1\n",
+    b"".join(b"  " * depth + b"- \n" for depth in range(70)),
+    BOMB,
+])
+def test_fast_reading_gives_what_the_marking_reader_gives(tmp_path: Path, content: bytes) -> None:
+    """The fast path hands anything unusual to the marking builder: same data, same errors."""
+    found = _read(tmp_path, "a.yaml", content)
+    text = content.decode()
+    try:
+        expected: object = documents._build_document(text)[0]
+    except (yaml.YAMLError, documents._Problem) as error:
+        expected = type(error)
+    if isinstance(found, Document):
+        assert found.data == expected
+    else:
+        assert isinstance(expected, type)
+
+
+def test_positions_are_found_only_when_asked(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = documents._build_document
+
+    def counting(text: str) -> tuple[object, documents.Marks]:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(documents, "_build_document", counting)
+    doc = _read(tmp_path, "a.yaml", b"name: x\ntasks:\n  - skill: s\n")
+    assert isinstance(doc, Document) and calls == []
+    assert doc.where(("tasks", 0, "skill")) == (3, 5)
+    assert doc.where(("name",)) == (1, 1)
+    assert len(calls) == 1
