@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from flexor_iac.runtime.expressions import simple_env_reads
+
 if TYPE_CHECKING:  # jinja2 is imported when a template needs parsing (validate often doesn't)
     import jinja2
     from jinja2 import nodes
@@ -20,9 +22,6 @@ if TYPE_CHECKING:  # jinja2 is imported when a template needs parsing (validate 
 
 _OPERATORS = [("||", " or "), ("&&", " and ")]
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-# `{{ a.b.c }}`: a plain reference. Text whose every expression is one, with no block or
-# comment tags, is valid Jinja by construction and needs no parser (the common case).
-_PLAIN_REFERENCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*")
 
 
 def _rewrite_code(code: str) -> str:
@@ -92,25 +91,24 @@ class TemplateFacts:
     env_reads: frozenset[str]
 
 
-def _plain_references(text: str) -> list[str] | None:
-    """The references of a text made only of literal text and plain `{{ a.b }}` (else None)."""
+def _simple_facts(text: str) -> TemplateFacts | None:
+    """Facts of a text whose every `{{ … }}` is a simple expression (else None: ask Jinja)."""
     if "{%" in text or "{#" in text:
         return None
-    references = []
+    reads: set[str] = set()
     for inner in _EXPRESSION.findall(text):
-        if (plain := _PLAIN_REFERENCE.fullmatch(inner)) is None:
+        if (found := simple_env_reads(to_jinja_expression(inner))) is None:
             return None
-        references.append(plain.group(1))
+        reads |= found
     outside = _EXPRESSION.sub("", text)
-    return None if "{{" in outside or "}}" in outside else references
+    return None if "{{" in outside or "}}" in outside else TemplateFacts(None, frozenset(reads))
 
 
 @lru_cache(maxsize=65536)
 def facts(text: str) -> TemplateFacts:
     """Parse error (or None) and `env.X` reads of a template; computed once per distinct text."""
-    if (references := _plain_references(text)) is not None:
-        return TemplateFacts(None, frozenset(
-            ref.split(".")[1] for ref in references if ref.startswith("env.")))
+    if (simple := _simple_facts(text)) is not None:
+        return simple
     try:
         return TemplateFacts(None, frozenset(env_reads(parse(text))))
     except TemplateError as error:
