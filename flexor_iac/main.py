@@ -7,17 +7,15 @@ error exit 64, anything unexpected exit 4 with the traceback in a log file the m
 
 from __future__ import annotations
 
-import gc
-import os
-import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from flexor_iac import __version__
+from flexor_iac import __version__, process
 from flexor_iac.cli_access import register as register_access_verbs
 from flexor_iac.cli_options import Settings, env_option, global_options, settings
 from flexor_iac.cli_runtime import register as register_runtime_verbs
@@ -259,13 +257,7 @@ def _crash_log(error: BaseException, project_dir: Path | None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
-    # flexor uses no pydantic plugins; skipping their discovery (a scan of every installed
-    # distribution's entry points) saves tens of milliseconds on every command.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    # A command builds large object graphs (parsed files, models) and leaves little cyclic
-    # garbage; collecting every 700 allocations rescans them over and over (a fifth of
-    # `flexor validate` on a large project). Collect far less often, as mypy does.
-    gc.set_threshold(200_000, 30, 30)
+    process.prepare()
     console = Console()
     given = Settings()
     try:
@@ -289,5 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.INTERNAL
 
 
+def run() -> NoReturn:
+    """The `flexor` console script: main(), then a quick exit (see process.finish)."""
+    process.finish(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -131,3 +131,21 @@ def test_verbose_adds_detail_on_stderr_only(project: Path,
     assert "loaded 7 files: 1 vaults, 1 skills, 1 agents; rules of sandbox, staging, " \
         "production" in loud.err
     assert "loaded" not in quiet.err
+
+
+def test_the_console_script_flushes_everything_before_it_ends(project: Path) -> None:
+    """`run()` ends the process without interpreter teardown: output and exit code intact."""
+    import subprocess
+    import sys
+
+    def flexor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flexor_iac.main", *args, "--project-dir",
+                               str(project)], capture_output=True, text=True, check=False)
+
+    clean = flexor("validate", "--json")
+    assert (clean.returncode, json.loads(clean.stdout)) == (ExitCode.OK, [])
+    (project / "agents" / "broken.yaml").write_text("name: [\n")
+    broken = flexor("validate")
+    assert broken.returncode == ExitCode.FAILED
+    assert broken.stderr.startswith("agents/broken.yaml:2:1: error: invalid YAML")
+    assert broken.stdout.endswith("1 error(s), 0 warning(s)\n")

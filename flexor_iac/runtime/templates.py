@@ -91,13 +91,20 @@ class TemplateFacts:
     env_reads: frozenset[str]
 
 
+@lru_cache(maxsize=65536)
+def _simple_expression_reads(code: str) -> frozenset[str] | None:
+    """`env.X` reads of one simple expression (texts differ, their expressions repeat)."""
+    reads = simple_env_reads(to_jinja_expression(code))
+    return None if reads is None else frozenset(reads)
+
+
 def _simple_facts(text: str) -> TemplateFacts | None:
     """Facts of a text whose every `{{ … }}` is a simple expression (else None: ask Jinja)."""
     if "{%" in text or "{#" in text:
         return None
     reads: set[str] = set()
     for inner in _EXPRESSION.findall(text):
-        if (found := simple_env_reads(to_jinja_expression(inner))) is None:
+        if (found := _simple_expression_reads(inner)) is None:
             return None
         reads |= found
     outside = _EXPRESSION.sub("", text)
