@@ -137,6 +137,9 @@ class _Unusual(Exception):
     """The fast path met something only the marking builder handles (or reports)."""
 
 
+_MAX_REMEMBERED = 65536
+
+
 class _MemoLoader(_Loader):  # type: ignore[misc,valid-type]
     """The C loader with implicit tag resolution remembered per (value, implicit) pair.
 
@@ -153,6 +156,8 @@ class _MemoLoader(_Loader):  # type: ignore[misc,valid-type]
         key = (value, implicit)
         tag = self._resolved.get(key)
         if tag is None:
+            if len(self._resolved) >= _MAX_REMEMBERED:  # a long-lived process: stay bounded
+                self._resolved.clear()
             tag = self._resolved[key] = super().resolve(kind, value, implicit)
         return tag
 

@@ -37,10 +37,10 @@ def helper_allowed(count: int) -> bool:
     """Whether to fork a helper for `count` files.
 
     Forking is only safe without other threads (the Pulumi program runs beside gRPC threads),
-    and needs a second CPU to pay off.
+    needs a second CPU to pay off, and a system that has fork().
     """
     return (count >= PARALLEL_MIN_FILES and threading.active_count() == 1
-            and (os.cpu_count() or 1) > 1)
+            and (os.cpu_count() or 1) > 1 and hasattr(os, "fork"))
 
 
 class _Helper:
@@ -134,9 +134,12 @@ class PendingDocuments:
                     self.parsed[display] = hit
         self.missing = [job for job in self.jobs if job[1] not in self.parsed]
         self.helper = _Helper(self.missing) if helper_allowed(len(self.missing)) else None
+        self.finished = False
 
     def result(self) -> Parsed:
         """Every path's Document or Diagnostic (the parse cache updated when `cache="use"`)."""
+        if self.finished:
+            return self.parsed
         if self.helper is not None:
             self.parsed.update(self.helper.result())
         else:
@@ -145,6 +148,7 @@ class PendingDocuments:
         if self.cache == "use" and self.stored is not None:
             self.stored.save({key: self.parsed[display] for display, key in self.keys.items()
                               if key is not None})
+        self.finished = True
         return self.parsed
 
 

@@ -38,6 +38,7 @@ def test_helper_read_equals_sequential_read(files: list[Path], tmp_path: Path) -
     assert pending.helper is not None
     parsed = pending.result()
     assert parsed == _one_by_one(files, tmp_path)
+    assert pending.result() is parsed  # asking again neither waits nor parses again
     assert sum(isinstance(found, Diagnostic) for found in parsed.values()) == 9
     first = parsed["f01.yaml"]  # a YAML date: carried back although marshal cannot hold it
     assert isinstance(first, Document) and first.data["when"] == datetime.date(2024, 1, 2)
