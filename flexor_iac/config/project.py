@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -106,16 +105,13 @@ class _Reader:
 
     def __init__(self, root: Path, parsed: Parsed) -> None:
         self.root = root
-        self.prefix = f"{root}{os.sep}"
         self.parsed = parsed
         self.documents: dict[str, Document] = {}
         self.diagnostics: list[Diagnostic] = []
         self.invalid_names: dict[type[BaseModel], set[str]] = {}
 
     def display(self, path: Path) -> str:
-        text = str(path)
-        return text[len(self.prefix):] if text.startswith(self.prefix) and os.sep == "/" \
-            else display_path(path, self.root)
+        return display_path(path, self.root)
 
     def read(self, path: Path) -> Document | None:
         display = self.display(path)
