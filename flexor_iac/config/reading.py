@@ -57,27 +57,27 @@ class _Helper:
         self.claimed = mmap.mmap(-1, len(jobs))
         reader, writer = os.pipe()
         self.pid = os.fork()
-        if self.pid == 0:  # the helper: never returns
-            os.close(reader)
-            self._serve(writer)
+        if self.pid == 0:  # the helper: never returns to the caller
+            code = 1
+            try:
+                os.close(reader)
+                self._serve(writer)
+                code = 0
+            finally:
+                os._exit(code)  # no atexit handlers, no flushing the parent's buffers twice
         os.close(writer)
         self.reader = reader
 
     def _serve(self, writer: int) -> None:
-        code = 1
-        try:
-            parsed = {}
-            for index in range(len(self.jobs)):
-                if self.claimed[index]:
-                    break
-                self.claimed[index] = 1
-                path, display = self.jobs[index]
-                parsed[index] = encode(read_document(path, display))
-            with os.fdopen(writer, "wb") as out:
-                out.write(_pack(parsed))
-            code = 0
-        finally:
-            os._exit(code)  # no atexit handlers, no flushing the parent's buffers twice
+        parsed = {}
+        for index in range(len(self.jobs)):
+            if self.claimed[index]:
+                break
+            self.claimed[index] = 1
+            path, display = self.jobs[index]
+            parsed[index] = encode(read_document(path, display))
+        with os.fdopen(writer, "wb") as out:
+            out.write(_pack(parsed))
 
     def _own_share(self) -> Iterator[int]:
         for index in range(len(self.jobs) - 1, -1, -1):
