@@ -85,6 +85,11 @@ class ParseCache:
         except OSError:  # a read-only checkout: validate still works, only slower
             with contextlib.suppress(OSError):
                 aside.unlink(missing_ok=True)
+            return
+        for older in self.file.parent.glob("documents.*.marshal"):  # earlier formats
+            if older != self.file:
+                with contextlib.suppress(OSError):
+                    older.unlink()
 
 
 def _marshallable(value: Any) -> bool:

@@ -52,3 +52,11 @@ def test_a_damaged_or_unwritable_cache_is_not_used(project: Path) -> None:
     (project / FILE).unlink()
     (project / FILE).mkdir()  # cannot be replaced by a file
     assert _rules(project) == []
+
+
+def test_a_cache_of_an_earlier_format_is_ignored_and_removed(project: Path) -> None:
+    older = project / FILE.with_name("documents.1.marshal")
+    older.parent.mkdir(parents=True, exist_ok=True)
+    older.write_bytes(b"not marshal data")
+    assert _rules(project) == []
+    assert (project / FILE).is_file() and not older.exists()
