@@ -25,8 +25,7 @@ _CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
 _RESERVED = frozenset({"and", "or", "not", "in", "is", "if", "else", "elif", "for", "endfor",
                        "block", "endblock", "with", "recursive", "import", "from", "as",
                        "set", "macro", "call", "filter", "include", "extends", "raw"})
-_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
-_ARITHMETIC = frozenset({"+", "-", "*", "/"})
+_BINARY = frozenset({"==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 Token = tuple[str, str]
 
 
@@ -50,8 +49,8 @@ def _tokens(code: str) -> list[Token]:
 
 
 class _Reader:
-    """expr := and ("or" and)*; and := not ("and" not)*; not := "not" not | compare;
-    compare := arith (cmp arith)*; arith := unary (op unary)*; unary := "-" unary | primary;
+    """expr := and ("or" and)*; and := not ("and" not)*; not := "not" not | operations;
+    operations := unary (binary-operator unary)*; unary := "-" unary | primary;
     primary := number | string | constant | name ("." name)* ["(" ")"] | "(" expr ")"."""
 
     def __init__(self, tokens: list[Token]) -> None:
@@ -88,17 +87,12 @@ class _Reader:
         if self._take("not"):
             self._not()
         else:
-            self._compare()
+            self._operations()
 
-    def _compare(self) -> None:
-        self._arith()
-        while self._peek()[0] == "op" and self._peek()[1] in _COMPARISONS:
-            self.index += 1
-            self._arith()
-
-    def _arith(self) -> None:
+    def _operations(self) -> None:
+        # Precedence between comparison and arithmetic does not change whether it parses.
         self._unary()
-        while self._peek()[0] == "op" and self._peek()[1] in _ARITHMETIC:
+        while self._peek()[0] == "op" and self._peek()[1] in _BINARY:
             self.index += 1
             self._unary()
 
