@@ -72,3 +72,20 @@ def env_option(command: F) -> F:
 def settings() -> Settings:
     """The Settings of the running invocation."""
     return click.get_current_context().ensure_object(Settings)
+
+
+def lock_timeout_option(command: F) -> F:
+    """`--lock-timeout 5m`: how long to wait for another operation on the environment."""
+    def convert(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float:
+        from flexor_iac.moments import parse_wait
+
+        return parse_wait(value, "--lock-timeout") if value else 0.0
+    return click.option(
+        "--lock-timeout", metavar="WAIT", callback=convert,
+        help="Wait up to WAIT (30s, 5m, 1h) for another operation on the environment to "
+             "finish (default: refuse at once, naming it).")(command)
+
+
+def ask(question: str) -> bool:
+    """A yes/no question to the person at the terminal (on stderr: stdout may be JSON)."""
+    return click.confirm(question, default=False, err=True)

@@ -33,3 +33,8 @@ class PolicyRefusal(FlexorError):
     """Refused by policy before anything was applied (declaration, scope, window, version, lock)."""
 
     exit_code = ExitCode.REFUSED
+
+
+class StateError(FlexorError):
+    """A local file the tool keeps (state, control plane, passphrase) is damaged or missing;
+    the message names the file and the way out."""

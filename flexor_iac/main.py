@@ -7,22 +7,25 @@ error exit 64, anything unexpected exit 4 with the traceback in a log file the m
 
 from __future__ import annotations
 
-import tempfile
-import time
-import traceback
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from flexor_iac import __version__, process
+from flexor_iac import __version__, failures, process
 from flexor_iac.cli_access import register as register_access_verbs
-from flexor_iac.cli_options import Settings, env_option, global_options, settings
+from flexor_iac.cli_options import (
+    Settings,
+    ask,
+    env_option,
+    global_options,
+    lock_timeout_option,
+    settings,
+)
 from flexor_iac.cli_runtime import register as register_runtime_verbs
-from flexor_iac.constants import ENVIRONMENT_NAMES, STATE_DIR_NAME, Environment, ExitCode
+from flexor_iac.constants import ENVIRONMENT_NAMES, Environment, ExitCode
 from flexor_iac.errors import FlexorError
 from flexor_iac.output import Console
-from flexor_iac.workspace import find_project
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -85,8 +88,17 @@ def validate(paths: tuple[Path, ...], changed: bool, base: str | None, env: str 
               help="With --dry-run: exit 2 when there are changes.")
 @click.option("--request", "request_id", metavar="REQUEST",
               help="Managed production: apply this approved request (in a maintenance window).")
+@click.option("--allow-downgrade", is_flag=True,
+              help="Allow lowering a deployed agent version in staging/production.")
+@click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Save the plan to FILE and stop (a dry run); apply it with --plan FILE.")
+@click.option("--plan", "saved_plan", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Apply exactly the plan saved in FILE; refused (exit 3) if it is stale.")
+@lock_timeout_option
 def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh: bool,
-           detailed_exitcode: bool, request_id: str | None) -> int:
+           detailed_exitcode: bool, request_id: str | None, allow_downgrade: bool,
+           plan_out: Path | None, saved_plan: Path | None, lock_timeout: float) -> int:
     """Validate, preview, show the plan, confirm, and apply it to one environment.
 
     \b
@@ -94,7 +106,16 @@ def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh:
       flexor deploy --env staging
       flexor deploy --env production --dry-run
       flexor deploy --env production --agent feed-monitor --yes
+      flexor deploy --env staging --plan-out staging.plan
+      flexor deploy --env staging --plan staging.plan
       flexor deploy --env production --request R-1a2b3c4d
+
+    \b
+    The environment is locked from the preview to the end of the apply (while the
+    prompt waits too); another operation is refused naming the holder, or waits
+    with --lock-timeout. The plan is applied only if nothing it was made from moved
+    since (state, project files, bound snapshots): otherwise exit 3, nothing applied.
+    Without a terminal on stdin, applying needs --yes (exit 64 otherwise).
 
     \b
     A PLEXI-managed production (flexor:managed) turns a deploy into a deployment
@@ -104,10 +125,10 @@ def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh:
     from flexor_iac.commands import deploy as command
 
     current = settings()
-    request = command.DeployRequest(Environment(env), agents, dry_run, yes, refresh,
-                                    detailed_exitcode, request_id)
-    return command.run(current.paths(), request, current.console(),
-                       lambda question: click.confirm(question, default=False))
+    request = command.DeployRequest(Environment(env), agents, dry_run or plan_out is not None,
+                                    yes, refresh, detailed_exitcode, request_id,
+                                    allow_downgrade, lock_timeout, plan_out, saved_plan)
+    return command.run(current.paths(), request, current.console(), ask)
 
 
 @cli.command()
@@ -198,7 +219,9 @@ def init(directory: Path, vault: str) -> int:
               help="A retained version (default: the one before the current one).")
 @click.option("--dry-run", is_flag=True, help="Show the plan and stop; changes nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
-def rollback(env: str, agent: str, version: str | None, dry_run: bool, yes: bool) -> int:
+@lock_timeout_option
+def rollback(env: str, agent: str, version: str | None, dry_run: bool, yes: bool,
+             lock_timeout: float) -> int:
     """Roll one agent back to one of its last three deployed versions.
 
     \b
@@ -213,9 +236,9 @@ def rollback(env: str, agent: str, version: str | None, dry_run: bool, yes: bool
     from flexor_iac.commands import rollback as command
 
     current = settings()
-    request = command.RollbackRequest(Environment(env), agent, version, dry_run, yes)
-    return command.run(current.paths(), request, current.console(),
-                       lambda question: click.confirm(question, default=False))
+    request = command.RollbackRequest(Environment(env), agent, version, dry_run, yes,
+                                      lock_timeout)
+    return command.run(current.paths(), request, current.console(), ask)
 
 
 @cli.command()
@@ -239,22 +262,6 @@ register_runtime_verbs(cli)
 register_access_verbs(cli)
 
 
-def _crash_log(error: BaseException, project_dir: Path | None) -> Path:
-    """Write the traceback where the operator can find it: .flexor/logs, else the temp dir."""
-    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    try:
-        folder = find_project(project_dir).logs_dir
-    except FlexorError:
-        folder = Path(tempfile.gettempdir()) / STATE_DIR_NAME
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir())
-    target = folder / name
-    target.write_text("".join(traceback.format_exception(error)))
-    return target
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     process.prepare()
@@ -276,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         console.error(str(error))
         return error.exit_code
     except Exception as error:
-        log = _crash_log(error, given.project_dir)
+        if (damage := failures.damaged_store(error, given.project_dir)) is not None:
+            console.error(damage)
+            return ExitCode.FAILED
+        log = failures.crash_log(error, given.project_dir)
         console.error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
         return ExitCode.INTERNAL
 

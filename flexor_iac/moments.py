@@ -38,3 +38,14 @@ def parse_duration(text: str, option: str) -> timedelta:
     if found := _DURATION.fullmatch(text.strip()):
         return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
     raise UsageError(f"{option} {text!r}: expected a duration such as 12h, 90d or 2w")
+
+
+_WAIT = re.compile(r"(\d+)([smh]?)")
+
+
+def parse_wait(text: str, option: str) -> float:
+    """`30s`, `5m`, `1h` (a bare number is seconds) → seconds to wait."""
+    if found := _WAIT.fullmatch(text.strip()):
+        unit = found.group(2) or "s"
+        return timedelta(**{_UNITS[unit]: int(found.group(1))}).total_seconds()
+    raise UsageError(f"{option} {text!r}: expected a wait such as 30s, 5m or 1h")

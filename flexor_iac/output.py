@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
+
+from flexor_iac.errors import UsageError
 
 _COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "dim": 2, "bold": 1}
 
@@ -25,11 +28,24 @@ class Console:
     verbose: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
 
-    @property
-    def interactive(self) -> bool:
-        """Whether stdout is a terminal a person is looking at (progress, prompts)."""
-        return self.out.isatty()
+    def approved(self, question: str, yes: bool, ask: Callable[[str], bool], what: str) -> bool:
+        """`--yes`, else the answer of a person at a terminal (stdin, whatever stdout is).
+
+        With no terminal to ask on and no `--yes`, nothing is applied: a usage error (exit 64),
+        as Pulumi refuses a non-interactive `up` without `--yes`.
+        """
+        if yes:
+            return True
+        try:
+            can_ask = self.stdin.isatty()
+        except (AttributeError, ValueError):  # closed or missing stdin
+            can_ask = False
+        if not can_ask:
+            raise UsageError(f"{what} needs --yes when stdin is not a terminal (nothing was "
+                             "asked, nothing was applied)")
+        return ask(question)
 
     def style(self, text: str, colour: str) -> str:
         """Wrap text in an ANSI colour when colour is on."""

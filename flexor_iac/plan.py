@@ -8,7 +8,7 @@ from typing import Any
 
 from flexor_iac.constants import Environment
 from flexor_iac.output import Console
-from flexor_iac.resources.base import PROVIDER_KEY
+from flexor_iac.resources.base import APPLIED_KEY, PROVIDER_KEY
 from flexor_iac.selection import Skipped
 from flexor_iac.stacks import EngineResult, ResourceStep
 
@@ -83,10 +83,12 @@ def changed_fields(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tu
 def _change(step: ResourceStep) -> Change:
     old_version = (step.old_inputs or {}).get("version")
     new_version = (step.new_inputs or {}).get("version")
+    fields = changed_fields(step.old_inputs, step.new_inputs)
+    if (step.old_outputs or {}).get(APPLIED_KEY) is False:  # a refresh found drift: a repair
+        fields = (*fields, "control_plane")
     return Change(step.kind, step.name, step.op,
                   old_version if step.op != "create" else None,
-                  new_version if step.op != "delete" else None,
-                  changed_fields(step.old_inputs, step.new_inputs))
+                  new_version if step.op != "delete" else None, fields)
 
 
 def _held(step: ResourceStep) -> Held | None:
@@ -163,3 +165,15 @@ def to_json(plan: Plan) -> dict[str, Any]:
                  for h in plan.held],
         "summary": plan.summary(),
     }
+
+
+def from_json(doc: dict[str, Any]) -> Plan:
+    """The plan of a `to_json` document (a saved plan); KeyError/TypeError when malformed."""
+    return Plan(
+        Environment(doc["environment"]),
+        tuple(Change(c["kind"], c["resource"], c["op"], c["from_version"], c["to_version"],
+                     tuple(c["fields"])) for c in doc["changes"]),
+        tuple(Skipped(s["kind"], s["name"], s["reason"]) for s in doc["skipped"]),
+        int(doc["summary"]["unchanged"]),
+        tuple(Held(h["agent"], h["version"], h["rolled_back_from"]) for h in doc["held"]),
+    )

@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import select
+import shutil
 import sys
+import threading
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -32,3 +36,81 @@ def finish(code: int) -> NoReturn:
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
             stream.flush()
     os._exit(code)
+
+
+def _parent_of(pid: int) -> int:
+    """The parent pid of `pid` (0 when it cannot be read)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after it
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _name_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+_watching = False
+
+
+def end_with_engine() -> None:
+    """In a dynamic-provider process: exit as soon as the Pulumi engine that started it does.
+
+    The engine starts providers through a shell shim that does not `exec`, so a provider's
+    parent is the shim and a killed engine (kill -9) would leave it running on the stack. The
+    engine is the nearest ancestor named `pulumi`; a thread waits on a pidfd for it to end.
+    """
+    global _watching
+    if _watching:
+        return
+    _watching = True
+    engine = os.getppid()
+    for _ in range(3):
+        if _name_of(engine).startswith("pulumi") and not _name_of(engine).startswith(
+                "pulumi-"):
+            break
+        engine = _parent_of(engine)
+    if engine <= 1 or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        handle = os.pidfd_open(engine)
+    except OSError:  # already gone
+        os._exit(1)
+
+    def wait() -> None:
+        select.select([handle], [], [])
+        os._exit(1)
+
+    threading.Thread(target=wait, name="end-with-engine", daemon=True).start()
+
+
+TETHER = """#!/bin/sh
+# Written by flexor: the Pulumi engine ends with the flexor process that started it
+# (kill -9 included), so no orphaned engine keeps working on a stack.
+exec {setpriv} --pdeathsig KILL -- {pulumi} "$@"
+"""
+
+
+def tethered_pulumi(real: Path, folder: Path) -> Path:
+    """A `pulumi` in `folder` that runs `real` with a parent-death signal (setpriv(1)).
+
+    Returns `real` itself where setpriv is missing. The Automation API starts the CLI from
+    the calling (main) thread, whose end is what the kernel watches.
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return real
+    wrapper = folder / "pulumi"
+    text = TETHER.format(setpriv=setpriv, pulumi=real)
+    if not wrapper.is_file() or wrapper.read_text() != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        scratch = folder / f".pulumi.{os.getpid()}"
+        scratch.write_text(text)
+        scratch.chmod(0o755)
+        scratch.replace(wrapper)
+    return wrapper

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import atexit
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from flexor_iac.deployment import DeploymentView
 from flexor_iac.deployment import view as deployment_view
 from flexor_iac.digest import json_digest
 from flexor_iac.errors import FlexorError, PolicyRefusal
+from flexor_iac.locking import operation_lock
 from flexor_iac.resolve import skill_index
 from flexor_iac.resources.agent import Agent
 from flexor_iac.resources.environment_binding import EnvironmentBinding
@@ -30,16 +33,22 @@ from flexor_iac.resources.vault_tier_scope import VaultTierScope
 from flexor_iac.snapshots import publish
 from flexor_iac.stacks import DeployedResource
 from flexor_iac.validate import validate_project
-from flexor_iac.workspace import find_project
+from flexor_iac.workspace import ProjectPaths, find_project
 
 
-@dataclass
-class Declared:
-    """The resources one program run registered, by name."""
+@dataclass(frozen=True)
+class Desired:
+    """One resource as the program declares it: its inputs and the resources it needs."""
 
-    binding: EnvironmentBinding
-    vaults: dict[str, VaultTierScope] = field(default_factory=dict)
-    agents: dict[str, Agent] = field(default_factory=dict)
+    kind: str
+    name: str
+    inputs: dict[str, Any]
+    needs: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """`Kind/name`, unique in a stack."""
+        return f"{self.kind}/{self.name}"
 
 
 def binding_inputs(project: Project, env: Environment) -> dict[str, Any]:
@@ -113,24 +122,40 @@ def agent_vaults(project: Project, agent: AgentSource, env: Environment) -> set[
     return needs
 
 
-def declare(view: DeploymentView) -> Declared:
-    """Register the resources of one environment, with real dependencies between them."""
+def desired(view: DeploymentView) -> list[Desired]:
+    """The resources of one environment, dependencies first, with real dependencies."""
     project, selection, env = view.project, view.selection, view.environment
-    binding = EnvironmentBinding(env.value, binding_inputs(project, env))
-    declared = Declared(binding)
+    binding = Desired("EnvironmentBinding", env.value, binding_inputs(project, env))
+    found = [binding]
+    vaults = {}
     for vault in selection.vaults:
-        declared.vaults[vault.config.name] = VaultTierScope(
-            vault.config.name, vault_inputs(vault, env, view.snapshots[vault.config.name]),
-            pulumi.ResourceOptions(depends_on=[binding]))
+        name = vault.config.name
+        vaults[name] = Desired("VaultTierScope", name,
+                               vault_inputs(vault, env, view.snapshots[name]), (binding.key,))
+    found += vaults.values()
     for agent in selection.agents:
         skills = resolved_skills(project, agent, env)
-        depends: list[pulumi.Resource] = [binding]
-        depends += [declared.vaults[name] for name in sorted(agent_vaults(project, agent, env))
-                    if name in declared.vaults]
-        declared.agents[agent.spec.name] = Agent(
-            agent.spec.name, agent_inputs(project, agent, env, skills),
-            pulumi.ResourceOptions(depends_on=depends))
-    return declared
+        needs = [binding.key] + [vaults[name].key for name in sorted(
+            agent_vaults(project, agent, env)) if name in vaults]
+        found.append(Desired("Agent", agent.spec.name, agent_inputs(project, agent, env, skills),
+                             tuple(needs)))
+    return found
+
+
+def inputs_digest(resources: list[Desired]) -> str:
+    """One digest of everything a program declares: what a plan was computed from."""
+    return json_digest([[r.kind, r.name, r.inputs, list(r.needs)] for r in resources])
+
+
+def declare(resources: list[Desired]) -> None:
+    """Register the resources with the engine (each gets its own copy of its inputs:
+    pulumi.dynamic.Resource adds `__provider` to the dict it is given, and the program runs
+    twice, for the preview and the update)."""
+    registered: dict[str, pulumi.Resource] = {}
+    for resource in resources:
+        registered[resource.key] = KINDS[resource.kind](
+            resource.name, dict(resource.inputs),
+            pulumi.ResourceOptions(depends_on=[registered[k] for k in resource.needs]))
 
 
 KINDS = {"EnvironmentBinding": EnvironmentBinding, "VaultTierScope": VaultTierScope,
@@ -145,25 +170,24 @@ def with_dependencies(deployed: list[DeployedResource], agent: DeployedResource
             or (r.kind == "VaultTierScope" and r.name in vaults)]
 
 
-def redeclare(deployed: list[DeployedResource], overrides: dict[str, dict[str, Any]]) -> None:
-    """Declare the stack's resources again from their state inputs (with some replaced).
+def redeclared(deployed: list[DeployedResource], overrides: dict[str, dict[str, Any]]
+               ) -> list[Desired]:
+    """The stack's resources again from their state inputs (with some replaced).
 
     Rollback uses this: it needs nothing but the stack, and only the overridden resources
     differ from what is deployed.
     """
     order = {"EnvironmentBinding": 0, "VaultTierScope": 1, "Agent": 2}
-    declared: dict[str, pulumi.Resource] = {}
+    found: list[Desired] = []
     for resource in sorted(deployed, key=lambda r: order[r.kind]):
-        # a copy: pulumi.dynamic.Resource adds `__provider` to the dict it is given, and
-        # the program runs twice (preview, then update) over the same state
-        inputs = dict(overrides.get(resource.urn, resource.inputs))
-        needs = [declared[k] for k in declared if k.startswith("EnvironmentBinding/")]
+        inputs = overrides.get(resource.urn, resource.inputs)
+        needs = [d.key for d in found if d.kind == "EnvironmentBinding"]
         if resource.kind == "Agent":
             vaults = {inputs.get("vault")} | {s["vault"] for s in inputs["skills"].values()}
-            needs += [declared[f"VaultTierScope/{v}"] for v in sorted(vaults, key=str)
-                      if f"VaultTierScope/{v}" in declared]
-        declared[f"{resource.kind}/{resource.name}"] = KINDS[resource.kind](
-            resource.name, inputs, pulumi.ResourceOptions(depends_on=needs))
+            scopes = {d.name for d in found if d.kind == "VaultTierScope"}
+            needs += [f"VaultTierScope/{v}" for v in sorted(vaults, key=str) if v in scopes]
+        found.append(Desired(resource.kind, resource.name, inputs, tuple(needs)))
+    return found
 
 
 def authorize_direct_update(root: Path, store: ControlPlane, view: DeploymentView) -> None:
@@ -177,6 +201,17 @@ def authorize_direct_update(root: Path, store: ControlPlane, view: DeploymentVie
     if env is Environment.PRODUCTION and is_managed(stack.settings if stack else None):
         raise PolicyRefusal("refused: production is PLEXI-managed; changes go through "
                             "`flexor deploy --env production` (a deployment request)")
+
+
+_HELD = ExitStack()
+
+
+def _hold_lock_until_exit(paths: ProjectPaths, env: Environment) -> None:
+    """A direct `pulumi up` holds the environment's operation lock while its program runs,
+    which is until the update ends: it never slips in while `flexor deploy` waits at its
+    prompt, and flexor refuses to start while it runs."""
+    _HELD.enter_context(operation_lock(paths, env))
+    atexit.register(_HELD.close)
 
 
 def run_for_stack(start: Path | None = None) -> None:
@@ -199,6 +234,7 @@ def run_for_stack(start: Path | None = None) -> None:
     try:
         view = deployment_view(paths, project, env, store)
         if not pulumi.runtime.is_dry_run():
+            _hold_lock_until_exit(paths, env)
             authorize_direct_update(paths.root, store, view)
             for vault in view.to_publish:
                 publish(paths, vault, store)
@@ -208,7 +244,7 @@ def run_for_stack(start: Path | None = None) -> None:
         store.close()
     for warning in view.warnings:
         pulumi.log.warn(warning)
-    declare(view)
+    declare(desired(view))
 
 
 if __name__ == "__main__":

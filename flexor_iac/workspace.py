@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flexor_iac.constants import STATE_DIR_NAME
-from flexor_iac.errors import ProjectNotFound
+from flexor_iac.errors import ProjectNotFound, StateError
 
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -56,10 +56,27 @@ def find_project(start: Path | None = None) -> ProjectPaths:
     )
 
 
+def _salted(paths: ProjectPaths) -> Path | None:
+    """A file that shows stacks were encrypted with a passphrase already (None: none was)."""
+    for stack_file in sorted(paths.root.glob("Pulumi.*.yaml")):
+        if "encryptionsalt:" in stack_file.read_text(errors="replace"):
+            return stack_file
+    stacks = paths.backend_dir / ".pulumi" / "stacks"
+    return next(iter(sorted(stacks.rglob("*.json"))), None) if stacks.is_dir() else None
+
+
 def ensure_passphrase(paths: ProjectPaths) -> Path:
-    """Create the project's random passphrase once (mode 0600) and return its path."""
+    """Create the project's random passphrase once (mode 0600) and return its path.
+
+    Never while stacks were already encrypted with one: a new passphrase cannot open them.
+    """
     target = paths.passphrase_file
     if not target.exists():
+        if (salted := _salted(paths)) is not None:
+            raise StateError(
+                f"the passphrase file {target} is missing, but {salted} was encrypted with a "
+                "passphrase: restore the file, or set PULUMI_CONFIG_PASSPHRASE (or "
+                "PULUMI_CONFIG_PASSPHRASE_FILE) to that passphrase")
         import secrets  # hmac & hashlib: only the first engine call of a project needs them
 
         paths.state_dir.mkdir(parents=True, exist_ok=True)
@@ -67,6 +84,11 @@ def ensure_passphrase(paths: ProjectPaths) -> Path:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
     return target
+
+
+def backend_url(paths: ProjectPaths) -> str:
+    """The Pulumi state backend: $PULUMI_BACKEND_URL, else the embedded `file://` folder."""
+    return os.environ.get("PULUMI_BACKEND_URL") or f"file://{paths.backend_dir}"
 
 
 def engine_env(paths: ProjectPaths) -> dict[str, str]:
@@ -86,7 +108,7 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
     }
     if "PULUMI_BACKEND_URL" not in os.environ:
         paths.backend_dir.mkdir(parents=True, exist_ok=True)
-        env["PULUMI_BACKEND_URL"] = f"file://{paths.backend_dir}"
+        env["PULUMI_BACKEND_URL"] = backend_url(paths)
     if not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ):
         env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(ensure_passphrase(paths))
     return env

@@ -149,3 +149,20 @@ def test_the_console_script_flushes_everything_before_it_ends(project: Path) -> 
     assert broken.returncode == ExitCode.FAILED
     assert broken.stderr.startswith("agents/broken.yaml:2:1: error: invalid YAML")
     assert broken.stdout.endswith("1 error(s), 0 warning(s)\n")
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    (["deploy", "--env", "staging", "--lock-timeout", "soon"],
+     "--lock-timeout 'soon': expected a wait such as 30s, 5m or 1h"),
+    (["deploy", "--env", "staging", "--plan", "x.plan", "--agent", "feed-monitor"],
+     "--plan applies a saved plan as it was made: it takes no --dry-run, --agent, --refresh, "
+     "--plan-out or --request"),
+    (["deploy", "--env", "staging", "--plan-out", "x.plan", "--refresh"],
+     "--plan-out cannot save a plan made with --refresh"),
+])
+def test_deploy_flag_mistakes_are_one_usage_line(given: list[str], message: str,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 project: Path) -> None:
+    assert cli_main.main(["--project-dir", str(project), *given]) == ExitCode.USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

@@ -7,16 +7,19 @@ inputs, the agent from its retained version plus a hold, and the update targets 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from flexor_iac import plan as plans
 from flexor_iac.access.policy import Gate
+from flexor_iac.config.models import version_key
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import FlexorError
+from flexor_iac.errors import FlexorError, PolicyRefusal
+from flexor_iac.locking import operation_lock
 from flexor_iac.output import Console
-from flexor_iac.program import redeclare, with_dependencies
+from flexor_iac.program import declare, redeclared, with_dependencies
 from flexor_iac.resources.agent import HOLD_KEY, VERSION_FIELDS
 from flexor_iac.resources.base import RETAINED_KEY
 from flexor_iac.stacks import DeployedResource, StackSession
@@ -32,11 +35,7 @@ class RollbackRequest:
     version: str | None = None
     dry_run: bool = False
     yes: bool = False
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """Dotted numbers compare as numbers: 1.10 > 1.9."""
-    return tuple(int(part) for part in version.split("."))
+    lock_timeout: float = 0.0
 
 
 def choose(retained: list[dict[str, Any]], current: str, wanted: str | None) -> dict[str, Any]:
@@ -66,6 +65,14 @@ def rolled_back_inputs(agent: DeployedResource, target: dict[str, Any]) -> dict[
 def run(paths: ProjectPaths, request: RollbackRequest, console: Console,
         confirm: Callable[[str], bool]) -> int:
     """Roll one agent back in one environment; returns the exit code."""
+    lock = nullcontext() if request.dry_run else operation_lock(
+        paths, request.env, request.lock_timeout, console.progress)
+    with lock:
+        return _rollback(paths, request, console, confirm)
+
+
+def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
+              confirm: Callable[[str], bool]) -> int:
     with ControlPlane(locate(paths.root)) as store:
         gate = Gate(paths.root, store)
         principal = gate.require("rollback", request.env)
@@ -81,21 +88,22 @@ def run(paths: ProjectPaths, request: RollbackRequest, console: Console,
     overrides = {agent.urn: rolled_back_inputs(agent, target)}
     # A targeted update leaves resources it does not target alone, registered or not: declare
     # only the agent and its dependencies, so a rollback costs the same in any stack size.
-    needed = with_dependencies(deployed, agent)
-
-    def program() -> None:
-        redeclare(needed, overrides)
-
-    session = StackSession(paths, request.env, program)
+    needed = redeclared(with_dependencies(deployed, agent), overrides)
+    session = StackSession(paths, request.env, lambda: declare(needed), console.progress)
+    state = session.state_digest()
     plan = plans.build_plan(request.env, session.preview([agent.urn]), ())
     plans.render(plan, console)
     if request.dry_run or not plan.has_changes:
         console.document({**plans.to_json(plan), "applied": False})
         return ExitCode.OK
-    if console.interactive and not request.yes and not confirm(
-            f"Roll {agent.name} back to {target['version']} in {request.env.value}?"):
+    if not console.approved(f"Roll {agent.name} back to {target['version']} in "
+                            f"{request.env.value}?", request.yes, confirm,
+                            f"rolling back in {request.env.value}"):
         console.error("rollback cancelled; nothing was applied")
         return ExitCode.FAILED
+    if session.state_digest() != state:
+        raise PolicyRefusal(f"the plan is stale: the {request.env.value} stack's state changed "
+                            "since it was shown; nothing was applied; run rollback again")
     session.up([agent.urn], message=f"flexor rollback --env {request.env.value}: {agent.name} "
                f"{agent.inputs['version']} → {target['version']}")
     console.document({**plans.to_json(plan), "applied": True})

@@ -26,6 +26,11 @@ ValueType = Literal["string", "integer", "number", "boolean", "array", "object"]
 TriggerType = Literal["schedule", "event", "webhook", "manual"]
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """Dotted numbers compare as numbers: 1.10 > 1.9."""
+    return tuple(int(part) for part in version.split("."))
+
+
 class Strict(BaseModel):
     """Base: unknown keys are errors, instances are immutable."""
 

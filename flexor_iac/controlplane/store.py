@@ -19,6 +19,7 @@ from typing import Any
 from flexor_iac.controlplane.access import AccessRecords
 from flexor_iac.controlplane.runs import RunRecords
 from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
+from flexor_iac.errors import StateError
 
 DB_NAME = "control-plane.db"
 
@@ -72,9 +73,15 @@ class ControlPlane(RunRecords, AccessRecords):
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            if not is_damage(error):
+                raise
+            raise StateError(damaged(path, error)) from None
 
     def _migrate(self) -> None:
         """Bring the database to SCHEMA_VERSION, one migration per transaction.
@@ -241,12 +248,6 @@ class ControlPlane(RunRecords, AccessRecords):
                         environment, vault)
         return json.loads(row[0]) if row else None
 
-    def active_digest(self, environment: str, name: str) -> str | None:
-        """The digest of the agent version active in the environment, if any."""
-        row = self._one("SELECT digest FROM agents WHERE environment=? AND name=?",
-                        environment, name)
-        return row[0] if row else None
-
     def binding_digest(self, environment: str, vault: str) -> str | None:
         """The snapshot digest bound for a vault in the environment, if any."""
         row = self._one("SELECT digest FROM bindings WHERE environment=? AND vault=?",
@@ -257,6 +258,18 @@ class ControlPlane(RunRecords, AccessRecords):
 def _active_agent(row: Any) -> ActiveAgent:
     return ActiveAgent(row[0], row[1], row[2], json.loads(row[3]), row[4],
                        datetime.fromisoformat(row[5]), bool(row[6]))
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether SQLite says the database file itself is damaged (not locked, not misused)."""
+    return type(error) is sqlite3.DatabaseError
+
+
+def damaged(path: Path, error: BaseException) -> str:
+    """The one line for a damaged control plane: which file, and the ways out."""
+    return (f"the control plane {path} is damaged ({error}): restore it from a backup, or move "
+            "it aside and run `flexor deploy --refresh --env E` for each environment to rebuild "
+            "what is deployed from the Pulumi state (runs, logs and keys are not in the state)")
 
 
 def locate(start: Path | None = None) -> Path:

@@ -53,7 +53,10 @@ class AgentProvider(FlexorProvider):
         store.deactivate_agent(props["environment"], props["name"])
 
     def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
-        return bool(store.active_digest(props["environment"], props["name"]) == props["digest"])
+        """The control plane runs this very version: same version number, same content."""
+        active = store.active_agent(props["environment"], props["name"])
+        return active is not None and (active.version, active.digest) == (
+            props["version"], props["digest"])
 
     def held(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
         """A rollback hold stays while the file still says the version rolled back from."""

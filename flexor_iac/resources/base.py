@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from pulumi.dynamic import (
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -17,6 +18,7 @@ from pulumi.dynamic import (
 )
 
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.process import end_with_engine
 
 # The engine's placeholder for a value not known during preview (pulumi.runtime.rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -90,6 +92,10 @@ class FlexorProvider(ResourceProvider):
     def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
         """Whether the control plane holds exactly this resource."""
         return True
+
+    def configure(self, _req: ConfigureRequest) -> None:
+        """Called once in the provider process: end it with the engine (kill -9 included)."""
+        end_with_engine()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Inputs were validated by the program before registration; pass them through."""

@@ -57,9 +57,9 @@ def test_the_vendor_workflow(project: Path, monkeypatch: pytest.MonkeyPatch) -> 
     _ok(project, "validate")
     synced = _ok(project, "sync", "--vault", "company").stdout
     assert "company: published snapshot sha256:" in synced
-    staging = _ok(project, "deploy", "--env", "staging")
+    staging = _ok(project, "deploy", "--env", "staging", "--yes")
     assert "Deployed to staging: 4 create." in staging.stdout
-    production = _ok(project, "deploy", "--env", "production")
+    production = _ok(project, "deploy", "--env", "production", "--yes")
     assert " + Agent feed-monitor  1.0" in production.stdout.splitlines()
     assert ("   skipped agent staging-probe: agent declares environment staging"
             in production.stdout.splitlines())

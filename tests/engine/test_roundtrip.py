@@ -9,7 +9,7 @@ from flexor_iac import deployment
 from flexor_iac.config.project import load_project
 from flexor_iac.constants import Environment
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.program import declare
+from flexor_iac.program import declare, desired
 from flexor_iac.snapshots import publish
 from flexor_iac.stacks import StackSession
 from flexor_iac.workspace import ProjectPaths
@@ -26,7 +26,7 @@ def _session(root: Path, env: Environment) -> StackSession:
         view = deployment.view(paths, project, env, store)
 
     def program() -> None:
-        declare(view)
+        declare(desired(view))
 
     return StackSession(paths, env, program)
 
