@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flexor_iac.scaffold import PROGRAM_FILE, PROGRAM_TEXT
+from flexor_iac.scaffold import CATALOGS, PROGRAM_FILE, PROGRAM_TEXT
 
 VAULTS = (("company", "L2", "production"), ("personal", "L3", "staging"),
           ("desk", "L4", "production"), ("research", "L4", "production"))
@@ -81,15 +81,15 @@ def generate(root: Path, agents: int, skills: int) -> list[Path]:
                                       "config:\n  flexor:defaultVault: company\n")
     (root / PROGRAM_FILE).write_text(PROGRAM_TEXT)
     for env in ("sandbox", "staging", "production"):
-        (root / f"Pulumi.{env}.yaml").write_text(f"config:\n  flexor:environment: {env}\n")
+        (root / f"Pulumi.{env}.yaml").write_text(f"config:\n  flexor:environment: {env}\n"
+                                                 f"  flexor:catalog: {CATALOGS[env]}\n")
     per_vault = skills // len(VAULTS)
     skill_names: dict[str, list[str]] = {}
     for vault, tier, environment in VAULTS:
         folder = root / "vaults" / vault
         (folder / "skills").mkdir(parents=True, exist_ok=True)
         (folder / "vault.json").write_text(json.dumps({
-            "name": vault, "tier": tier, "environment": environment,
-            "data": {"catalog": "plexifact://prod/catalog"}}, indent=2))
+            "name": vault, "tier": tier, "environment": environment}, indent=2))
         skill_names[vault] = [f"{vault}-check-{i}" for i in range(per_vault)]
         for name in skill_names[vault]:
             (folder / "skills" / f"{name}.yaml").write_text(_skill(name))

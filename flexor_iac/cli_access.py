@@ -23,7 +23,7 @@ def keys() -> None:
 @click.option("--user", required=True, metavar="USER", help="Whose key it is (roles apply).")
 @click.option("--scope", "scopes", multiple=True, required=True, metavar="SCOPE",
               help="deploy:<env>, run:<env>, read or admin (repeatable).")
-@click.option("--expires", metavar="DURATION", help="Lifetime such as 90d, 12h, 2w.")
+@click.option("--expires", metavar="DURATION", help="Lifetime such as 90d, 12h, 2w (1h to 36500d).")
 def keys_create(name: str, user: str, scopes: tuple[str, ...], expires: str | None) -> int:
     """Create an API key and print its secret once (only a salted hash is kept).
 

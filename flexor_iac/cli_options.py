@@ -86,6 +86,10 @@ def lock_timeout_option(command: F) -> F:
              "finish (default: refuse at once, naming it).")(command)
 
 
+# `--limit N` of every listing: a count SQLite's 64-bit LIMIT takes, and more than anyone reads.
+LIMIT = click.IntRange(min=1, max=1_000_000)
+
+
 def ask(question: str) -> bool:
     """A yes/no question to the person at the terminal (on stderr: stdout may be JSON)."""
     return click.confirm(question, default=False, err=True)

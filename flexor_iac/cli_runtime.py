@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from flexor_iac.cli_options import env_option, global_options, settings
+from flexor_iac.cli_options import LIMIT, env_option, global_options, settings
 from flexor_iac.constants import ENVIRONMENT_NAMES, RUN_STATUSES, Environment
 from flexor_iac.errors import UsageError
 
@@ -68,7 +68,7 @@ def run(agent: str, env: str, now: bool, inputs: tuple[str, ...], trigger: str,
 @click.option("--agent", required=True, metavar="NAME", help="The agent whose runs to show.")
 @click.option("--status", type=click.Choice((*RUN_STATUSES, "error")),
               help="Only runs with this status (`error` = `failed`).")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--limit", type=LIMIT, default=20, show_default=True,
               help="At most this many runs.")
 @click.option("--since", metavar="WHEN", help="Only runs from WHEN (2026-04-30, an ISO time, 2h).")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new runs (Ctrl-C ends).")
@@ -100,7 +100,7 @@ def logs(env: str, agent: str, status: str | None, limit: int, since: str | None
 @click.option("--to", "end", metavar="DATE", help="Runs triggered on or before DATE.")
 @click.option("--status", type=click.Choice(RUN_STATUSES),
               help="Only entries with this status.")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N entries.")
+@click.option("--limit", type=LIMIT, metavar="N", help="At most N entries.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format.")
 def audit(env: str | None, agent: str | None, start: str | None, end: str | None,

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from flexor_iac.config.files import read_regular
+
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace: equal values give equal text."""
@@ -23,7 +25,7 @@ def tree_digest(root: Path, files: Iterable[str]) -> str:
     """`sha256:<hex>` over the relative paths and bytes of `files` under `root`."""
     hasher = hashlib.sha256()
     for name in sorted(files):
-        data = (root / name).read_bytes()
+        data = read_regular(root / name)  # never blocks on a file swapped for a FIFO
         hasher.update(f"{name}\0{len(data)}\0".encode())
         hasher.update(data)
     return "sha256:" + hasher.hexdigest()

@@ -34,7 +34,8 @@ def damaged_store(error: Exception, project_dir: Path | None) -> str | None:
     """The one line for a control plane found damaged mid-command (None: another error)."""
     if "sqlite3" not in sys.modules:  # nothing opened a database: not worth importing
         return None
-    from flexor_iac.controlplane.store import damaged, is_damage, locate
+    from flexor_iac.controlplane.health import damaged, is_damage
+    from flexor_iac.controlplane.store import locate
 
     if not is_damage(error):
         return None

@@ -12,6 +12,23 @@ from typing import Any, TextIO
 from flexor_iac.errors import UsageError
 
 _COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "dim": 2, "bold": 1}
+_LAYOUT = "\n\t"  # what a result line may hold besides printable text (tables, blocks)
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """`text` with every non-printable character (ESC, BEL, CR, bidi overrides, undecodable
+    bytes…) but those in `keep` written as its Python escape (`\\x1b`), so text from an
+    argument or a file can never move the cursor, recolour or retitle the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in keep else
+                   c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+class _Styled(str):
+    """Text from `Console.style`: escaped already, and its colour codes are the console's own."""
+
+    __slots__ = ()
 
 
 def colour_wanted(stream: TextIO, no_color_flag: bool) -> bool:
@@ -48,15 +65,16 @@ class Console:
         return ask(question)
 
     def style(self, text: str, colour: str) -> str:
-        """Wrap text in an ANSI colour when colour is on."""
-        if not self.colour:
-            return text
-        return f"\033[{_COLOURS[colour]}m{text}\033[0m"
+        """Wrap one line of text (control characters and line breaks escaped) in an ANSI colour
+        when colour is on."""
+        text = _printable(text)
+        return _Styled(f"\033[{_COLOURS[colour]}m{text}\033[0m" if self.colour else text)
 
     def line(self, text: str = "") -> None:
         """A line of the verb's result on stdout (suppressed in --json mode)."""
         if not self.json_mode:
-            print(text, file=self.out, flush=True)
+            shown = text if isinstance(text, _Styled) else _printable(text, _LAYOUT)
+            print(shown, file=self.out, flush=True)
 
     def progress(self, text: str) -> None:
         """A progress line on stderr, so stdout stays the result."""
@@ -69,11 +87,11 @@ class Console:
 
     def warning(self, text: str) -> None:
         """A warning line on stderr."""
-        print(f"{self.style('warning', 'yellow')}: {text}", file=self.err, flush=True)
+        print(f"{self.style('warning', 'yellow')}: {_printable(text)}", file=self.err, flush=True)
 
     def error(self, text: str) -> None:
         """An error line on stderr."""
-        print(f"{self.style('error', 'red')}: {text}", file=self.err, flush=True)
+        print(f"{self.style('error', 'red')}: {_printable(text)}", file=self.err, flush=True)
 
     def document(self, doc: Any) -> None:
         """The verb's machine-readable result (only in --json mode)."""

@@ -49,11 +49,11 @@ class Basis:
         return found
 
 
-def check_current(planned: Basis, current: Basis) -> None:
+def check_current(planned: Basis, current: Basis, verb: str = "deploy") -> None:
     """Refuse (exit 3) a plan whose basis moved since it was shown."""
     if moved := planned.moved(current):
         raise PolicyRefusal(f"the plan is stale: {'; '.join(moved)} since it was shown; "
-                            "nothing was applied; run deploy again")
+                            f"nothing was applied; run {verb} again")
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,10 @@ def load(path: Path) -> SavedPlan:
         doc = json.loads(path.read_text())
     except OSError as error:
         raise UsageError(f"--plan {path}: cannot read it ({error.strerror})") from None
-    except ValueError as error:
-        raise UsageError(f"--plan {path}: not a saved flexor plan (invalid JSON: {error})") \
-            from None
+    except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
+        raise UsageError(f"--plan {path}: not a saved flexor plan (invalid JSON: "
+                         f"{type(error).__name__ if isinstance(error, RecursionError) else error})"
+                         ) from None
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise UsageError(f"--plan {path}: not a saved flexor plan (write one with --plan-out)")
     if doc.get("format_version") != FORMAT_VERSION:

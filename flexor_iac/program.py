@@ -14,8 +14,8 @@ from typing import Any
 
 import pulumi
 
-from flexor_iac.access.managed import is_managed
 from flexor_iac.access.policy import Gate
+from flexor_iac.access.protection import Protection
 from flexor_iac.config.diagnostics import has_errors
 from flexor_iac.config.models import SkillTask
 from flexor_iac.config.project import AgentSource, Project, SkillSource, VaultSource
@@ -64,6 +64,7 @@ def binding_inputs(project: Project, env: Environment) -> dict[str, Any]:
         "triggers": list(settings.triggers) if settings and settings.triggers else default_triggers,
         "catalog": settings.catalog if settings else None,
         "isolation": "live" if env is Environment.PRODUCTION else "isolated",
+        "protection": Protection.declared(settings, env).to_json(),
     }
 
 
@@ -192,13 +193,12 @@ def redeclared(deployed: list[DeployedResource], overrides: dict[str, dict[str, 
 
 def authorize_direct_update(root: Path, store: ControlPlane, view: DeploymentView) -> None:
     """`pulumi up` run directly obeys the same policy as `flexor deploy` (CI cannot bypass
-    it): the key and roles, and no direct change to a PLEXI-managed production."""
+    it): the key, the roles, the recorded protection, and no direct change to a PLEXI-managed
+    production."""
     env = view.environment
-    gate = Gate(root, store)
-    principal = gate.require("deploy", env)
-    gate.require_deploy_roles(principal, [v.config.name for v in view.selection.vaults], env)
-    stack = view.project.stacks.get(env)
-    if env is Environment.PRODUCTION and is_managed(stack.settings if stack else None):
+    authority = Gate(root, store).authorize_deploy(env, [v.config.name
+                                                         for v in view.selection.vaults])
+    if env is Environment.PRODUCTION and authority.protection.managed:
         raise PolicyRefusal("refused: production is PLEXI-managed; changes go through "
                             "`flexor deploy --env production` (a deployment request)")
 

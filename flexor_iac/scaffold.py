@@ -33,8 +33,14 @@ config:
 STACK_YAML = """\
 config:
   flexor:environment: {env}
+  flexor:catalog: {catalog}
   flexor:triggers: {triggers}
 """
+
+# Each environment reads only its own PlexiFact catalog (docs/decisions/009); production's is
+# the live catalog, named as in the vendor's documentation and the example project.
+CATALOGS = {"sandbox": "plexifact://sandbox/catalog", "staging": "plexifact://staging/catalog",
+            "production": "plexifact://prod/catalog"}
 
 VAULT_JSON = """\
 {{
@@ -100,7 +106,8 @@ def project_files(vault: str) -> dict[str, str]:
         "agents/hello-agent.yaml": AGENT_YAML.format(vault=vault),
     }
     for env, enabled in triggers.items():
-        files[f"Pulumi.{env}.yaml"] = STACK_YAML.format(env=env, triggers=enabled)
+        files[f"Pulumi.{env}.yaml"] = STACK_YAML.format(env=env, catalog=CATALOGS[env],
+                                                        triggers=enabled)
     return files
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flexor_iac.config.files import read_regular
 from flexor_iac.config.project import VaultSource
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.digest import tree_digest
@@ -52,7 +53,8 @@ def publish(paths: ProjectPaths, vault: VaultSource, control_plane: ControlPlane
         source = vault_directory(paths, vault)
         for name in vault.files:
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / name, staging / name)
+            # The bytes, never a link; only regular files (vault.files leaves the rest out).
+            (staging / name).write_bytes(read_regular(source / name))
         try:
             os.rename(staging, target)
         except OSError:  # another sync of the same content won the race: same bytes

@@ -24,7 +24,7 @@ from pulumi import automation as auto
 from pulumi.automation import events
 
 from flexor_iac.constants import PULUMI_PROJECT, Environment
-from flexor_iac.errors import EngineError, ToolchainError
+from flexor_iac.errors import EngineError, PolicyRefusal, ToolchainError
 from flexor_iac.locking import holds_lock, operation_lock
 from flexor_iac.process import tethered_pulumi
 from flexor_iac.stack_files import StackFiles, pending_name
@@ -177,6 +177,9 @@ class StackSession:
     def _failure(self, error: auto.CommandError, errors: list[str] | None = None) -> Exception:
         """The one-line error for a failed engine call (a damaged state file named as such)."""
         self._deployment(exported=False)  # raises StateError when the state file broke
+        for line in [*(errors or []), str(error)]:  # a provider's policy refusal: exit 3
+            if (at := line.find("refused: ")) >= 0:
+                return PolicyRefusal(line[at:].strip().splitlines()[0])
         detail = errors[-1] if errors else _last_line(str(error))
         return EngineError(f"the Pulumi engine failed on {self.env.value}: {detail}")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from flexor_iac.checks import (
     catalog,
     cycles,
+    files,
     names,
     references,
     stacks,
@@ -23,7 +24,7 @@ from flexor_iac.constants import Environment
 
 CHECKS: tuple[Callable[[CheckContext], Iterable[Diagnostic]], ...] = (
     names.check, vaults.check, stacks.check, triggers.check, templates.check,
-    references.check, cycles.check, catalog.check,
+    references.check, cycles.check, catalog.check, files.check,
 )
 
 

@@ -77,6 +77,18 @@ def test_global_options_work_after_the_verb(project: Path,
     assert json.loads(capsys.readouterr().out) == []
 
 
+def test_control_characters_in_arguments_are_shown_escaped(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    where = ["--project-dir", str(project)]
+    assert cli_main.main([*where, "status", "--env", "staging", "x\x1b[31m"]) == ExitCode.USAGE
+    assert capsys.readouterr().err == "error: Got unexpected extra argument (x\\x1b[31m) " \
+                                      "(see 'flexor status --help')\n"
+    assert cli_main.main([*where, "run", "x\x1b[2J", "--now", "--env", "staging"]) == 1
+    assert capsys.readouterr().err.startswith("error: agent x\\x1b[2J is not deployed to staging")
+    assert cli_main.main([*where, "logs", "--agent", "x\x1b]0;owned\x07", "--env", "staging"]) == 0
+    assert capsys.readouterr().out == "No runs of x\\x1b]0;owned\\x07 in staging.\n"
+
+
 def test_no_project_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main.main(["validate", "--project-dir", str(tmp_path)]) == ExitCode.USAGE
     assert "no Pulumi.yaml at or above" in capsys.readouterr().err
@@ -154,6 +166,8 @@ def test_the_console_script_flushes_everything_before_it_ends(project: Path) -> 
 @pytest.mark.parametrize(("given", "message"), [
     (["deploy", "--env", "staging", "--lock-timeout", "soon"],
      "--lock-timeout 'soon': expected a wait such as 30s, 5m or 1h"),
+    (["deploy", "--env", "staging", "--lock-timeout", "99999999999999999999h"],
+     "--lock-timeout '99999999999999999999h': a wait may be at most 24h"),
     (["deploy", "--env", "staging", "--plan", "x.plan", "--agent", "feed-monitor"],
      "--plan applies a saved plan as it was made: it takes no --dry-run, --agent, --refresh, "
      "--plan-out or --request"),

@@ -4,23 +4,18 @@ someone else, and applied — exactly as planned — only inside a maintenance w
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flexor_iac import plan as plans
 from flexor_iac.access import windows
-from flexor_iac.config.models import FlexorStackSettings
+from flexor_iac.config.models import MaintenanceWindow
 from flexor_iac.controlplane.access import DeploymentRequest
 from flexor_iac.digest import json_digest
 from flexor_iac.errors import FlexorError, PolicyRefusal
 
-CTO_TIER = "full-stack-cto"
 REVIEW_PERIOD = timedelta(hours=48)
-
-
-def is_managed(settings: FlexorStackSettings | None) -> bool:
-    """Managed and not self-service (the Full Stack CTO tier deploys itself)."""
-    return bool(settings and settings.managed and settings.engagementTier != CTO_TIER)
 
 
 def plan_digest(plan: plans.Plan) -> str:
@@ -60,7 +55,7 @@ def check_approval(request: DeploymentRequest, approver: str, now: datetime) -> 
                             f"{windows.describe(review_ends(request))}")
 
 
-def check_apply(request: DeploymentRequest, settings: FlexorStackSettings | None,
+def check_apply(request: DeploymentRequest, configured_windows: Sequence[dict[str, Any]],
                 now: datetime) -> None:
     """Refuse to apply a request that is not approved, or outside the maintenance window."""
     if request.status == "pending":
@@ -69,7 +64,8 @@ def check_apply(request: DeploymentRequest, settings: FlexorStackSettings | None
                             f"{windows.describe(review_ends(request))})")
     if request.status != "approved":
         raise PolicyRefusal(f"refused: request {request.request_id} is {request.status}")
-    configured = windows.windows(settings.maintenanceWindows if settings else None)
+    configured = windows.windows([MaintenanceWindow.model_validate(w)
+                                  for w in configured_windows])
     if not windows.is_open(configured, now):
         opening = windows.next_opening(configured, now)
         raise PolicyRefusal(f"refused: production changes are applied in the maintenance "

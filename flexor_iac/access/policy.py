@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from flexor_iac import clock
 from flexor_iac.access import keys
+from flexor_iac.access.protection import Protection
 from flexor_iac.config.project import load_stack
 from flexor_iac.constants import Environment
 from flexor_iac.controlplane.access import ALL_VAULTS
@@ -43,6 +44,14 @@ class Principal:
     scopes: frozenset[str]
 
 
+@dataclass(frozen=True)
+class Authority:
+    """What an authorized deploy may do, and under which protection."""
+
+    principal: Principal | None
+    protection: Protection
+
+
 def role_rank(role: str | None) -> int:
     """viewer 1 < operator 2 < admin 3 < owner 4 (0: no role)."""
     return ROLES.index(role) + 1 if role in ROLES else 0
@@ -69,13 +78,26 @@ class Gate:
             return None
         return Principal(stored.user, stored.key_id, frozenset(stored.scopes))
 
-    def required(self, env: Environment) -> bool:
-        """Whether verbs on `env` need a key (flexor:requireApiKey; default production)."""
+    def declared(self, env: Environment) -> Protection:
+        """The protection `Pulumi.<env>.yaml` declares."""
         stack, _diagnostics = load_stack(self.root, env)
         if stack is None and (self.root / f"Pulumi.{env.value}.yaml").exists():
             raise FlexorError(f"Pulumi.{env.value}.yaml is invalid; run `flexor validate`")
-        setting = stack.settings.requireApiKey if stack else None
-        return env is Environment.PRODUCTION if setting is None else setting
+        return Protection.declared(stack.settings if stack else None, env)
+
+    def recorded(self, env: Environment) -> Protection | None:
+        """The protection the control plane recorded (once access control was on)."""
+        spec = self.store.protection(env.value)
+        return Protection.from_json(spec) if spec is not None else None
+
+    def protection(self, env: Environment) -> Protection:
+        """What applies: the declared protection, never weaker than the recorded one."""
+        declared, recorded = self.declared(env), self.recorded(env)
+        return recorded.with_(declared) if recorded else declared
+
+    def required(self, env: Environment) -> bool:
+        """Whether verbs on `env` need a key (flexor:requireApiKey; default production)."""
+        return self.protection(env).require_api_key
 
     def require(self, verb: str, env: Environment | None = None) -> Principal | None:
         """The principal, when `verb` (on `env`) needs a key; refuse when it has none valid.
@@ -93,6 +115,25 @@ class Gate:
             raise PolicyRefusal(f"refused: `flexor {verb}`{where} needs an API key with scope "
                                 f"{scope} ({KEY_VARIABLE})")
         return principal
+
+    def authorize_deploy(self, env: Environment, vaults: Iterable[str]) -> Authority:
+        """`flexor deploy` and a direct `pulumi up` alike: the key, the roles on every vault the
+        deploy touches, and no lowering of a recorded protection without an admin key."""
+        principal = self.require("deploy", env)
+        self.require_deploy_roles(principal, vaults, env)
+        recorded = self.recorded(env)
+        lowered = recorded.lowered_by(self.declared(env)) if recorded else []
+        if lowered and (principal is None or "admin" not in principal.scopes):
+            raise PolicyRefusal(
+                f"refused: Pulumi.{env.value}.yaml lowers {env.value}'s recorded protection "
+                f"({', '.join(lowered)}); only a deploy with an admin key ({KEY_VARIABLE}) may "
+                "lower it")
+        return Authority(principal, self.protection(env))
+
+    def record_declared(self, env: Environment, by: str) -> None:
+        """Record the protection the stack file declares (access control just went on, or an
+        authorized deploy applied it)."""
+        self.store.record_protection(env.value, self.declared(env).to_json(), clock.now(), by)
 
     def role(self, user: str, vault: str) -> str | None:
         """A user's highest role on a vault (a grant on `*` counts for every vault)."""

@@ -17,6 +17,11 @@ from flexor_iac.config.diagnostics import Diagnostic
 REQUIRED = {"schedule": ("cron",), "event": ("source", "event"), "webhook": (), "manual": ()}
 ONLY_FOR = {"cron": "schedule", "source": "event", "event": "event", "filter": "event",
             "path": "webhook"}
+CRON_FIELDS = "minute hour day-of-month month day-of-week"
+# Each cron field with the largest step it can take (its highest value minus its lowest): a
+# wider step only ever matches its start, so `*/61` is not "every 61 minutes". cronsim takes any
+# step; crontab (cronie) refuses these.
+CRON_STEPS = tuple(zip(CRON_FIELDS.split(), (59, 23, 30, 11, 7), strict=True))
 
 
 @lru_cache(maxsize=4096)
@@ -25,11 +30,18 @@ def cron_problem(expression: str) -> str | None:
     fields = expression.split()
     if len(fields) != 5:
         return f"cron expression {expression!r} has {len(fields)} fields; expected 5 " \
-               "(minute hour day-of-month month day-of-week)"
+               f"({CRON_FIELDS})"
     try:
         CronSim(expression, datetime(2026, 1, 1))
     except CronSimError as error:
         return f"invalid cron expression {expression!r}: {error}"
+    except ValueError:  # cronsim's int() of a number thousands of digits long
+        return f"invalid cron expression {expression!r}: a number in it is too long"
+    for text, (name, most) in zip(fields, CRON_STEPS, strict=True):
+        for item in text.split(","):
+            if (step := item.partition("/")[2]).isdecimal() and int(step) > most:
+                return f"invalid cron expression {expression!r}: {name} step {step} is out " \
+                       f"of range (at most {most})"
     return None
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from flexor_iac import clock, deployment, pipeline, plan_file
 from flexor_iac import plan as plans
 from flexor_iac.access import managed, windows
-from flexor_iac.access.policy import Gate
+from flexor_iac.access.policy import Authority, Gate
 from flexor_iac.actor import local_actor
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.access import DeploymentRequest
@@ -46,30 +46,30 @@ class DeployRequest:
     saved_plan: Path | None = None
 
 
-def _managed(view: deployment.DeploymentView) -> bool:
-    """Whether this is a PLEXI-managed production (changes go through requests)."""
-    stack = view.project.stacks.get(view.environment)
-    return (view.environment is Environment.PRODUCTION
-            and managed.is_managed(stack.settings if stack else None))
+@dataclass(frozen=True)
+class _Authorized:
+    """Who deploys, whether production is PLEXI-managed, the request being applied."""
+
+    authority: Authority
+    managed: bool
+    applying: DeploymentRequest | None
 
 
 def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
-               request: DeployRequest) -> DeploymentRequest | None:
-    """Key, roles and the managed-production rules; the request being applied, if any."""
+               request: DeployRequest) -> _Authorized:
+    """Key, roles, recorded protection and the managed-production rules."""
     env = view.environment
-    if request.request_id and not _managed(view):
-        raise UsageError("--request applies only to a PLEXI-managed production stack")
     with ControlPlane(locate(paths.root)) as store:
-        gate = Gate(paths.root, store)
-        principal = gate.require("deploy", env)
-        gate.require_deploy_roles(principal, [v.config.name for v in view.selection.vaults], env)
-        if not request.request_id:
-            return None
-        applying = managed.found(store.request(request.request_id), request.request_id)
-    if not request.dry_run:  # a dry run may look at a request's plan at any time
-        stack = view.project.stacks.get(env)
-        managed.check_apply(applying, stack.settings if stack else None, clock.now())
-    return applying
+        authority = Gate(paths.root, store).authorize_deploy(
+            env, [v.config.name for v in view.selection.vaults])
+        is_managed = env is Environment.PRODUCTION and authority.protection.managed
+        if request.request_id and not is_managed:
+            raise UsageError("--request applies only to a PLEXI-managed production stack")
+        applying = managed.found(store.request(request.request_id), request.request_id) \
+            if request.request_id else None
+    if applying is not None and not request.dry_run:  # a dry run may look at it any time
+        managed.check_apply(applying, authority.protection.windows, clock.now())
+    return _Authorized(authority, is_managed, applying)
 
 
 def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: Confirm) -> int:
@@ -98,7 +98,8 @@ def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
     env = request.env
     if (view := pipeline.bind(paths, env, console, request.dry_run)) is None:
         return ExitCode.FAILED
-    applying = _authorize(paths, view, request)
+    authorized = _authorize(paths, view, request)
+    applying = authorized.applying
     prepared = pipeline.prepare(paths, view, request.agents, console)
     basis = prepared.basis()
     plan = pipeline.preview(prepared, request.refresh, request.allow_downgrade, console)
@@ -116,7 +117,7 @@ def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
                             f"deploying to {env.value}"):
         console.error("deploy cancelled; nothing was applied")
         return ExitCode.FAILED
-    if applying is None and _managed(view):
+    if applying is None and authorized.managed:
         return _request_review(paths, view, plan, console)
     plan_file.check_current(basis, prepared.basis())
     code = pipeline.apply(paths, prepared, plan, request.refresh, console)
@@ -138,10 +139,9 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
     with operation_lock(paths, env, request.lock_timeout, console.progress):
         if (view := pipeline.bind(paths, env, console)) is None:
             return ExitCode.FAILED
-        if _managed(view):
+        if _authorize(paths, view, request).managed:
             raise UsageError("a PLEXI-managed production applies approved requests "
                              "(--request), not saved plans")
-        _authorize(paths, view, request)
         prepared = pipeline.prepare(paths, view, saved.basis.agents, console)
         plan_file.check_current(saved.basis, prepared.basis())
         console.progress(f"Applying the plan saved in {source} …")

@@ -10,7 +10,7 @@ from tabulate import tabulate
 from flexor_iac import clock
 from flexor_iac.access import keys
 from flexor_iac.access.policy import Gate
-from flexor_iac.constants import ExitCode
+from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.access import ALL_VAULTS, Grant, StoredKey
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.errors import FlexorError, UsageError
@@ -48,11 +48,14 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
                              "on, and managing keys afterwards needs it")
         _owner_gate(store, paths, "keys create")
         key_id, secret = keys.new_key()
-        expires = now + request.expires_in if request.expires_in else None
+        expires = now + request.expires_in if request.expires_in is not None else None
         store.add_key(StoredKey(key_id, request.name, request.user, request.scopes,
                                 keys.hash_key(secret), now, expires, None))
         if bootstrap:
             store.grant(Grant(request.user, ALL_VAULTS, "owner", now, "bootstrap"))
+            gate = Gate(paths.root, store)
+            for env in Environment:  # from now on, editing a stack file cannot lower these
+                gate.record_declared(env, "bootstrap")
     console.document({"key_id": key_id, "name": request.name, "user": request.user,
                       "scopes": list(request.scopes), "secret": secret,
                       "expires_at": expires.isoformat() if expires else None})

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flexor_iac import plan as plans
+from flexor_iac import plan_file
 from flexor_iac.access.policy import Gate
 from flexor_iac.config.models import version_key
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import FlexorError, PolicyRefusal
+from flexor_iac.errors import FlexorError
 from flexor_iac.locking import operation_lock
 from flexor_iac.output import Console
-from flexor_iac.program import declare, redeclared, with_dependencies
+from flexor_iac.program import declare, inputs_digest, redeclared, with_dependencies
 from flexor_iac.resources.agent import HOLD_KEY, VERSION_FIELDS
 from flexor_iac.resources.base import RETAINED_KEY
 from flexor_iac.stacks import DeployedResource, StackSession
@@ -90,7 +91,12 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
     # only the agent and its dependencies, so a rollback costs the same in any stack size.
     needed = redeclared(with_dependencies(deployed, agent), overrides)
     session = StackSession(paths, request.env, lambda: declare(needed), console.progress)
-    state = session.state_digest()
+
+    def basis() -> plan_file.Basis:
+        return plan_file.Basis(request.env.value, session.state_digest(), inputs_digest(needed),
+                               {}, (agent.name,))
+
+    shown = basis()
     plan = plans.build_plan(request.env, session.preview([agent.urn]), ())
     plans.render(plan, console)
     if request.dry_run or not plan.has_changes:
@@ -101,9 +107,7 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
                             f"rolling back in {request.env.value}"):
         console.error("rollback cancelled; nothing was applied")
         return ExitCode.FAILED
-    if session.state_digest() != state:
-        raise PolicyRefusal(f"the plan is stale: the {request.env.value} stack's state changed "
-                            "since it was shown; nothing was applied; run rollback again")
+    plan_file.check_current(shown, basis(), "rollback")
     session.up([agent.urn], message=f"flexor rollback --env {request.env.value}: {agent.name} "
                f"{agent.inputs['version']} → {target['version']}")
     console.document({**plans.to_json(plan), "applied": True})

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 import yaml
 
 from flexor_iac.config.diagnostics import Diagnostic
+from flexor_iac.config.files import Refused, TooLarge, boundary_of, examine, read_regular
+from flexor_iac.config.json_depth import too_deep
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # after expanding aliases: stops "billion laughs" documents
@@ -69,7 +71,7 @@ class _Problem(Exception):
 def read_document(path: Path, display: str) -> Document | Diagnostic:
     """Parse `path` (YAML, or JSON for *.json); any problem becomes one located Diagnostic."""
     try:
-        text = _read_text(path)
+        text = _read_text(path, display)
         if path.suffix == ".json":
             return Document(display, _parse_json(text), text)
         return Document(display, _parse_yaml(text), text)
@@ -77,13 +79,14 @@ def read_document(path: Path, display: str) -> Document | Diagnostic:
         return Diagnostic(display, problem.line, problem.col, "error", str(problem), problem.rule)
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, display: str) -> str:
+    if isinstance(found := examine(path, *boundary_of(path, display)), Refused):
+        raise _Problem(found.message, found.rule)  # a FIFO or device is never opened
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _Problem(f"file is {size // 1024} KiB; project files may be at most "
-                           f"{MAX_FILE_BYTES // 1024} KiB", "file-too-large")
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_FILE_BYTES)
+    except TooLarge as error:
+        raise _Problem(f"file is {error.size // 1024} KiB; project files may be at most "
+                       f"{MAX_FILE_BYTES // 1024} KiB", "file-too-large") from error
     except OSError as error:
         raise _Problem(f"cannot read file: {error.strerror}", "file-unreadable") from error
     if b"\0" in raw:
@@ -101,6 +104,8 @@ def _read_text(path: Path) -> str:
 
 
 def _parse_json(text: str) -> Any:
+    if (where := too_deep(text, MAX_DEPTH)) is not None:  # before json.loads recurses into it
+        raise _Problem(f"nested deeper than {MAX_DEPTH} levels", "json-too-deep", *where)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -119,12 +124,21 @@ def _parse_yaml(text: str) -> Any:
     try:
         return _yaml_data(text)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise _Problem(f"invalid YAML: {error.problem or error.context}", "yaml-syntax",
-                       line, col) from error
+        raise _yaml_problem(error) from error
     except yaml.YAMLError as error:
         raise _Problem(f"invalid YAML: {error}", "yaml-syntax") from error
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError) -> _Problem:
+    """A YAML syntax error where the user must look: a quoted value never closed is reported
+    where it opens (the scanner notices only at the end of the file, or at a `---`)."""
+    mark = error.problem_mark or error.context_mark
+    message = str(error.problem or error.context)
+    if error.context == "while scanning a quoted scalar" and error.context_mark:
+        mark = error.context_mark
+        message = f"the quoted value that starts here is not closed ({error.problem})"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return _Problem(f"invalid YAML: {message}", "yaml-syntax", line, col)
 
 
 _STR = "tag:yaml.org,2002:str"

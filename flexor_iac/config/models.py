@@ -45,11 +45,17 @@ class DataSettings(Strict):
     max_rows_per_query: Annotated[int, Field(gt=0)] = 10000
 
 
+# A host name or IP, optionally `:port` (`[IPv6]:port`); a bare IPv6 address has no port.
+ALLOWED_HOST_PATTERN = (r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$"
+                        r"|^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")
+
+
 class NotificationSettings(Strict):
     default_channel: Literal["slack", "email", "webhook"] = "slack"
     slack_webhook: str | None = None
     email_from: str | None = None
     webhook_url: str | None = None
+    allowed_hosts: tuple[Annotated[str, StringConstraints(pattern=ALLOWED_HOST_PATTERN)], ...] = ()
 
 
 class AuditSettings(Strict):
@@ -225,6 +231,9 @@ class AgentSpec(Strict):
     environment: Environment
     trigger: Trigger
     retry: RetryPolicy = RetryPolicy()
+    # Per attempt; unset means the runtime's default (300 s). None, not 300, so that agents
+    # deployed before this key existed keep an unchanged spec.
+    timeout_seconds: Annotated[float, Field(gt=0, le=86400)] | None = None
     tasks: Annotated[list[AgentTask], Field(min_length=1)]
     system_prompt: str | None = None
     tools: list[Any] | None = None

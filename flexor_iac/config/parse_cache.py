@@ -19,7 +19,7 @@ from typing import Any
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import MAX_FILE_BYTES, Document
 
-FORMAT = 2
+FORMAT = 3  # 3: json-too-deep; an unclosed quote is located where it opens
 FILE = Path(".flexor") / "cache" / f"documents.{FORMAT}.marshal"
 Key = tuple[str, int, int]
 Entry = tuple[Any, ...]  # a Document or Diagnostic as plain values

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, read_document
+from flexor_iac.config.files import FILE, Refused, examine, vault_boundary
 from flexor_iac.config.models import AgentSpec, FlexorStackSettings, SkillSpec, VaultConfig
 from flexor_iac.config.reading import (
     CacheUse,
@@ -48,10 +49,28 @@ class VaultSource:
     folder: Path = field(compare=False, repr=False)
 
     @cached_property
+    def _listing(self) -> tuple[tuple[str, ...], tuple[tuple[str, Refused], ...]]:
+        boundary = vault_boundary(self.folder)
+        files, refused = [], []
+        for path in self.folder.rglob("*"):  # does not descend into linked folders
+            found = examine(path, boundary, "its vault")
+            name = path.relative_to(self.folder).as_posix()
+            if isinstance(found, Refused):
+                refused.append((name, found))
+            elif found == FILE:
+                files.append(name)
+        return tuple(sorted(files)), tuple(sorted(refused, key=lambda item: item[0]))
+
+    @property
     def files(self) -> tuple[str, ...]:
-        """Every file in the vault's folder, relative to it, listed when first asked."""
-        return tuple(sorted(p.relative_to(self.folder).as_posix()
-                            for p in self.folder.rglob("*") if p.is_file()))
+        """Every regular file in the vault's folder (links that stay inside it included),
+        relative to it, listed when first asked: what a snapshot holds."""
+        return self._listing[0]
+
+    @property
+    def refused(self) -> tuple[tuple[str, Refused], ...]:
+        """Entries never read nor copied: FIFOs, devices, links leading out of the vault."""
+        return self._listing[1]
 
 
 @dataclass(frozen=True)

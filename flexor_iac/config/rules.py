@@ -11,11 +11,14 @@ RULES: MappingProxyType[str, str] = MappingProxyType({
     "file-encoding": "the file is not UTF-8",
     "file-too-large": "the file is over 1 MiB",
     "file-unreadable": "the file cannot be read",
+    "file-not-regular": "a FIFO, device or socket, or a symbolic link leading out of its vault "
+                        "(or the project): never read, never in a snapshot",
     "yaml-syntax": "the YAML does not parse",
     "yaml-duplicate-key": "a mapping repeats a key",
     "yaml-too-large": "aliases expand to too many values (alias bomb)",
     "yaml-too-deep": "nesting deeper than 64 levels",
     "json-syntax": "vault.json is not valid JSON",
+    "json-too-deep": "vault.json nesting deeper than 64 levels",
     # schema
     "schema-unknown-key": "a key the file format does not have",
     "schema-required": "a required key is missing or empty",
@@ -37,7 +40,10 @@ RULES: MappingProxyType[str, str] = MappingProxyType({
     "environment-reach": "an agent claims an environment its vault may not reach",
     "env-ref-format": "an `env:` reference is not env:VARIABLE_NAME",
     "pii-pattern-invalid": "an audit.pii_patterns entry is not a regular expression",
-    "catalog-missing": "an agent uses plexifact.* but its vault has no data.catalog",
+    "catalog-missing": "an agent uses plexifact.* in an environment whose stack sets no "
+                       "flexor:catalog",
+    "catalog-environment": "a vault's data.catalog is not the flexor:catalog of an environment "
+                           "it is deployed to",
     "pulumi-project-name": "Pulumi.yaml must name the project `flexor`",
     "stack-missing": "a Pulumi.<env>.yaml is missing",
     "stack-environment": "a stack file names another environment",

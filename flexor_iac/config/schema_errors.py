@@ -21,6 +21,7 @@ _TYPE_RULES = {
     "task_form": "step-form",
     "greater_than": "schema-range",
     "greater_than_equal": "schema-range",
+    "less_than_equal": "schema-range",
 }
 
 

@@ -81,6 +81,22 @@ class AccessRecords:
     def _write(self) -> AbstractContextManager[None]:
         raise NotImplementedError
 
+    # --- protection of environments ---------------------------------------------------------
+
+    def record_protection(self, name: str, spec: dict[str, Any], at: datetime, by: str) -> None:
+        """Record an environment's protection (key required, managed, windows)."""
+        with self._write():
+            self._db.execute("INSERT INTO protections VALUES (?, ?, ?, ?) ON CONFLICT "
+                             "(environment) DO UPDATE SET spec=excluded.spec, "
+                             "recorded_at=excluded.recorded_at, recorded_by=excluded.recorded_by",
+                             (name, json.dumps(spec, sort_keys=True), at.isoformat(), by))
+
+    def protection(self, name: str) -> dict[str, Any] | None:
+        """An environment's recorded protection, if any."""
+        row = self._db.execute("SELECT spec FROM protections WHERE environment=?",
+                               (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
     # --- keys -----------------------------------------------------------------------------
 
     def add_key(self, key: StoredKey) -> None:

@@ -53,6 +53,14 @@ MIGRATIONS: tuple[str, ...] = (
         digest TEXT NOT NULL, requested_by TEXT NOT NULL, requested_at TEXT NOT NULL,
         status TEXT NOT NULL, approved_by TEXT, approved_at TEXT, applied_at TEXT);
     """,
+    # 4: this database's identity (stack states record it) and each environment's protection
+    # as recorded once access control is on (lowering it needs an admin key)
+    """
+    INSERT INTO meta VALUES ('identity', lower(hex(randomblob(16))));
+    CREATE TABLE protections (
+        environment TEXT PRIMARY KEY, spec TEXT NOT NULL, recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

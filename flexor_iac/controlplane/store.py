@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flexor_iac.controlplane import health
 from flexor_iac.controlplane.access import AccessRecords
 from flexor_iac.controlplane.runs import RunRecords
 from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
@@ -79,9 +80,9 @@ class ControlPlane(RunRecords, AccessRecords):
             self._migrate()
         except sqlite3.DatabaseError as error:
             self._db.close()
-            if not is_damage(error):
+            if not health.is_damage(error):
                 raise
-            raise StateError(damaged(path, error)) from None
+            raise StateError(health.damaged(path, error)) from None
 
     def _migrate(self) -> None:
         """Bring the database to SCHEMA_VERSION, one migration per transaction.
@@ -132,6 +133,11 @@ class ControlPlane(RunRecords, AccessRecords):
 
     def _one(self, sql: str, *args: Any) -> Any:
         return self._db.execute(sql, args).fetchone()
+
+    @property
+    def identity(self) -> str:
+        """This database's random identity (made once, with the schema)."""
+        return str(self._one("SELECT value FROM meta WHERE key='identity'")[0])
 
     # --- environments ---------------------------------------------------------------------
 
@@ -258,18 +264,6 @@ class ControlPlane(RunRecords, AccessRecords):
 def _active_agent(row: Any) -> ActiveAgent:
     return ActiveAgent(row[0], row[1], row[2], json.loads(row[3]), row[4],
                        datetime.fromisoformat(row[5]), bool(row[6]))
-
-
-def is_damage(error: BaseException) -> bool:
-    """Whether SQLite says the database file itself is damaged (not locked, not misused)."""
-    return type(error) is sqlite3.DatabaseError
-
-
-def damaged(path: Path, error: BaseException) -> str:
-    """The one line for a damaged control plane: which file, and the ways out."""
-    return (f"the control plane {path} is damaged ({error}): restore it from a backup, or move "
-            "it aside and run `flexor deploy --refresh --env E` for each environment to rebuild "
-            "what is deployed from the Pulumi state (runs, logs and keys are not in the state)")
 
 
 def locate(start: Path | None = None) -> Path:

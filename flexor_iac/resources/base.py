@@ -19,6 +19,13 @@ from pulumi.dynamic import (
 
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.process import end_with_engine
+from flexor_iac.resources.guard import (
+    CONTROL_PLANE_KEY,
+    adopted,
+    authorize,
+    check_plane,
+    plane_record,
+)
 
 # The engine's placeholder for a value not known during preview (pulumi.runtime.rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -27,7 +34,7 @@ PROVIDER_KEY = "__provider"
 APPLIED_KEY = "in_control_plane"
 # Output only (Agent): the last distinct versions deployed, for rollback.
 RETAINED_KEY = "retained"
-NOT_INPUTS = frozenset({PROVIDER_KEY, APPLIED_KEY, RETAINED_KEY})
+NOT_INPUTS = frozenset({PROVIDER_KEY, APPLIED_KEY, RETAINED_KEY, CONTROL_PLANE_KEY})
 
 
 def _contains_unknown(value: Any) -> bool:
@@ -131,11 +138,14 @@ class FlexorProvider(ResourceProvider):
         return f"{props['environment']}/{self.kind}/{props['name']}"
 
     def apply(self, olds: dict[str, Any] | None, news: dict[str, Any]) -> dict[str, Any]:
-        """Write the control plane; return the complete outputs."""
+        """Check who deploys where, write the control plane; return the complete outputs."""
         props = self.effective(olds, news)
         with control_plane() as store:
+            check_plane(store, olds)
+            authorize(store, props["environment"])
             self.write(store, whole_numbers(props))
-        return self.outputs(olds, props)
+            plane = plane_record(store)
+        return {**self.outputs(olds, props), CONTROL_PLANE_KEY: plane}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Apply and record the new resource."""
@@ -146,13 +156,17 @@ class FlexorProvider(ResourceProvider):
         return UpdateResult(self.apply(olds, news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Remove the resource from the control plane."""
+        """Remove the resource from the control plane (`pulumi destroy` too: key checked)."""
         with control_plane() as store:
+            check_plane(store, props)
+            authorize(store, props["environment"])
             self.erase(store, props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh: keep the state, but mark whether the control plane still holds it."""
+        """Refresh: keep the state, but mark whether the control plane still holds it (a
+        stack whose control plane is gone is adopted by this one)."""
         with control_plane() as store:
+            plane = adopted(store, props)
             present = self.holds(store, props)
         outputs = {k: v for k, v in props.items() if k != PROVIDER_KEY}
-        return ReadResult(id_, {**outputs, APPLIED_KEY: present})
+        return ReadResult(id_, {**outputs, APPLIED_KEY: present, CONTROL_PLANE_KEY: plane})

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
+from flexor_iac import clock
+from flexor_iac.actor import local_actor
 from flexor_iac.constants import RESOURCE_MODULE
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.resources.base import FlexorProvider
@@ -23,6 +25,10 @@ class EnvironmentBindingProvider(FlexorProvider):
 
     def write(self, store: ControlPlane, props: dict[str, Any]) -> None:
         store.register_environment(props["name"], _spec(props))
+        if props.get("protection") is not None and store.has_keys():
+            # authorized (the guard refused a lowering without an admin key): record it
+            store.record_protection(props["name"], props["protection"], clock.now(),
+                                    local_actor())
 
     def erase(self, store: ControlPlane, props: dict[str, Any]) -> None:
         store.forget_environment(props["name"])

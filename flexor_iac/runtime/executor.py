@@ -1,7 +1,8 @@
 """Run the deployed version of an agent: retry policy, final-failure action, the run record.
 
 Everything comes from the control plane (the agent's deployed spec and resolved skills, the
-bound vault's settings, the environment's registration), never from the working tree.
+bound vault's settings, the environment's registration), never from the working tree. Each
+attempt has a deadline (`timeout_seconds`); what a run records is capped (runtime/limits.py).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,13 @@ from flexor_iac.controlplane.runs import LogLine, RunRecord
 from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
 from flexor_iac.errors import FlexorError, PolicyRefusal, UsageError
 from flexor_iac.runtime.actions import ActionFailed
+from flexor_iac.runtime.limits import (
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_LOG_LINES,
+    Deadline,
+    RecordBudget,
+    clip,
+)
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier, Sender
 from flexor_iac.runtime.plexifact import Connector, EmbeddedCatalog, Limits, catalog_path
 from flexor_iac.runtime.redaction import Redactor
@@ -29,6 +38,7 @@ from flexor_iac.runtime.steps import Attempt, Interpreter, Services, StepFailed
 from flexor_iac.workspace import ProjectPaths
 
 Clock = Callable[[], datetime]
+_TAIL = 20  # log lines kept from the end of a run that logged more than MAX_LOG_LINES
 
 
 @dataclass(frozen=True)
@@ -44,18 +54,53 @@ class RunRequest:
 
 @dataclass
 class _Log:
-    """The run's log lines, also shown live through `echo`."""
+    """The run's log lines, also shown live through `echo` (each cut at MAX_RECORDED_LINE)."""
 
     clock: Clock
     redactor: Redactor | None = None
     echo: Callable[[str], None] | None = None
     lines: list[LogLine] = field(default_factory=list)
+    tail: deque[LogLine] = field(default_factory=lambda: deque(maxlen=_TAIL))
+    skipped: int = 0
 
     def __call__(self, level: str, message: str) -> None:
-        text = self.redactor.text(message) if self.redactor else message
-        self.lines.append(LogLine(self.clock(), level, text))
+        text = clip(self.redactor.text(message) if self.redactor else message)
+        line = LogLine(self.clock(), level, text)
+        if len(self.lines) < MAX_LOG_LINES - _TAIL - 1:
+            self.lines.append(line)
+        else:
+            self.skipped += len(self.tail) == _TAIL
+            self.tail.append(line)
         if self.echo:
             self.echo(f"{level}: {text}" if level != "info" else text)
+
+    def recorded(self) -> list[LogLine]:
+        """What the run keeps: the first lines, how many were left out, the last lines."""
+        if not self.skipped:
+            return [*self.lines, *self.tail]
+        note = LogLine(self.tail[0].at, "warning", f"… {self.skipped} log lines not recorded "
+                                                   f"(a run records at most {MAX_LOG_LINES})")
+        return [*self.lines, note, *self.tail]
+
+
+def _capped(record: RunRecord) -> RunRecord:
+    """The record within MAX_RECORDED: errors first, then decisions, outputs and inputs."""
+    budget = RecordBudget()
+    errors = budget.each([clip(error) for error in record.errors])
+    tasks = budget.each(record.tasks_executed)
+    decisions = budget.each(record.decisions)
+    outputs = ({key: budget.each(value) if isinstance(value, list) else budget.each_value(value)
+                for key, value in record.outputs.items()}
+               if isinstance(record.outputs, dict) else budget.keep(record.outputs))
+    inputs = None if record.inputs is None else budget.each_value(record.inputs)
+    return replace(record, errors=errors, tasks_executed=tasks, decisions=decisions,
+                   outputs=outputs, inputs=inputs)
+
+
+def _reason(failure: BaseException) -> str:
+    if isinstance(failure, RecursionError):
+        return "recursion too deep"
+    return "out of memory" if isinstance(failure, MemoryError) else str(failure)
 
 
 def deployed_agent(store: ControlPlane, request: RunRequest) -> ActiveAgent:
@@ -84,8 +129,10 @@ class Executor:
     def __init__(self, paths: ProjectPaths, store: ControlPlane, clock: Clock = clock.now,
                  sleep: Callable[[float], None] = time.sleep,
                  environ: Mapping[str, str] | None = None,
-                 echo: Callable[[str], None] | None = None) -> None:
+                 echo: Callable[[str], None] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.paths = paths
+        self.monotonic = monotonic  # the clock of attempt deadlines
         self.store = store
         self.clock = clock
         self.sleep = sleep
@@ -99,17 +146,20 @@ class Executor:
         vault = self._vault(request.environment, agent.spec.get("vault"))
         run_id = uuid.uuid4().hex
         secrets = Secrets(self.environ)
-        redactor = Redactor(vault.audit, secrets)
+        env = {k: v for k in vault.env_allowlist if (v := self.environ.get(k))}
+        redactor = Redactor(vault.audit, secrets, env, request.inputs)
         log = _Log(self.clock, redactor, self.echo)
+        deadline = Deadline(self.monotonic)
         services = Services(
             skills={name: SkillSpec.model_validate(entry["content"])
                     for name, entry in agent.spec["skills"].items()},
             notifier=Notifier(self.store, vault.notifications, secrets,
-                              Sender(request.environment.value, spec.name, run_id), self.clock),
+                              Sender(request.environment.value, spec.name, run_id), self.clock,
+                              redactor.message, deadline.bound),
             connector=self._connector_factory(request.environment, vault),
             log=log, now=self.clock, event=dict(request.inputs),
-            env={k: v for k in vault.env_allowlist if (v := self.environ.get(k))},
-            vault=vault.model_dump(mode="json", exclude_none=True))
+            env=env,
+            vault=vault.model_dump(mode="json", exclude_none=True), deadline=deadline)
         started, tick = self.clock(), time.monotonic()
         log("info", f"run {run_id}: {spec.name} {spec.version} in {request.environment} "
                     f"({request.trigger} trigger)")
@@ -119,15 +169,14 @@ class Executor:
         if status == "failed":
             self._final_failure(spec, request.environment, services.notifier, errors, log)
         log("info", f"run {run_id}: {status} after {attempts} attempt(s)")
-        record = RunRecord(
+        record = redactor.run(RunRecord(
             run_id, request.environment.value, spec.name, spec.version, agent.spec.get("vault"),
             request.trigger, started, status, attempts, int((time.monotonic() - tick) * 1000),
             vault.audit.enabled, list(attempt.tasks_executed),
-            redactor.outputs(attempt.captures, attempt.events),
-            redactor.value(attempt.decisions),
-            [redactor.text(e) for e in [*errors, *attempt.tolerated]],
-            redactor.inputs(dict(request.inputs)))
-        self.store.record_run(record, log.lines)
+            {"captures": attempt.captures, "audit_log": attempt.events}, attempt.decisions,
+            [*errors, *attempt.tolerated], dict(request.inputs)))
+        record = _capped(record)
+        self.store.record_run(record, log.recorded())
         self.store.purge_runs(record.environment, record.agent,
                               started - timedelta(days=vault.audit.retention_days))
         return record
@@ -140,13 +189,16 @@ class Executor:
         for number in range(1, retry.max_attempts + 1):
             log("info", f"attempt {number}/{retry.max_attempts}")
             interpreter = Interpreter(services)
+            services.deadline.start(spec.timeout_seconds or DEFAULT_TIMEOUT_SECONDS)
             try:
                 attempt = interpreter.run_tasks(spec.tasks, dict(inputs))
                 return attempt, errors, number
-            except StepFailed as failure:
+            except (StepFailed, RecursionError, MemoryError) as failure:
                 attempt = interpreter.attempt
-                errors.append(f"attempt {number}: {failure}")
-                log("error", f"attempt {number} failed: {failure}")
+                errors.append(f"attempt {number}: {_reason(failure)}")
+                log("error", f"attempt {number} failed: {_reason(failure)}")
+            finally:
+                services.deadline.clear()
             if number < retry.max_attempts:
                 log("info", f"retrying in {retry.backoff_seconds:g} s")
                 self.sleep(retry.backoff_seconds)
@@ -176,8 +228,12 @@ class Executor:
 
     def _connector_factory(self, env: Environment, vault: VaultConfig
                            ) -> Callable[[], Connector]:
-        """The environment's catalog (stack `flexor:catalog`, else the vault's data.catalog)."""
-        uri = (self.store.environment(env.value) or {}).get("catalog") or vault.data.catalog
+        """The environment's own catalog (its stack's `flexor:catalog`, as deployed).
+
+        Never the vault's `data.catalog`: one vault serves several environments, and staging
+        must not read production's data (docs/decisions/009-catalog-per-environment.md).
+        """
+        uri = (self.store.environment(env.value) or {}).get("catalog")
         made: list[Connector] = []
 
         def connector() -> Connector:

@@ -2,7 +2,8 @@
 
 Errors name where they happened (`task 2 (data-freshness-check) > step 1 (…)`); a failure
 that a step tolerates (`optional`, `skip`, `fallback`) is kept for the record and makes the
-run `partial`.
+run `partial`. The attempt's deadline is checked before every task, step and step retry; a
+timeout is never tolerated.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from flexor_iac.config.models import (
     SkillTask,
 )
 from flexor_iac.runtime.actions import LIBRARY, ActionFailed
+from flexor_iac.runtime.limits import Deadline
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier
 from flexor_iac.runtime.plexifact import Connector, PlexiFactError
 from flexor_iac.runtime.signatures import InputProblem, bind_inputs, check_outputs
@@ -37,6 +39,10 @@ class StepFailed(Exception):
 
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{where}: {message}")
+
+
+class TimedOut(StepFailed):
+    """The attempt ran past its deadline (no on_error or optional tolerates it)."""
 
 
 @dataclass
@@ -72,6 +78,7 @@ class Services:
     event: dict[str, Any]
     env: dict[str, str]
     vault: dict[str, Any]
+    deadline: Deadline = field(default_factory=Deadline)
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,16 @@ class Interpreter:
         return {**frame.variables, "inputs": frame.inputs, "event": s.event, "env": s.env,
                 "vault": s.vault, "now": s.now}
 
+    def _in_time(self, where: str) -> None:
+        deadline = self.services.deadline
+        if deadline.passed():
+            raise TimedOut(where, f"timed out: the attempt ran past its timeout_seconds "
+                                  f"({deadline.seconds:g} s)")
+
     def _sequence(self, nodes: list[Node], frame: Frame, noun: str, prefix: str) -> None:
         for node in nodes:
             label = f"{prefix}{noun} {node.number}"
+            self._in_time(label)
             if node.children is not None:
                 self._condition(node.item, node.children, frame, noun, prefix, label)
             elif isinstance(node.item, ParallelStep):
@@ -175,8 +189,11 @@ class Interpreter:
         tries = 1 + (policy.max_retries if policy.strategy == "retry" else 0)
         failure: StepFailed | None = None
         for attempt in range(1, tries + 1):
+            self._in_time(where)
             try:
                 value = self._call(step, frame, where)
+            except TimedOut:
+                raise
             except StepFailed as error:
                 failure = error
                 if attempt < tries:

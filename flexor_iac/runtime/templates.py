@@ -1,7 +1,8 @@
 """Flexor templates (`{{ … }}`) on Jinja2's sandboxed environment.
 
 Flexor expressions use `!`, `||` and `&&`; they are rewritten to Jinja's `not`, `or`, `and`
-outside string literals before Jinja parses them. Everything else is plain Jinja.
+outside string literals before Jinja parses them. Everything else is plain Jinja, with limits
+on what a rendering may build and spend (runtime/sandbox.py, runtime/limits.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from flexor_iac.runtime.expressions import simple_env_reads
 if TYPE_CHECKING:  # jinja2 is imported when a template needs parsing (validate often doesn't)
     import jinja2
     from jinja2 import nodes
-    from jinja2.sandbox import SandboxedEnvironment
+
+    from flexor_iac.runtime.sandbox import LimitedEnvironment
 
 _OPERATORS = [("||", " or "), ("&&", " and ")]
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -42,11 +44,11 @@ def to_jinja(text: str) -> str:
 
 
 @cache
-def environment() -> SandboxedEnvironment:
+def environment() -> LimitedEnvironment:
     """The one sandboxed environment templates are parsed and rendered with."""
-    from jinja2.sandbox import SandboxedEnvironment
+    from flexor_iac.runtime.sandbox import LimitedEnvironment
 
-    return SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+    return LimitedEnvironment()
 
 
 def is_template(value: object) -> bool:
@@ -171,20 +173,54 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     """Render every template in `value` (strings inside dicts and lists too).
 
     A string that is exactly one `{{ expr }}` becomes the expression's value with its own type
-    (a boolean, a number, a mapping); other strings render to text.
+    (a boolean, a number, a mapping); other strings render to text. The limits of one
+    rendering (steps, sizes) apply to the whole `value`; past one, RenderError.
     """
+    from flexor_iac.runtime.limits import LimitExceeded
+    from flexor_iac.runtime.sandbox import Evaluation
+
+    _compile(value)  # compiling is not the template's work: outside its budget
+    try:
+        with Evaluation():
+            return _render(value, context)
+    except LimitExceeded as error:
+        raise RenderError(str(error)) from None
+
+
+def _compile(value: Any) -> None:
+    """Compile (once: they are cached) the templates in `value`."""
+    if isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            _compile(item)
+    elif is_template(value):
+        if (code := _whole_expression(value)) is not None:
+            _compiled_expression(code)
+        else:
+            _compiled_template(value)
+
+
+def _render(value: Any, context: Mapping[str, Any]) -> Any:
+    from flexor_iac.runtime.sandbox import STEPS, StepsExhausted, built, rendered_text
+
     if isinstance(value, dict):
-        return {key: render(item, context) for key, item in value.items()}
+        return {key: _render(item, context) for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, context) for item in value]
+        return [_render(item, context) for item in value]
     if not is_template(value):
         return value
     try:
         if (code := _whole_expression(value)) is not None:
-            return _native(_compiled_expression(code)(**context))
-        return _compiled_template(value).render(**context)
+            return built(_native(_compiled_expression(code)(**context)))
+        return rendered_text(_compiled_template(value).generate(**context))
     except RenderError:
         raise
+    except StepsExhausted:
+        raise RenderError(f"{value.strip()}: {STEPS}") from None
+    except RecursionError:
+        raise RenderError(f"{value.strip()}: recursion too deep (a macro calling itself?)") \
+            from None
+    except MemoryError:
+        raise RenderError(f"{value.strip()}: out of memory") from None
     except _render_failures() as error:
         raise RenderError(f"{value.strip()}: {error}") from None
 

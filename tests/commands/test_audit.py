@@ -40,3 +40,22 @@ def test_audit_dates_select_by_trigger_time(project: Path,
     assert flexor(project, "audit", "--from", "1d", "--format", "json") == 0
     assert len(json.loads(capsys.readouterr().out)) == 2
     assert flexor(project, "audit", "--from", "someday") == ExitCode.USAGE
+
+
+def test_out_of_range_options_are_one_usage_line(project: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _two_runs(project)
+    assert flexor(project, "audit", "--limit", "100000000000000000000") == ExitCode.USAGE
+    assert capsys.readouterr().err == ("error: Invalid value for '--limit': 100000000000000000000 "
+                                       "is not in the range 1<=x<=1000000. (see 'flexor audit "
+                                       "--help')\n")
+    assert flexor(project, "audit", "--from", "3000000d") == ExitCode.USAGE
+    assert capsys.readouterr().err == ("error: --from '3000000d': an age may be at most 36500d "
+                                       "(100 years)\n")
+
+
+def test_the_last_representable_day_is_a_valid_end(project: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    _two_runs(project)
+    assert flexor(project, "audit", "--to", "9999-12-31", "--format", "json") == ExitCode.OK
+    assert len(json.loads(capsys.readouterr().out)) == 2

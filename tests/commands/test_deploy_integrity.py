@@ -82,6 +82,18 @@ def test_without_a_terminal_and_without_yes_nothing_is_applied(project: Path,
     assert _roster(project) == {"feed-monitor": "1.0"}
 
 
+def test_rollback_without_a_terminal_needs_yes(project: Path) -> None:
+    _deployed(project)
+    _set_version(project, "1.1")
+    _ok(project, "deploy", "--env", "staging", "--yes")
+    refused = flexor(project, "rollback", "--agent", "feed-monitor", "--env", "staging")
+    assert refused.returncode == ExitCode.USAGE
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: rolling back in staging needs --yes when stdin is not a terminal (nothing was "
+        "asked, nothing was applied)")
+    assert _roster(project) == {"feed-monitor": "1.1"}
+
+
 # --- the lock across the prompt, and stale plans --------------------------------------------
 
 def _deploy_in_process(project: Path, answer: object) -> tuple[int, Console]:
@@ -184,6 +196,7 @@ def test_a_saved_plan_is_refused_when_the_files_changed(project: Path, tmp_path:
 @pytest.mark.parametrize(("content", "message"), [
     ("not json", "not a saved flexor plan (invalid JSON"),
     ('{"kind": "something-else"}', "not a saved flexor plan (write one with --plan-out)"),
+    ("[" * 100_000, "not a saved flexor plan (invalid JSON"),
 ])
 def test_a_file_that_is_no_saved_plan_is_a_usage_error(project: Path, tmp_path: Path,
                                                        content: str, message: str) -> None:

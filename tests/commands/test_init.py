@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from flexor_iac import main as cli_main
 from flexor_iac.constants import ExitCode
@@ -36,3 +37,13 @@ def test_init_rejects_a_bad_vault_name(tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main.main(["init", str(tmp_path / "p"), "--vault", "my_vault"]) == ExitCode.USAGE
     assert not (tmp_path / "p").exists()
+
+
+def test_init_gives_each_environment_its_own_catalog(tmp_path: Path) -> None:
+    target = tmp_path / "p"
+    assert cli_main.main(["init", str(target)]) == ExitCode.OK
+    catalogs = {env: yaml.safe_load((target / f"Pulumi.{env}.yaml").read_text())["config"]
+                for env in ("sandbox", "staging", "production")}
+    assert {env: config["flexor:catalog"] for env, config in catalogs.items()} == {
+        "sandbox": "plexifact://sandbox/catalog", "staging": "plexifact://staging/catalog",
+        "production": "plexifact://prod/catalog"}

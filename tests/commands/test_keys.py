@@ -89,3 +89,14 @@ def test_syncing_an_l2_vault_needs_an_admin_of_it_once_access_control_is_on(
         in capsys.readouterr().err
     monkeypatch.setenv("FLEXOR_API_KEY", owner)
     assert flexor(project, "sync", "--vault", "company") == ExitCode.OK
+
+
+@pytest.mark.parametrize("expires", ["0h", "0d", "3000000d", "99999999999999999999999w"])
+def test_a_key_lifetime_is_from_one_hour_to_a_hundred_years(
+        expires: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert flexor(project, "keys", "create", "--name", "me", "--user", "alice@fund.com",
+                  "--scope", "admin", "--expires", expires) == ExitCode.USAGE
+    assert capsys.readouterr().err == (f"error: --expires {expires!r}: a duration must be from "
+                                       "1h to 36500d (100 years)\n")
+    assert flexor(project, "keys", "list", "--json") == ExitCode.OK
+    assert json.loads(capsys.readouterr().out) == []  # no key was made, least of all a lasting one

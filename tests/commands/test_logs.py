@@ -70,3 +70,20 @@ def test_follow_prints_runs_recorded_after_it_started(
     assert logs.run(ProjectPaths(project), request, Console(), sleep) == ExitCode.OK
     out = capsys.readouterr().out
     assert out.count("== ") == 1 and "success  feed-monitor 1.0" in out
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--since", "3000000d", "--since '3000000d': an age may be at most 36500d (100 years)"),
+    ("--since", "9" * 5000 + "s", f"--since '{'9' * 5000}s': an age may be at most 36500d "
+                                  "(100 years)"),
+    ("--limit", "100000000000000000000", "Invalid value for '--limit': 100000000000000000000 is "
+                                         "not in the range 1<=x<=1000000. (see 'flexor logs "
+                                         "--help')"),
+])
+def test_out_of_range_options_are_one_usage_line(option: str, value: str, message: str,
+                                                 project: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    _two_runs(project)
+    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                  option, value) == ExitCode.USAGE
+    assert capsys.readouterr().err == f"error: {message}\n"

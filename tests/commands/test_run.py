@@ -71,3 +71,22 @@ def test_pause_and_resume_say_what_changed(project: Path,
         assert flexor(project, verb, "--agent", "feed-monitor", "--env", "staging") == 0
         assert capsys.readouterr().out.strip() == expected
     assert flexor(project, "pause", "--agent", "ghost", "--env", "staging") == ExitCode.FAILED
+
+
+@pytest.mark.parametrize("event", [
+    "{{ 'x' * 10**7 }}",
+    "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+    "{{ 7**9999999 }}",
+])
+def test_a_run_over_a_limit_exits_1_with_its_run_recorded(
+        project: Path, capsys: pytest.CaptureFixture[str], event: str) -> None:
+    write_agent(project, "greedy",
+                f"  - skill: core.audit.log\n    args:\n      event: \"{event}\"\n",
+                retry="retry:\n  max_attempts: 2\n")
+    install(project, Environment.STAGING).close()
+    code = flexor(project, "run", "greedy", "--now", "--env", "staging", "--json")
+    entry = json.loads(capsys.readouterr().out)
+    assert code == ExitCode.FAILED
+    assert (entry["status"], entry["attempts"]) == ("failed", 2)
+    assert flexor(project, "logs", "--agent", "greedy", "--env", "staging") == ExitCode.OK
+    assert entry["run_id"] in capsys.readouterr().out

@@ -42,3 +42,9 @@ def test_vault_schema_lists_tiers(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 def test_unknown_kind_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main.main(["schema", "pipeline"]) == ExitCode.USAGE
+
+
+def test_vault_schema_has_the_notification_allowlist(capsys: pytest.CaptureFixture[str]) -> None:
+    schema = _schema("vault", capsys)
+    settings = schema["$defs"]["NotificationSettings"]["properties"]  # type: ignore[index]
+    assert settings["allowed_hosts"]["items"]["pattern"].startswith("^([A-Za-z0-9.-]+|")

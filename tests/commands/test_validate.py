@@ -10,6 +10,7 @@ import pytest
 
 from flexor_iac import main as cli_main
 from flexor_iac.constants import ExitCode
+from tests.commands.test_sync import add_special_files, flexor_child
 from tests.conftest import add_vault
 
 
@@ -113,3 +114,11 @@ def test_json_is_a_list_of_diagnostics(project: Path, capsys: pytest.CaptureFixt
                       "severity": "error", "rule": "cron-invalid",
                       "message": "cron expression '*/30 * *' has 3 fields; expected 5 (minute "
                                  "hour day-of-month month day-of-week)"}]
+
+
+def test_special_files_and_links_leaving_a_vault_are_reported_never_read(
+        project: Path, tmp_path: Path) -> None:
+    expected = add_special_files(project, tmp_path / "secret.md")
+    done = flexor_child(project, "validate")
+    assert done.returncode == ExitCode.FAILED, done.stderr[-2000:]
+    assert sorted(line for line in done.stderr.splitlines() if "[file-" in line) == expected

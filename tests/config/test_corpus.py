@@ -82,6 +82,16 @@ def test_ten_megabyte_file(base: Path, capsys: pytest.CaptureFixture[str]) -> No
                      "most 1024 KiB [file-too-large]"]
 
 
+def test_vault_json_nested_100000_levels(base: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    levels = 100_000
+    (base / "vaults" / "desk" / "vault.json").write_text(
+        '{"name": "desk", "extra": ' + "[" * levels + "]" * levels + "}")
+    code, lines = validate(base, capsys)
+    assert code == ExitCode.FAILED
+    assert lines == ["vaults/desk/vault.json:1:90: error: nested deeper than 64 levels "
+                     "[json-too-deep]"]
+
+
 def test_missing_stack_file(base: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (base / "Pulumi.production.yaml").unlink()
     code, lines = validate(base, capsys)

@@ -60,3 +60,20 @@ def test_a_cache_of_an_earlier_format_is_ignored_and_removed(project: Path) -> N
     older.write_bytes(b"not marshal data")
     assert _rules(project) == []
     assert (project / FILE).is_file() and not older.exists()
+
+
+def test_a_parse_cached_before_the_json_depth_limit_is_not_trusted(project: Path) -> None:
+    """Format 2 caches held deeply nested vault.json data as read; that file is now refused."""
+    import json
+    import marshal
+
+    vault = project / "vaults" / "company" / "vault.json"
+    text = vault.read_text().replace('{', '{"deep": ' + "[" * 70 + "]" * 70 + ", ", 1)
+    vault.write_text(text)
+    status = vault.stat()
+    written_by_2 = {("vaults/company/vault.json", status.st_size, status.st_mtime_ns):
+                    ("d", "vaults/company/vault.json", json.loads(text), text)}
+    older = project / FILE.with_name("documents.2.marshal")
+    older.parent.mkdir(parents=True, exist_ok=True)
+    older.write_bytes(marshal.dumps((2, written_by_2)))
+    assert "json-too-deep" in _rules(project)

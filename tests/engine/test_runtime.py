@@ -17,7 +17,7 @@ import pytest
 from flexor_iac.commands.status import utc
 from flexor_iac.constants import ExitCode
 from tests.commands.test_deploy import flexor
-from tests.runtime.test_executor import write_agent, write_skill
+from tests.runtime.test_executor import allow_loopback, write_agent, write_skill
 
 SECRET = "xoxb-SECRET-0042"
 
@@ -56,6 +56,7 @@ def staging(project: Path, hooks: HTTPServer, monkeypatch: pytest.MonkeyPatch) -
     write_agent(project, "doomed", "  - skill: always-fails\n",
                 retry="retry:\n  max_attempts: 3\n  backoff_seconds: 0.1\n"
                       "  on_final_failure: notify_ops\n")
+    allow_loopback(project)  # the hooks server is on 127.0.0.1, refused unless allowed
     _ok(project, "sync", "--vault", "company")
     _ok(project, "deploy", "--env", "staging", "--yes")
     return project

@@ -8,6 +8,7 @@ from flexor_iac.resources.environment_binding import (
     EnvironmentBinding,
     EnvironmentBindingProvider,
 )
+from flexor_iac.resources.guard import CONTROL_PLANE_KEY
 
 PROPS = {"name": "staging", "environment": "staging", "tier_scope": ["L4", "L3", "L2", "L1"],
          "triggers": ["manual"], "catalog": "plexifact://staging/catalog", "isolation": "isolated"}
@@ -17,7 +18,8 @@ def test_create_registers_and_delete_forgets(store: ControlPlane) -> None:
     provider = EnvironmentBindingProvider()
     created = provider.create(dict(PROPS))
     assert created.id == "staging/environment/staging"
-    assert created.outs == {**PROPS, APPLIED_KEY: True}
+    assert created.outs == {**PROPS, APPLIED_KEY: True, CONTROL_PLANE_KEY: {
+        "id": store.identity, "path": str(store.path.resolve())}}
     assert store.environment("staging") == {"tier_scope": ["L4", "L3", "L2", "L1"],
                                             "triggers": ["manual"], "isolation": "isolated",
                                             "catalog": "plexifact://staging/catalog"}

@@ -6,9 +6,13 @@ handed to the same provider `write` methods. tests/engine/test_runtime.py runs t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from flexor_iac import clock
 from flexor_iac.config.project import load_project
@@ -43,3 +47,25 @@ def load_catalog(root: Path, uri: str, data: dict[str, Any]) -> None:
     """Fill the embedded catalog `uri` of a project."""
     load(catalog_path(ProjectPaths(root).state_dir, uri), CatalogData.model_validate(data),
          clock.now())
+
+
+@pytest.fixture
+def redirector(hooks: HTTPServer) -> Iterator[HTTPServer]:
+    """A server on 127.0.0.1 that answers every POST with a 307 to the `hooks` server."""
+    target = f"{hooks.url}/stolen"  # type: ignore[attr-defined]
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(307)  # 307 keeps the method and body if followed
+            self.send_header("Location", target)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -51,6 +51,11 @@ def set_vault(root: Path, **changes: Any) -> None:
     path.write_text(json.dumps(config))
 
 
+def allow_loopback(root: Path) -> None:
+    """Let the company vault's notifications reach the tests' servers on 127.0.0.1."""
+    set_vault(root, notifications__allowed_hosts=["127.0.0.1"])
+
+
 def run(root: Path, agent: str, environ: dict[str, str] | None = None,
         **request: Any) -> tuple[RunRecord, ControlPlane]:
     store = install(root, STAGING)
@@ -77,6 +82,7 @@ def test_feed_monitor_with_a_fresh_feed_succeeds_and_sends_nothing(
 def test_feed_monitor_with_a_stale_feed_sends_one_message_naming_the_staleness(
         project: Path, hooks: HTTPServer) -> None:
     feeds(project, 47)
+    allow_loopback(project)
     record, store = run(project, "feed-monitor", {"SLACK_WEBHOOK_URL": hooks.url})  # type: ignore[attr-defined]
     assert record.status == "success"
     posts = hooks.posts  # type: ignore[attr-defined]
@@ -108,6 +114,7 @@ def test_an_always_failing_skill_is_attempted_max_attempts_times_then_notifies_o
     write_agent(project, "doomed", "  - skill: always-fails\n",
                 retry="retry:\n  max_attempts: 3\n  backoff_seconds: 0.1\n"
                       "  on_final_failure: notify_ops\n")
+    allow_loopback(project)
     store = install(project, STAGING)
     waits: list[float] = []
     record = Executor(ProjectPaths(project), store,
@@ -256,6 +263,7 @@ def test_parallel_branches_really_run_at_the_same_time(project: Path) -> None:
                     f"    - action: core.notify.webhook\n      args: {{url: '{url}/a'}}\n"
                     f"    - action: core.notify.webhook\n      args: {{url: '{url}/b'}}\n")
         write_agent(project, "fanner", "  - skill: fan-out\n")
+        allow_loopback(project)
         record, store = run(project, "fanner")
     finally:
         server.shutdown()
@@ -303,6 +311,7 @@ def test_on_error_fallback_skip_and_optional_make_the_run_partial(project: Path)
 
 def test_on_error_retry_tries_again_then_fails(project: Path, hooks: HTTPServer) -> None:
     hooks.status = 503  # type: ignore[attr-defined]
+    allow_loopback(project)
     write_skill(project, "flaky", "steps:\n  - action: core.notify.webhook\n"
                 f"    args: {{url: '{hooks.url}'}}\n"  # type: ignore[attr-defined]
                 "    on_error: {strategy: retry, max_retries: 2}\n")
@@ -378,6 +387,7 @@ def test_secrets_never_reach_the_database_logs_audit_or_outbox(
     hooks.status = 500  # type: ignore[attr-defined] # the failure path too
     feeds(project, 90)
     set_vault(project, audit__include_outputs=True, audit__include_inputs=True)
+    allow_loopback(project)
     write_agent(project, "leaky", "  - skill: core.audit.log\n"
                 "    args: {event: x, result: \"{{ vault.notifications.slack_webhook }}\"}\n"
                 "  - skill: core.notify.slack\n    args: {message: \"hello\"}\n",
@@ -471,3 +481,152 @@ def test_skills_call_skills_and_conditions_guard_steps(project: Path) -> None:
     assert record.outputs["audit_log"][0]["result"] == [8, 40]
     assert [d["result"] for d in record.decisions] == [True, False]
     assert record.tasks_executed == ["double-if-small", "double-if-small", "core.audit.log"]
+
+
+# --- limits: a run that breaks one is a failed run, recorded, with its retry policy ------------
+
+def test_a_template_over_a_limit_fails_the_run_and_the_retry_policy_applies(
+        project: Path) -> None:
+    write_agent(project, "bloater", "  - skill: core.audit.log\n"
+                "    args: {event: \"{{ 'x' * 10**7 }}\"}\n",
+                retry="retry:\n  max_attempts: 2\n  on_final_failure: pause\n")
+    record, store = run(project, "bloater")
+    assert (record.status, record.attempts) == ("failed", 2)
+    assert "over 1 MiB" in record.errors[0] and record.outputs["audit_log"] == []
+    assert [r.run_id for r in store.runs(RunQuery(agent="bloater"))] == [record.run_id]
+    assert store.active_agent("staging", "bloater").paused  # type: ignore[union-attr]
+
+
+def test_a_recursive_macro_fails_the_run_instead_of_the_cli(project: Path) -> None:
+    write_agent(project, "looper", "  - skill: core.audit.log\n    args:\n      event: "
+                "\"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}\"\n")
+    record, store = run(project, "looper")
+    assert record.status == "failed" and "recursion" in record.errors[0]
+    assert store.runs(RunQuery(agent="looper")) != []
+
+
+class Ticking:
+    """A monotonic clock that moves `step` seconds each time it is read (and when told)."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        self.now += seconds
+        return {}
+
+
+def test_an_attempt_stops_at_timeout_seconds_and_is_retried(project: Path) -> None:
+    write_agent(project, "slow", "  - skill: core.audit.log\n    args: {event: one}\n"
+                "  - skill: core.audit.log\n    args: {event: two}\n    optional: true\n"
+                "  - skill: core.audit.log\n    args: {event: three}\n",
+                retry="retry:\n  max_attempts: 2\n  on_final_failure: pause\n"
+                      "timeout_seconds: 15\n")
+    store = install(project, STAGING)
+    record = Executor(ProjectPaths(project), store, environ={}, sleep=lambda _s: None,
+                      monotonic=Ticking(10)).run(RunRequest(STAGING, "slow"))
+    assert (record.status, record.attempts) == ("failed", 2)
+    assert all("timed out: the attempt ran past its timeout_seconds (15 s)" in error
+               for error in record.errors), record.errors
+    assert store.active_agent("staging", "slow").paused  # type: ignore[union-attr]
+
+
+def test_a_timeout_inside_a_skill_is_not_tolerated(project: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from flexor_iac.runtime import actions
+
+    clock = Ticking(0)
+    monkeypatch.setitem(actions.LIBRARY, "test.wait", actions.Action(
+        actions.SetOutput, lambda _ctx, _args: clock.advance(60)))
+    write_skill(project, "waits", "steps:\n  - action: test.wait\n"
+                "  - action: core.audit.log\n    args: {event: never}\n")
+    write_agent(project, "patient", "  - skill: waits\n    optional: true\n"
+                "  - skill: core.audit.log\n    args: {event: after}\n",
+                retry="timeout_seconds: 30\n")
+    store = install(project, STAGING)
+    record = Executor(ProjectPaths(project), store, environ={},
+                      monotonic=clock).run(RunRequest(STAGING, "patient"))
+    assert (record.status, record.outputs["audit_log"]) == ("failed", [])
+    assert record.errors == ["attempt 1: task 1 (waits) > step 2: timed out: the attempt ran "
+                             "past its timeout_seconds (30 s)"]
+
+
+def test_an_agent_without_timeout_seconds_gets_the_default(project: Path) -> None:
+    from flexor_iac.runtime.limits import DEFAULT_TIMEOUT_SECONDS
+
+    write_agent(project, "plain", "  - skill: core.audit.log\n    args: {event: one}\n"
+                "  - skill: core.audit.log\n    args: {event: two}\n")
+    store = install(project, STAGING)
+    record = Executor(ProjectPaths(project), store, environ={},
+                      monotonic=Ticking(DEFAULT_TIMEOUT_SECONDS / 2 + 1)).run(
+        RunRequest(STAGING, "plain"))
+    assert record.status == "failed"
+    assert f"timeout_seconds ({DEFAULT_TIMEOUT_SECONDS:g} s)" in record.errors[0]
+
+
+def test_an_http_call_waits_no_longer_than_the_time_left(project: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            release.wait(10)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        write_agent(project, "waiter", "  - skill: core.notify.webhook\n"
+                    f"    args: {{url: 'http://127.0.0.1:{server.server_port}/'}}\n",
+                    retry="timeout_seconds: 0.3\n")
+        allow_loopback(project)
+        started = time.monotonic()
+        record, _store = run(project, "waiter")
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    assert record.status == "failed" and "not delivered" in record.errors[0]
+    assert elapsed < 3  # not the 10 s HTTP timeout
+
+
+def test_what_a_run_records_is_capped(project: Path) -> None:
+    from flexor_iac.runtime.limits import MAX_LOG_LINES, MAX_RECORDED, MAX_RECORDED_LINE
+
+    set_vault(project, audit__include_outputs=True)
+    body = "".join(f"  - skill: core.audit.log\n    args: {{event: \"{{{{ 'x' * 600000 }}}}\"}}\n"
+                   f"    capture: big{n}\n" for n in range(4))
+    write_agent(project, "chatty", body + "  - skill: core.audit.log\n"
+                "    args: {event: \"{{ nothing.here }}" + "z" * 10000 + "\"}\n"
+                "    on_error: {strategy: retry, max_retries: 1500}\n",
+                retry="retry:\n  max_attempts: 2\n")
+    record, store = run(project, "chatty")
+    assert record.status == "failed"
+    [stored] = store.runs(RunQuery(agent="chatty"))
+    entry = json.dumps(stored.audit_entry())
+    assert len(entry) < MAX_RECORDED + 20_000 and "not recorded" in entry
+    assert all(len(error) < MAX_RECORDED_LINE + 100 for error in stored.errors)
+    lines = store.run_log(record.run_id)
+    assert len(lines) == MAX_LOG_LINES
+    assert max(len(line.message) for line in lines) < MAX_RECORDED_LINE + 100
+    assert any("log lines not recorded" in line.message for line in lines)
+    assert lines[-1].message.endswith("failed after 2 attempt(s)")
+
+
+def test_the_outbox_keeps_at_most_64_kib_of_a_message(project: Path) -> None:
+    write_agent(project, "shouty", "  - skill: core.notify.email\n    args: {to: ops@fund.com, "
+                "subject: hi, message: \"{{ 'x' * 200000 }}\"}\n")
+    record, store = run(project, "shouty")
+    [message] = store.outbox()
+    assert record.status == "success" and message.message["subject"] == "hi"
+    assert message.message["text"] == "[not recorded: over the 64 KiB recorded]"

@@ -1,0 +1,136 @@
+"""Which project files may be read: regular files that stay inside their vault or the project.
+
+A FIFO blocks whoever opens it, a device such as /dev/zero never ends, and a symbolic link can
+lead anywhere (/etc/passwd into a snapshot). Every reader of project files asks `examine` first,
+which looks with lstat/stat only and never opens what it looks at; `read_regular` then opens
+without blocking and checks the opened file again, so a file swapped in between is refused too.
+A vault's boundary is its folder as named under vaults/: a vault folder that is itself a link
+leading elsewhere leaves the project.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+FILE = "file"
+DIRECTORY = "directory"
+NOT_REGULAR = "file-not-regular"
+UNREADABLE = "file-unreadable"
+_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISDIR, "a directory"))
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a path is not read: the message and the rule of its diagnostic."""
+
+    message: str
+    rule: str
+
+
+class NotRegular(OSError):
+    """A path that is not (or is no longer) a regular file (`strerror` says what it is)."""
+
+    def __init__(self, mode: int) -> None:
+        super().__init__(0, f"not a regular file ({kind_of(mode)})")
+
+
+class TooLarge(OSError):
+    """A regular file over the size a reader accepts (`size`: its size in bytes)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the file is {size} bytes")
+        self.size = size
+
+
+@lru_cache(maxsize=1024)
+def _real(folder: str) -> str:
+    """A folder resolved, once per process (a CLI command is one process; a project has few)."""
+    return os.path.realpath(folder)
+
+
+def vault_boundary(folder: Path | str) -> str:
+    """A vault folder as named in its parent (a link there does not move the boundary)."""
+    parent, name = os.path.split(os.fspath(folder))
+    return os.path.join(_real(parent), name)
+
+
+def project_boundary(root: Path | str) -> str:
+    """The project folder, resolved."""
+    return _real(os.fspath(root))
+
+
+def boundary_of(path: Path, display: str) -> tuple[str, str]:
+    """The folder a project file (`display`: its project-relative path) must stay in, and how
+    to name it: its vault's for files under vaults/, else the project's."""
+    text, parts = str(path), display.split("/")
+    root = text[:-len(display)].rstrip(os.sep) if text.endswith(display) else str(path.parent)
+    if parts[0] == "vaults" and len(parts) > 2:
+        return vault_boundary(os.path.join(root, "vaults", parts[1])), "its vault"
+    return project_boundary(root or "."), "the project"
+
+
+def _inside(path: str, boundary: str) -> bool:
+    return path == boundary or path.startswith(boundary.rstrip(os.sep) + os.sep)
+
+
+def kind_of(mode: int) -> str:
+    """What a file mode describes, in words."""
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def examine(path: Path | str, boundary: str, scope: str = "the project") -> str | Refused:
+    """FILE, DIRECTORY, or why `path` may not be read (looks, never opens).
+
+    `boundary` is a resolved folder (vault_boundary, project_boundary) the path must stay in;
+    `scope` names it in messages ("its vault", "the project").
+    """
+    text = os.fspath(path)
+    try:
+        status = os.lstat(text)
+        linked = stat.S_ISLNK(status.st_mode)
+        if linked:
+            real = os.path.realpath(text)
+        else:  # a folder on the way may be a link too
+            real = os.path.join(_real(os.path.dirname(text)), os.path.basename(text))
+        if not _inside(real, boundary):
+            return Refused(f"a symbolic link leading outside {scope} (to {real}); only files "
+                           "inside it are read", NOT_REGULAR)
+        if linked:
+            status = os.stat(text)
+    except OSError as error:
+        return Refused(f"cannot read file: {error.strerror}", UNREADABLE)
+    if stat.S_ISREG(status.st_mode):
+        return FILE
+    if stat.S_ISDIR(status.st_mode):
+        return DIRECTORY
+    return Refused(f"not a regular file ({kind_of(status.st_mode)}); only regular files are "
+                   "read", NOT_REGULAR)
+
+
+def read_regular(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of a regular file: NotRegular for anything else (a FIFO is not waited on),
+    TooLarge when over `limit` bytes (checked before reading)."""
+    descriptor = os.open(path, _OPEN_FLAGS)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotRegular(status.st_mode)
+        if limit is not None and status.st_size > limit:
+            raise TooLarge(status.st_size)
+        chunks, total = [], 0
+        while chunk := os.read(descriptor, max(status.st_size + 1 - total, 1 << 16)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if limit is not None and total > limit:  # it grew while it was read
+                raise TooLarge(total)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)

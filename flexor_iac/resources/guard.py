@@ -1,0 +1,74 @@
+"""What every provider checks before it changes the control plane, in the provider process:
+the stack belongs to this control plane, and whoever runs the engine may deploy there.
+
+The engine calls providers for `flexor deploy`, a direct `pulumi up` and `pulumi destroy`
+alike (destroy never runs the program), so this is the one check none of them can skip.
+Each resource records the identity of the control plane it was applied to; a stack applied
+to one control plane is refused by another (FLEXOR_CONTROL_PLANE pointed elsewhere), unless
+the first is gone and a refresh adopts the stack.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flexor_iac.access.policy import KEY_VARIABLE, Gate
+from flexor_iac.constants import Environment
+from flexor_iac.controlplane.health import identity_at
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.errors import PolicyRefusal
+from flexor_iac.workspace import find_project
+
+# Output only: the control plane a resource was last applied to ({"id", "path"}).
+CONTROL_PLANE_KEY = "control_plane"
+# (database, environment, key) already authorized in this provider process: the Argon2 check
+# of a key costs tens of milliseconds, and one update calls the provider once per resource.
+_AUTHORIZED: set[tuple[str, str, str | None]] = set()
+
+
+def plane_record(store: ControlPlane) -> dict[str, str]:
+    """What a resource records about the control plane it was applied to."""
+    return {"id": store.identity, "path": str(store.path.resolve())}
+
+
+def _belongs_elsewhere(store: ControlPlane, recorded: Any) -> str | None:
+    """The refusal when the resource was applied to another control plane that still exists."""
+    if not isinstance(recorded, dict) or recorded.get("id") in (None, store.identity):
+        return None
+    where = Path(str(recorded.get("path")))
+    if identity_at(where) != recorded["id"]:
+        return None  # that database is gone (lost or replaced): this one may adopt the stack
+    return (f"refused: this stack was applied to the control plane at {where} (identity "
+            f"{recorded['id'][:8]}), not {store.path} ({store.identity[:8]}); point "
+            "FLEXOR_CONTROL_PLANE back at it")
+
+
+def check_plane(store: ControlPlane, olds: dict[str, Any] | None) -> None:
+    """Refuse to change a resource that another, still existing, control plane holds; a
+    resource whose control plane is gone must be adopted by a refresh first."""
+    recorded = (olds or {}).get(CONTROL_PLANE_KEY)
+    if (refusal := _belongs_elsewhere(store, recorded)) is not None:
+        raise PolicyRefusal(refusal)
+    if isinstance(recorded, dict) and recorded.get("id") != store.identity:
+        raise PolicyRefusal(
+            f"refused: this stack was applied to another control plane ({recorded.get('path')}"
+            f", now gone); run `flexor deploy --refresh` to rebuild it in {store.path}")
+
+
+def adopted(store: ControlPlane, props: dict[str, Any]) -> dict[str, str]:
+    """On refresh: the control plane the resource now belongs to (refused while the one it
+    was applied to still exists elsewhere)."""
+    if (refusal := _belongs_elsewhere(store, props.get(CONTROL_PLANE_KEY))) is not None:
+        raise PolicyRefusal(refusal)
+    return plane_record(store)
+
+
+def authorize(store: ControlPlane, env: str) -> None:
+    """The caller's key (FLEXOR_API_KEY) may deploy to `env` under its recorded protection."""
+    token = os.environ.get(KEY_VARIABLE)
+    if (str(store.path), env, token) in _AUTHORIZED:
+        return
+    Gate(find_project().root, store).authorize_deploy(Environment(env), ())
+    _AUTHORIZED.add((str(store.path), env, token))

@@ -1,0 +1,68 @@
+"""What every provider checks before it changes anything: the control plane the stack was
+applied to, and the caller's key (so `pulumi destroy` is covered too)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.errors import PolicyRefusal
+from flexor_iac.resources.base import APPLIED_KEY
+from flexor_iac.resources.guard import CONTROL_PLANE_KEY
+from flexor_iac.resources.vault_tier_scope import VaultTierScopeProvider
+
+PROPS = {"name": "company", "environment": "production", "tier": "L2", "config": {},
+         "snapshot_digest": "sha256:01"}
+
+
+def _other_plane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> ControlPlane:
+    database = tmp_path / name
+    monkeypatch.setenv("FLEXOR_CONTROL_PLANE", str(database))
+    return ControlPlane(database)
+
+
+def test_another_control_plane_is_refused_while_the_first_exists(
+        store: ControlPlane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = VaultTierScopeProvider()
+    applied = provider.create(dict(PROPS)).outs
+    assert applied[CONTROL_PLANE_KEY]["id"] == store.identity
+    with _other_plane(tmp_path, monkeypatch, "other.db") as other:
+        for attempt in (lambda: provider.update("id", applied, {**PROPS, "tier": "L4"}),
+                        lambda: provider.delete("id", applied),
+                        lambda: provider.read("id", applied)):
+            with pytest.raises(PolicyRefusal, match="this stack was applied to the control "
+                                                    f"plane at {store.path}"):
+                attempt()
+        assert other.bindings("production") == []
+    assert store.binding_digest("production", "company") == "sha256:01"
+
+
+def test_a_lost_control_plane_is_adopted_by_a_refresh_only(
+        store: ControlPlane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = VaultTierScopeProvider()
+    applied = provider.create(dict(PROPS)).outs
+    store.close()
+    for leftover in tmp_path.glob("control-plane.db*"):
+        leftover.unlink()
+    with ControlPlane(store.path) as rebuilt:  # a new, empty database where the old one was
+        with pytest.raises(PolicyRefusal, match="run `flexor deploy --refresh`"):
+            provider.update("id", applied, dict(PROPS))
+        refreshed = provider.read("id", applied).outs
+        assert refreshed[CONTROL_PLANE_KEY]["id"] == rebuilt.identity
+        assert refreshed[APPLIED_KEY] is False
+        provider.update("id", refreshed, dict(PROPS))
+        assert rebuilt.binding_digest("production", "company") == "sha256:01"
+
+
+def test_changes_without_a_key_are_refused_in_a_protected_environment(
+        store: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = VaultTierScopeProvider()
+    applied = provider.create(dict(PROPS)).outs
+    monkeypatch.delenv("FLEXOR_API_KEY")
+    with pytest.raises(PolicyRefusal, match="needs an API key with scope deploy:production"):
+        provider.delete("id", applied)  # what `pulumi destroy` calls
+    assert store.binding_digest("production", "company") == "sha256:01"
+    staging = {**PROPS, "environment": "staging"}
+    provider.delete("id", provider.create(dict(staging)).outs)  # staging needs no key

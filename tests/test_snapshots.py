@@ -1,0 +1,41 @@
+"""Vault snapshots hold the vault's regular files only, never what a link leads to outside."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flexor_iac.config.project import load_project
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.snapshots import publish, snapshot_directory
+from flexor_iac.workspace import ProjectPaths
+
+
+def test_a_snapshot_leaves_out_special_files_and_links_leaving_the_vault(
+        project: Path, tmp_path: Path) -> None:
+    vault_dir = project / "vaults" / "company"
+    (tmp_path / "secret.md").write_text("the-secret\n")
+    (vault_dir / "knowledge" / "passwd").symlink_to("/etc/passwd")
+    (vault_dir / "knowledge" / "secret.md").symlink_to(tmp_path / "secret.md")
+    (vault_dir / "knowledge" / "zero").symlink_to("/dev/zero")
+    os.mkfifo(vault_dir / "knowledge" / "pipe")
+    (vault_dir / "knowledge" / "sla.md").symlink_to("sla-thresholds.md")  # inside: kept
+    (vault_dir / "knowledge" / "elsewhere").symlink_to(tmp_path)           # a folder outside
+    project_model, _diagnostics = load_project(project)
+    vault = project_model.vault("company")
+    assert vault is not None
+    assert sorted(name for name, _refused in vault.refused) == [
+        "knowledge/elsewhere", "knowledge/passwd", "knowledge/pipe", "knowledge/secret.md",
+        "knowledge/zero"]
+    paths = ProjectPaths(project)
+    with ControlPlane(locate(project)) as store:
+        published = publish(paths, vault, store)
+    assert published.files == ("knowledge/sla-thresholds.md", "knowledge/sla.md",
+                               "rules/notification-routing.md",
+                               "skills/data-freshness-check.yaml", "vault.json")
+    copied = snapshot_directory(paths, published.digest)
+    assert sorted(p.relative_to(copied).as_posix() for p in copied.rglob("*")
+                  if p.is_file()) == list(published.files)
+    assert all(not p.is_symlink() for p in copied.rglob("*"))
+    assert (copied / "knowledge" / "sla.md").read_text() == \
+        (vault_dir / "knowledge" / "sla-thresholds.md").read_text()
