@@ -1,4 +1,5 @@
-"""The `flexor` command line (with cli_options.py, the only click-aware code).
+"""The `flexor` command line: the group and the deploy-side verbs (cli_runtime.py, cli_access.py
+and cli_tools.py register the others; cli_options.py holds the shared options).
 
 Commands are thin: they turn options into typed arguments and call flexor_iac.commands.<verb>.
 `main()` is the one error boundary: a FlexorError becomes one line and its exit code, a usage
@@ -23,6 +24,7 @@ from flexor_iac.cli_options import (
     settings,
 )
 from flexor_iac.cli_runtime import register as register_runtime_verbs
+from flexor_iac.cli_tools import register as register_tool_verbs
 from flexor_iac.constants import ENVIRONMENT_NAMES, Environment, ExitCode
 from flexor_iac.errors import FlexorError
 from flexor_iac.output import Console
@@ -172,25 +174,6 @@ def status(env: str) -> int:
 
 @cli.command()
 @global_options
-@click.argument("kind", required=False, type=click.Choice(["agent", "skill", "vault"]))
-def schema(kind: str | None) -> int:
-    """Print the JSON Schema of agent, skill or vault files (all three without KIND).
-
-    \b
-    Point your editor's YAML/JSON language server at it for completion and checks.
-
-    \b
-    Examples:
-      flexor schema agent > .schemas/agent.json
-      flexor schema --json
-    """
-    from flexor_iac.commands import schema as command
-
-    return command.run(kind, settings().console())
-
-
-@cli.command()
-@global_options
 @click.argument("directory", required=False, default=".",
                 type=click.Path(file_okay=False, path_type=Path))
 @click.option("--vault", default="project", show_default=True, metavar="NAME",
@@ -260,6 +243,7 @@ def history(env: str, agent: str | None) -> int:
 
 register_runtime_verbs(cli)
 register_access_verbs(cli)
+register_tool_verbs(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

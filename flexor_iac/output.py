@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from flexor_iac.errors import UsageError
 
 _COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "dim": 2, "bold": 1}
 _LAYOUT = "\n\t"  # what a result line may hold besides printable text (tables, blocks)
+_CLEAR_TO_END = "\033[K"  # erase from the cursor to the end of the line
 
 
 def _printable(text: str, keep: str = "") -> str:
@@ -29,6 +32,31 @@ class _Styled(str):
     """Text from `Console.style`: escaped already, and its colour codes are the console's own."""
 
     __slots__ = ()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or missing
+        return False
+
+
+def _columns(stream: TextIO) -> int:
+    """The width of the terminal `stream` writes to (COLUMNS, else 80, when it cannot tell)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    return columns or shutil.get_terminal_size().columns
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` in `width` characters, its middle replaced by `…` when longer: the start says
+    what happened, the end holds what changes (a count)."""
+    if len(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    return f"{text[:width - 1 - tail]}…{text[len(text) - tail:]}"
 
 
 def colour_wanted(stream: TextIO, no_color_flag: bool) -> bool:
@@ -79,6 +107,30 @@ class Console:
     def progress(self, text: str) -> None:
         """A progress line on stderr, so stdout stays the result."""
         print(self.style(text, "dim"), file=self.err, flush=True)
+
+    def countdown(self, text: Callable[[int], str], seconds: float,
+                  sleep: Callable[[float], None]) -> None:
+        """Wait `seconds` through `sleep`, saying why on stderr: `text(whole seconds left)`.
+
+        On a terminal that is one line counting down in place once a second (fitted to the
+        terminal's width, so it can be rewritten), cleared when the wait ends; elsewhere (CI
+        logs, pipes, TERM=dumb) one line for the whole wait.
+        """
+        whole = math.ceil(seconds)
+        if not _is_terminal(self.err) or os.environ.get("TERM") == "dumb":  # no cursor moves
+            self.progress(text(whole))
+            sleep(seconds)
+            return
+        width = max(_columns(self.err) - 1, 1)
+        try:
+            for left in range(whole, 0, -1):
+                shown = self.style(_fit(_printable(text(left)), width), "dim")
+                self.err.write(f"\r{shown}{_CLEAR_TO_END}")
+                self.err.flush()
+                sleep(seconds - (whole - 1) if left == whole else 1)
+        finally:
+            self.err.write(f"\r{_CLEAR_TO_END}")
+            self.err.flush()
 
     def debug(self, text: str) -> None:
         """A line shown only with -v/--verbose."""

@@ -14,7 +14,7 @@ from flexor_iac.errors import PolicyRefusal
 
 DOCUMENTED_VERBS = ("validate", "sync", "deploy", "status", "rollback", "history", "schema", "init",
                     "agents", "run", "logs", "audit", "pause", "resume", "plexifact", "keys",
-                    "access", "requests", "approve")
+                    "access", "requests", "approve", "completion")
 
 
 def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:

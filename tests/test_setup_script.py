@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import subprocess
 import sys
@@ -10,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac import toolchain
+from flexor_iac.toolchain import TOOL_FILES
 from tests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "setup"
@@ -98,6 +102,70 @@ def test_compatible_pulumi_on_path_is_reused(tmp_path: Path) -> None:
     linked = tmp_path / "clone" / ".tools" / "bin" / "pulumi"
     assert linked.resolve() == (tmp_path / "newer" / "pulumi").resolve()
     assert (tmp_path / "clone" / ".tools" / "bin" / "python3").read_text().startswith("#!/bin/sh")
+
+
+def _official_release(folder: Path, version: str) -> Path:
+    """What an official Pulumi release unpacks to (pulumi/actions, Pulumi's Docker images):
+    `pulumi` with the Python language host and both Python shims beside it, among others."""
+    others = ("pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-watch")
+    for name in (*(n for n in TOOL_FILES if n != "pulumi"), *others):
+        _fake_tool(folder, name, "exit 0\n")
+    _fake_tool(folder, "pulumi", f'echo "v{version}"\n')
+    return folder.resolve()
+
+
+def _said(stdout: str) -> list[str]:
+    """The set-up's lines without their elapsed-time prefix."""
+    return [line.split("] ", 1)[1] for line in stdout.splitlines() if line.startswith("setup [")]
+
+
+def test_the_pinned_official_release_on_path_is_reused_without_go(tmp_path: Path) -> None:
+    """CI installs the pinned release (pulumi/actions): set-up links it into the clone, says so
+    in one line, and neither runs Go nor builds anything, though a `go` is on PATH."""
+    cli = toolchain.pins()["cli"]
+    release = _official_release(tmp_path / "hostedtoolcache" / "pulumi" / cli / "x64", cli)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pulumi").symlink_to(release / "pulumi")  # like /usr/local/bin/pulumi
+    marker = tmp_path / "go-was-run"
+    _fake_tool(tmp_path / "go-bin", "go", f'touch "{marker}"; exit 1\n')
+    (tmp_path / "clone").mkdir()
+    done = _toolchain_only(tmp_path, [tmp_path / "bin", tmp_path / "go-bin"])
+    assert done.returncode == 0, done.stderr
+    assert _said(done.stdout) == [f"reusing pulumi v{cli} from PATH ({release})",
+                                  f".tools/bin -> {release} (+ python3 -> .venv)"]
+    assert not marker.exists()
+    tools = tmp_path / "clone" / ".tools" / "bin"
+    for name in TOOL_FILES:
+        assert (tools / name).resolve() == release / name
+    cache = tmp_path / "cache"
+    assert [p.name for p in cache.iterdir() if p.name.startswith(("pulumi-v", ".build"))] == []
+
+
+def test_a_pulumi_without_its_python_language_host_is_not_used(tmp_path: Path) -> None:
+    cli = toolchain.pins()["cli"]
+    _fake_tool(tmp_path / "bare", "pulumi", f'echo "v{cli}"\n')
+    done = _toolchain_only(tmp_path, [tmp_path / "bare"])
+    assert (f"pulumi v{cli} on PATH lacks the Python language host beside it; not using it"
+            in done.stdout)
+    assert done.returncode == 1  # it went on to build, and this PATH has no go
+    assert "`go` is not on PATH" in done.stderr
+
+
+def _compatibility_cases() -> list[tuple[str, bool]]:
+    major, minor, patch = (int(part) for part in toolchain.pins()["cli"].split("."))
+    return [(f"v{major}.{minor}.{patch}", True), (f"v{major}.{minor}.{patch + 1}", True),
+            (f"v{major}.{minor + 7}.0", True), (f"v{major}.{minor - 1}.{patch}", False),
+            (f"v{major + 1}.0.0", False), (f"v{major - 1}.{minor + 1}.0", False)]
+
+
+@pytest.mark.parametrize("version, reused", _compatibility_cases())
+def test_the_compatibility_rule_same_major_not_older(version: str, reused: bool) -> None:
+    loader = importlib.machinery.SourceFileLoader("setup_script", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("setup_script", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    assert module.compatible(version) is reused
 
 
 @pytest.mark.parametrize("flags", [["--background", "--wait"], ["--nonsense"]])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, WriteGuard, WriteOutsideSandbox
+from tests.conftest import REPO, WriteGuard, WriteOutsideSandbox, unsalted
 
 
 def test_writing_inside_tmp_path_is_allowed(tmp_path: Path) -> None:
@@ -31,3 +31,8 @@ def test_writing_to_home_outside_tmp_is_stopped(write_guard: WriteGuard) -> None
 
 def test_reading_anywhere_is_allowed() -> None:
     assert "flexor" in (REPO / "Pulumi.yaml").read_text()
+
+
+def test_the_project_copy_drops_a_salt_the_checkout_may_carry() -> None:
+    salted = "encryptionsalt: v1:abc=\nconfig:\n  flexor:environment: staging\n"
+    assert unsalted(salted) == "config:\n  flexor:environment: staging\n"

@@ -25,6 +25,7 @@ from flexor_iac.errors import FlexorError, PolicyRefusal
 KEY_VARIABLE = "FLEXOR_API_KEY"
 VERB_SCOPES: Mapping[str, str] = MappingProxyType({
     "deploy": "deploy:{env}", "rollback": "deploy:{env}",
+    "deploy --dry-run": "read", "rollback --dry-run": "read",
     "run": "run:{env}", "pause": "run:{env}", "resume": "run:{env}",
     "plexifact load": "run:{env}",
     "status": "read", "agents list": "read", "logs": "read", "audit": "read", "history": "read",
@@ -42,6 +43,11 @@ class Principal:
     user: str
     key_id: str
     scopes: frozenset[str]
+    acts_as: str = ""  # whose roles apply: the user's own, else (none granted) the key's maker
+
+    def may(self, scope: str) -> bool:
+        """Whether the key grants `scope` (`admin` includes `read`)."""
+        return scope in self.scopes or (scope == "read" and "admin" in self.scopes)
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,9 @@ class Gate:
             return None
         if not keys.matches(stored.hash, self.token):
             return None
-        return Principal(stored.user, stored.key_id, frozenset(stored.scopes))
+        acts_as = stored.user if self.store.grants(stored.user) or not stored.created_by \
+            else stored.created_by
+        return Principal(stored.user, stored.key_id, frozenset(stored.scopes), acts_as)
 
     def declared(self, env: Environment) -> Protection:
         """The protection `Pulumi.<env>.yaml` declares."""
@@ -106,11 +114,14 @@ class Gate:
         need one as soon as any key exists (before that, the first key bootstraps access).
         """
         scope = VERB_SCOPES[verb].format(env=env.value if env else "")
-        needed = self.required(env) if env is not None else self.store.has_keys()
+        if env is None or scope == "read":  # reading needs a key only once access control is on
+            needed = self.store.has_keys() and (env is None or self.required(env))
+        else:
+            needed = self.required(env)
         if not needed:
             return None
         principal = self.principal()
-        if principal is None or scope not in principal.scopes:
+        if principal is None or not principal.may(scope):
             where = f" on {env.value}" if env is not None else ""
             raise PolicyRefusal(f"refused: `flexor {verb}`{where} needs an API key with scope "
                                 f"{scope} ({KEY_VARIABLE})")
@@ -144,7 +155,7 @@ class Gate:
                      action: str) -> None:
         """Refuse unless the key's user has at least `minimum` on every vault."""
         for vault in sorted(vaults):
-            role = self.role(principal.user, vault)
+            role = self.role(principal.acts_as or principal.user, vault)
             if role_rank(role) < role_rank(minimum):
                 raise PolicyRefusal(f"refused: user {principal.user} may not {action} "
                                     f"(role on vault {vault}: {role or 'none'}; "

@@ -50,7 +50,7 @@ def _visible_environments(paths: ProjectPaths, request: AuditRequest, store: Con
         gate.require("audit", request.environment)
         return None
     principal = gate.principal()
-    readable = principal is not None and "read" in principal.scopes
+    readable = principal is not None and principal.may("read")
     hidden = [env.value for env in Environment if gate.required(env) and not readable]
     if hidden:
         console.warning(f"entries of {', '.join(hidden)} are left out: they need an API key "

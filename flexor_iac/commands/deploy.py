@@ -60,8 +60,11 @@ def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
     """Key, roles, recorded protection and the managed-production rules."""
     env = view.environment
     with ControlPlane(locate(paths.root)) as store:
-        authority = Gate(paths.root, store).authorize_deploy(
-            env, [v.config.name for v in view.selection.vaults])
+        gate = Gate(paths.root, store)
+        if request.dry_run:  # a dry run changes nothing: reading is enough
+            authority = Authority(gate.require("deploy --dry-run", env), gate.protection(env))
+        else:
+            authority = gate.authorize_deploy(env, [v.config.name for v in view.selection.vaults])
         is_managed = env is Environment.PRODUCTION and authority.protection.managed
         if request.request_id and not is_managed:
             raise UsageError("--request applies only to a PLEXI-managed production stack")

@@ -28,11 +28,14 @@ class NewKey:
     expires_in: timedelta | None = None
 
 
-def _owner_gate(store: ControlPlane, paths: ProjectPaths, verb: str) -> None:
-    """Key management needs an admin-scoped key of an owner (once any key exists)."""
+def _owner_gate(store: ControlPlane, paths: ProjectPaths, verb: str) -> str | None:
+    """Key management needs an admin-scoped key of an owner (once any key exists); the
+    owner's user, if a key was needed."""
     gate = Gate(paths.root, store)
     if (principal := gate.require(verb)) is not None:
         gate.require_role(principal, [ALL_VAULTS], "owner", "manage API keys")
+        return principal.user
+    return None
 
 
 def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
@@ -46,11 +49,11 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
         if bootstrap and "admin" not in request.scopes:
             raise UsageError("the first key must have scope admin: it switches access control "
                              "on, and managing keys afterwards needs it")
-        _owner_gate(store, paths, "keys create")
+        maker = _owner_gate(store, paths, "keys create") or request.user
         key_id, secret = keys.new_key()
         expires = now + request.expires_in if request.expires_in is not None else None
         store.add_key(StoredKey(key_id, request.name, request.user, request.scopes,
-                                keys.hash_key(secret), now, expires, None))
+                                keys.hash_key(secret), now, expires, None, maker))
         if bootstrap:
             store.grant(Grant(request.user, ALL_VAULTS, "owner", now, "bootstrap"))
             gate = Gate(paths.root, store)

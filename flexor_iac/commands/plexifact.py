@@ -29,6 +29,8 @@ def _read(source: Path | None) -> CatalogData:
         return CatalogData.model_validate(yaml.safe_load(text) or {})
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise FlexorError(f"{where}: cannot read catalog data: {error}") from None
+    except RecursionError:
+        raise FlexorError(f"{where}: cannot read catalog data: nested too deep") from None
     except ValidationError as error:
         first = error.errors()[0]
         place = ".".join(map(str, first["loc"])) or "(top)"

@@ -76,14 +76,16 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
               confirm: Callable[[str], bool]) -> int:
     with ControlPlane(locate(paths.root)) as store:
         gate = Gate(paths.root, store)
-        principal = gate.require("rollback", request.env)
+        principal = gate.require("rollback --dry-run" if request.dry_run else "rollback",
+                                 request.env)
         deployed = StackSession(paths, request.env, lambda: None).resources()
         agent = next((r for r in deployed if r.kind == "Agent" and r.name == request.agent),
                      None)
         if agent is None:
             raise FlexorError(f"agent {request.agent} is not deployed to {request.env.value}")
-        gate.require_deploy_roles(principal, [r.name for r in with_dependencies(deployed, agent)
-                                              if r.kind == "VaultTierScope"], request.env)
+        if not request.dry_run:
+            gate.require_deploy_roles(principal, [r.name for r in with_dependencies(
+                deployed, agent) if r.kind == "VaultTierScope"], request.env)
     target = choose(list(agent.outputs.get(RETAINED_KEY) or []), agent.inputs["version"],
                     request.version)
     overrides = {agent.urn: rolled_back_inputs(agent, target)}

@@ -30,7 +30,9 @@ def run(paths: ProjectPaths, request: RunRequest, console: Console) -> int:
     live = console.verbose or console.err.isatty()
     with ControlPlane(locate(paths.root)) as store:
         Gate(paths.root, store).require("run", request.environment)
-        record = Executor(paths, store, echo=console.progress if live else None).run(request)
+        # The wait between attempts is always shown: counting down on a terminal, else one line.
+        record = Executor(paths, store, echo=console.progress if live else None,
+                          countdown=console.countdown).run(request)
     console.document(record.audit_entry())
     for line in summary(record):
         console.line(line)

@@ -61,6 +61,10 @@ MIGRATIONS: tuple[str, ...] = (
         environment TEXT PRIMARY KEY, spec TEXT NOT NULL, recorded_at TEXT NOT NULL,
         recorded_by TEXT NOT NULL);
     """,
+    # 5: who made each key (a key for a user with no role of their own acts with its maker's)
+    """
+    ALTER TABLE api_keys ADD COLUMN created_by TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

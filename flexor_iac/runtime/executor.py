@@ -38,6 +38,8 @@ from flexor_iac.runtime.steps import Attempt, Interpreter, Services, StepFailed
 from flexor_iac.workspace import ProjectPaths
 
 Clock = Callable[[], datetime]
+# Waits `seconds` through a sleep function, saying why: text(whole seconds left) (Console.countdown)
+Countdown = Callable[[Callable[[int], str], float, Callable[[float], None]], None]
 _TAIL = 20  # log lines kept from the end of a run that logged more than MAX_LOG_LINES
 
 
@@ -63,8 +65,12 @@ class _Log:
     tail: deque[LogLine] = field(default_factory=lambda: deque(maxlen=_TAIL))
     skipped: int = 0
 
+    def shown(self, message: str) -> str:
+        """`message` as the run may show or record it: redacted and clipped."""
+        return clip(self.redactor.text(message) if self.redactor else message)
+
     def __call__(self, level: str, message: str) -> None:
-        text = clip(self.redactor.text(message) if self.redactor else message)
+        text = self.shown(message)
         line = LogLine(self.clock(), level, text)
         if len(self.lines) < MAX_LOG_LINES - _TAIL - 1:
             self.lines.append(line)
@@ -124,13 +130,18 @@ def deployed_agent(store: ControlPlane, request: RunRequest) -> ActiveAgent:
 
 
 class Executor:
-    """Runs agents of one project; the clock, sleep and environment variables are injectable."""
+    """Runs agents of one project; the clock, sleep and environment variables are injectable.
+
+    `countdown`, when given, does the waits between attempts (with the executor's sleep) and
+    shows them; without it the executor sleeps silently.
+    """
 
     def __init__(self, paths: ProjectPaths, store: ControlPlane, clock: Clock = clock.now,
                  sleep: Callable[[float], None] = time.sleep,
                  environ: Mapping[str, str] | None = None,
                  echo: Callable[[str], None] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 countdown: Countdown | None = None) -> None:
         self.paths = paths
         self.monotonic = monotonic  # the clock of attempt deadlines
         self.store = store
@@ -138,6 +149,7 @@ class Executor:
         self.sleep = sleep
         self.environ = os.environ if environ is None else environ
         self.echo = echo
+        self.countdown = countdown
 
     def run(self, request: RunRequest) -> RunRecord:
         """Run the agent per its retry policy and record the run (its audit entry)."""
@@ -195,14 +207,23 @@ class Executor:
                 return attempt, errors, number
             except (StepFailed, RecursionError, MemoryError) as failure:
                 attempt = interpreter.attempt
-                errors.append(f"attempt {number}: {_reason(failure)}")
-                log("error", f"attempt {number} failed: {_reason(failure)}")
+                failed = _reason(failure)
+                errors.append(f"attempt {number}: {failed}")
+                log("error", f"attempt {number} failed: {failed}")
             finally:
                 services.deadline.clear()
             if number < retry.max_attempts:
                 log("info", f"retrying in {retry.backoff_seconds:g} s")
-                self.sleep(retry.backoff_seconds)
+                self._back_off(f"attempt {number} of {retry.max_attempts} failed: "
+                               f"{log.shown(failed)}", retry.backoff_seconds)
         return attempt, errors, retry.max_attempts
+
+    def _back_off(self, failure: str, seconds: float) -> None:
+        """The wait before the next attempt: shown through `countdown` when there is one."""
+        if self.countdown is None or seconds <= 0:
+            self.sleep(seconds)
+        else:
+            self.countdown(lambda left: f"{failure}; retrying in {left} s …", seconds, self.sleep)
 
     def _final_failure(self, spec: AgentSpec, env: Environment, notifier: Notifier,
                        errors: list[str], log: _Log) -> None:

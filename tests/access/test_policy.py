@@ -80,3 +80,30 @@ def test_the_scope_table_is_the_readme_table() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for verb, scope in VERB_SCOPES.items():
         assert f"| `flexor {verb}` | `{scope}` |" in readme, verb
+
+
+def test_reading_needs_a_key_only_once_access_control_is_on(project: Path,
+                                                            store: ControlPlane) -> None:
+    before = Gate(project, store, token="")
+    assert before.require("status", PRODUCTION) is None
+    assert before.require("deploy --dry-run", PRODUCTION) is None  # no key exists yet
+    issue_key(store, "owner", "admin")
+    with pytest.raises(PolicyRefusal, match="needs an API key with scope read"):
+        Gate(project, store, token="").require("deploy --dry-run", PRODUCTION)
+
+
+def test_an_admin_key_may_read(project: Path, store: ControlPlane) -> None:
+    admin = issue_key(store, "owner", "admin")
+    principal = Gate(project, store, token=admin).require("status", PRODUCTION)
+    assert principal is not None and principal.user == "owner"
+
+
+def test_a_key_for_a_user_without_roles_acts_with_its_makers_roles(
+        project: Path, store: ControlPlane) -> None:
+    owner = issue_key(store, "owner", "admin", "deploy:production")
+    ci = issue_key(store, "ci", "deploy:production", role=None, created_by="owner")
+    gate = Gate(project, store, token=ci)
+    principal = gate.require("deploy", PRODUCTION)
+    assert principal is not None and (principal.user, principal.acts_as) == ("ci", "owner")
+    gate.require_deploy_roles(principal, ["company"], PRODUCTION)  # the owner's role counts
+    assert Gate(project, store, token=owner).require("deploy", PRODUCTION) is not None

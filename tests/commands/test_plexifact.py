@@ -30,3 +30,12 @@ def test_bad_data_files_get_one_line_and_change_nothing(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {data}: feeds.0.age_minutes: ") and err.count("\n") == 1
     assert not (project / ".flexor/plexifact").exists()
+
+
+def test_a_data_file_nested_too_deep_is_one_line(project: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    data = project / "deep.yaml"
+    data.write_text("feeds: " + "[" * 100_000)
+    assert flexor(project, "plexifact", "load", "--env", "staging", str(data)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read catalog data" in err[0], err

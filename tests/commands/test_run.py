@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.main import main
+from flexor_iac.runtime.executor import Executor
 from tests.runtime.conftest import install, load_catalog
 from tests.runtime.test_executor import CATALOG, write_agent
 
@@ -90,3 +92,20 @@ def test_a_run_over_a_limit_exits_1_with_its_run_recorded(
     assert (entry["status"], entry["attempts"]) == ("failed", 2)
     assert flexor(project, "logs", "--agent", "greedy", "--env", "staging") == ExitCode.OK
     assert entry["run_id"] in capsys.readouterr().out
+
+
+def test_the_wait_between_attempts_is_one_line_each_without_a_terminal(
+        project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    write_agent(project, "reader", "  - skill: plexifact.catalog.get_feed_metadata\n"
+                "    args: {feed: fx}\n",
+                retry="retry:\n  max_attempts: 3\n  backoff_seconds: 42\n")
+    install(project, Environment.STAGING).close()  # no catalog data: every attempt fails
+    waits: list[float] = []
+    monkeypatch.setattr("flexor_iac.commands.run.Executor", partial(Executor, sleep=waits.append))
+    code = flexor(project, "run", "reader", "--now", "--env", "staging", "--json")
+    assert (code, waits) == (ExitCode.FAILED, [42, 42])
+    waiting = [line for line in capsys.readouterr().err.splitlines() if "retrying" in line]
+    assert [re.sub(r"failed: .*;", "failed: …;", line) for line in waiting] == [
+        "attempt 1 of 3 failed: …; retrying in 42 s …",
+        "attempt 2 of 3 failed: …; retrying in 42 s …"]
+    assert "plexifact://staging/catalog has no data" in waiting[0]

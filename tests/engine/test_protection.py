@@ -136,3 +136,13 @@ def test_a_stack_is_refused_by_another_control_plane(project: Path, owner: str,
     assert _flexor(project, "deploy", "--env", "production", "--yes", key=owner).returncode \
         == ExitCode.OK
     assert _active(project) == {"feed-monitor": "6.6"}
+
+
+def test_the_vendors_ci_key_flow_works_as_documented(project: Path, owner: str) -> None:
+    """An owner makes a key with only deploy:production for CI; CI deploys with it alone."""
+    ci = _key(project, "ci", "deploy:production", key=owner)
+    _bump(project, "1.1")
+    deployed = _flexor(project, "deploy", "--env", "production", "--yes", key=ci)
+    assert deployed.returncode == ExitCode.OK, deployed.stderr
+    assert _active(project) == {"feed-monitor": "1.1"}
+    assert _flexor(project, "status", "--env", "production", key=owner).returncode == 0

@@ -630,3 +630,40 @@ def test_the_outbox_keeps_at_most_64_kib_of_a_message(project: Path) -> None:
     [message] = store.outbox()
     assert record.status == "success" and message.message["subject"] == "hi"
     assert message.message["text"] == "[not recorded: over the 64 KiB recorded]"
+
+
+def test_the_wait_between_attempts_goes_through_the_countdown_with_the_reason_redacted(
+        project: Path) -> None:
+    feeds(project, 5)
+    write_agent(project, "seeker", "  - skill: plexifact.catalog.get_feed_metadata\n"
+                "    args: {feed: \"{{ event.feed }}\"}\n",
+                retry="retry:\n  max_attempts: 3\n  backoff_seconds: 7.5\n")
+    store = install(project, STAGING)
+    waits: list[float] = []
+    shown: list[tuple[str, float]] = []
+
+    def countdown(text: Any, seconds: float, sleep: Any) -> None:
+        shown.append((text(8), seconds))
+        sleep(seconds)
+
+    record = Executor(ProjectPaths(project), store, environ={}, sleep=waits.append,
+                      countdown=countdown).run(RunRequest(STAGING, "seeker",
+                                                          inputs={"feed": "fund-x-holdings"}))
+    assert (record.status, waits) == ("failed", [7.5, 7.5])  # the executor's sleep did the waits
+    assert [seconds for _text, seconds in shown] == [7.5, 7.5]
+    reason = ("task 1 (plexifact.catalog.get_feed_metadata): no feed named '[INPUT]' in "
+              "plexifact://staging/catalog")  # the input's value withheld, as in the log
+    assert [text for text, _seconds in shown] == [
+        f"attempt 1 of 3 failed: {reason}; retrying in 8 s …",
+        f"attempt 2 of 3 failed: {reason}; retrying in 8 s …"]
+
+
+def test_no_wait_no_countdown(project: Path) -> None:
+    write_agent(project, "hasty", "  - skill: plexifact.catalog.get_feed_metadata\n"
+                "    args: {feed: fx}\n", retry="retry:\n  max_attempts: 2\n")
+    store = install(project, STAGING)
+    waits: list[float] = []
+    record = Executor(ProjectPaths(project), store, environ={}, sleep=waits.append,
+                      countdown=lambda *_args: pytest.fail("no wait to show")
+                      ).run(RunRequest(STAGING, "hasty"))
+    assert (record.status, record.attempts, waits) == ("failed", 2, [0])

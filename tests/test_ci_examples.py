@@ -1,0 +1,230 @@
+"""The CI examples in docs/ci would run on a real runner: the Pulumi they install is the pinned
+one (the official release, reused by scripts/setup), the Go-module fallback is cached on the pin
+file, checkouts used by `validate --changed` have the history it needs, and every apply says
+--yes (a CI job has no terminal)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from flexor_iac import toolchain
+from tests.conftest import REPO
+
+GITHUB = REPO / "docs" / "ci" / "github-actions.yml"
+GITLAB = REPO / "docs" / "ci" / "gitlab-ci.yml"
+SHELL_OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", "<"}
+APPLYING_VERBS = ("deploy", "rollback")
+TOOLCHAIN_FILE = "flexor_iac/toolchain.toml"
+
+Job = dict[str, Any]
+
+
+def _load(path: Path) -> dict[Any, Any]:
+    loaded = yaml.safe_load(path.read_text())
+    assert isinstance(loaded, dict), path
+    return loaded
+
+
+def _github_jobs() -> dict[str, Job]:
+    jobs: dict[str, Job] = _load(GITHUB)["jobs"]
+    return jobs
+
+
+def _gitlab() -> dict[Any, Any]:
+    return _load(GITLAB)
+
+
+def _gitlab_jobs() -> dict[str, Job]:
+    return {name: job for name, job in _gitlab().items()
+            if isinstance(job, dict) and "script" in job}
+
+
+def _steps(job: Job, action: str) -> list[dict[str, Any]]:
+    """The job's steps that use `action` (any version)."""
+    return [s for s in job["steps"] if str(s.get("uses", "")).split("@")[0] == action]
+
+
+def _github_commands(job: Job) -> list[str]:
+    return [line for step in job["steps"] if "run" in step
+            for line in str(step["run"]).splitlines()]
+
+
+def _gitlab_commands(job: Job) -> list[str]:
+    before = job.get("before_script", _gitlab().get("default", {}).get("before_script", []))
+    return [line for entry in [*before, *job["script"]] for line in str(entry).splitlines()]
+
+
+def _all_commands() -> list[tuple[str, str]]:
+    found = [(f"github:{name}", line) for name, job in _github_jobs().items()
+             for line in _github_commands(job)]
+    found += [(f"gitlab:{name}", line) for name, job in _gitlab_jobs().items()
+              for line in _gitlab_commands(job)]
+    return found
+
+
+def _flexor_calls(line: str) -> list[list[str]]:
+    """Each `flexor VERB …` in one shell line, as its words up to the next shell operator."""
+    words = shlex.split(line, comments=True)
+    calls = []
+    for index, word in enumerate(words):
+        if Path(word).name == "flexor":
+            call = []
+            for arg in words[index + 1:]:
+                if arg in SHELL_OPERATORS:
+                    break
+                call.append(arg)
+            calls.append(call)
+    return calls
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text))
+
+
+def _minimum_python() -> tuple[int, ...]:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    requires = pyproject["project"]["requires-python"]
+    assert requires.startswith(">="), requires
+    return _version(requires)
+
+
+# --- the Pulumi CLI is the pinned one -------------------------------------------------------
+
+def test_github_installs_the_pinned_pulumi_release_in_every_job() -> None:
+    for name, job in _github_jobs().items():
+        installs = _steps(job, "pulumi/actions")
+        assert len(installs) == 1, name
+        settings = installs[0]["with"]
+        assert str(settings["pulumi-version"]) == toolchain.pins()["cli"], name
+        assert "command" not in settings, f"{name}: pulumi/actions should only install the CLI"
+
+
+def test_gitlab_image_is_the_official_pulumi_python_image_at_the_pin() -> None:
+    image = _gitlab()["default"]["image"]
+    repository, tag = str(image).rsplit(":", 1)
+    assert tag == toolchain.pins()["cli"]
+    match = re.fullmatch(r"pulumi/pulumi-python-(\d+\.\d+)", repository)
+    assert match, image
+    assert _version(match[1]) >= _minimum_python()
+    assert all("image" not in job for job in _gitlab_jobs().values())
+
+
+def test_github_python_is_one_the_project_supports() -> None:
+    for name, job in _github_jobs().items():
+        [python] = _steps(job, "actions/setup-python")
+        assert _version(str(python["with"]["python-version"])) >= _minimum_python(), name
+
+
+# --- set-up order and the Go-module fallback ------------------------------------------------
+
+def test_github_sets_up_after_installing_and_before_using_the_tools() -> None:
+    for name, job in _github_jobs().items():
+        steps = job["steps"]
+        uses = [str(s.get("uses", "")).split("@")[0] for s in steps]
+        runs = [str(s.get("run", "")) for s in steps]
+        setup = next(i for i, run in enumerate(runs) if "scripts/setup" in run)
+        for action in ("actions/checkout", "actions/setup-python", "pulumi/actions",
+                       "actions/cache", "actions/setup-go"):
+            assert uses.index(action) < setup, (name, action)
+        first_use = min(i for i, run in enumerate(runs) if ".venv/bin" in run or "pulumi " in run)
+        assert setup < first_use, name
+
+
+def test_github_fallback_steps_run_only_without_the_release_and_are_keyed_on_the_pin() -> None:
+    for name, job in _github_jobs().items():
+        [cache] = _steps(job, "actions/cache")
+        [go] = _steps(job, "actions/setup-go")
+        for step in (cache, go):
+            assert "steps.pulumi.outcome != 'success'" in step["if"], name
+        assert "cache-hit != 'true'" in go["if"], name
+        assert str(go["with"]["go-version"]) == toolchain.pins()["min_go"], name
+        assert str(cache["with"]["path"]).startswith("~/.cache/flexor-iac/pulumi-v"), name
+        assert f"hashFiles('{TOOLCHAIN_FILE}')" in cache["with"]["key"], name
+        [release] = _steps(job, "pulumi/actions")
+        assert release["id"] == "pulumi" and cache["id"] in go["if"], name
+
+
+def test_gitlab_caches_the_toolchain_inside_the_project_keyed_on_the_pin() -> None:
+    document = _gitlab()
+    tools_cache = document["variables"]["FLEXOR_TOOLS_CACHE"]
+    assert tools_cache == "$CI_PROJECT_DIR/.tools/cache"  # GitLab caches project paths only
+    cache = document["default"]["cache"]
+    assert cache["key"]["files"] == [TOOLCHAIN_FILE]
+    assert cache["paths"] == [".tools/cache/pulumi-v*/"]
+    assert ".tools/" in (REPO / ".gitignore").read_text().split()  # never seen by --changed
+    assert "python3 scripts/setup" in document["default"]["before_script"]
+
+
+def test_gitlab_jobs_do_not_need_make() -> None:
+    """The official Pulumi image has no make."""
+    for where, line in _all_commands():
+        if where.startswith("gitlab:"):
+            assert shlex.split(line, comments=True)[:1] != ["make"], (where, line)
+
+
+# --- history for `validate --changed` -------------------------------------------------------
+
+def test_github_checkouts_used_by_changed_fetch_full_history() -> None:
+    checked = 0
+    for name, job in _github_jobs().items():
+        if not any("--changed" in line for line in _github_commands(job)):
+            continue
+        [checkout] = _steps(job, "actions/checkout")
+        assert checkout.get("with", {}).get("fetch-depth") == 0, name
+        assert any("--base origin/${{ github.base_ref }}" in line
+                   for line in _github_commands(job)), name
+        checked += 1
+    assert checked
+
+
+def test_gitlab_jobs_using_changed_clone_full_history_and_fetch_the_target_branch() -> None:
+    checked = 0
+    target = "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
+    for name, job in _gitlab_jobs().items():
+        lines = _gitlab_commands(job)
+        changed = [i for i, line in enumerate(lines) if "--changed" in line]
+        if not changed:
+            continue
+        depth = job.get("variables", {}).get("GIT_DEPTH",
+                                             _gitlab().get("variables", {}).get("GIT_DEPTH"))
+        assert str(depth) == "0", name
+        fetch = next(i for i, line in enumerate(lines) if line.startswith("git fetch"))
+        assert fetch < changed[0], name
+        assert f"refs/remotes/origin/{target}" in lines[fetch], name
+        assert f"--base origin/{target}" in lines[changed[0]], name
+        checked += 1
+    assert checked
+
+
+# --- no terminal in CI ----------------------------------------------------------------------
+
+def test_every_apply_in_the_examples_has_yes() -> None:
+    applies = 0
+    for where, line in _all_commands():
+        for call in _flexor_calls(line):
+            if not call or call[0] not in APPLYING_VERBS:
+                continue
+            if "--dry-run" in call or "--plan-out" in call:
+                continue
+            assert "--yes" in call, (where, line)
+            applies += 1
+    assert applies >= 4  # staging and production, in both examples
+
+
+@pytest.mark.parametrize("line, expected", [
+    (".venv/bin/flexor deploy --env staging --yes --json > out.json", [["deploy", "--env",
+                                                                         "staging", "--yes",
+                                                                         "--json"]]),
+    ("flexor deploy --env production --dry-run || test $? -eq 2  # note",
+     [["deploy", "--env", "production", "--dry-run"]]),
+    ("pulumi preview --stack staging", []),
+])
+def test_flexor_calls_are_found_in_a_shell_line(line: str, expected: list[list[str]]) -> None:
+    assert _flexor_calls(line) == expected
