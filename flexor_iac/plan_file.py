@@ -70,8 +70,12 @@ def save(path: Path, basis: Basis, plan: plans.Plan) -> None:
                            "flexor_version": __version__, "basis": asdict(basis),
                            "plan": plans.to_json(plan)}
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    scratch.write_text(json.dumps(doc, indent=2) + "\n")
-    scratch.replace(path)
+    try:
+        scratch.write_text(json.dumps(doc, indent=2) + "\n")
+        scratch.replace(path)
+    except OSError as error:
+        scratch.unlink(missing_ok=True)
+        raise UsageError(f"--plan-out {path}: cannot write it ({error.strerror})") from None
 
 
 def load(path: Path) -> SavedPlan:

@@ -75,6 +75,8 @@ def end_with_engine() -> None:
                 "pulumi-"):
             break
         engine = _parent_of(engine)
+    else:
+        return  # not started by an engine (a test, a shell): nothing to watch
     if engine <= 1 or not hasattr(os, "pidfd_open"):
         return
     try:

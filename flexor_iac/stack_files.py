@@ -98,9 +98,10 @@ class StackFiles:
                 holder = json.loads(lock.read_text())
                 who = f"{holder['username']}@{holder['hostname']} (pid {holder['pid']}) " \
                       f"since {holder['timestamp']}"
+                pid = int(holder["pid"])
             except (OSError, ValueError, KeyError, TypeError):
-                holder, who = {}, "an unreadable lock file"
-            if holder.get("hostname") == here and not alive(int(holder.get("pid", 0))):
+                holder, who, pid = {}, "an unreadable lock file", 0
+            if holder.get("hostname") == here and not alive(pid):
                 lock.unlink(missing_ok=True)
                 notice(f"{self.env.value}: removed the Pulumi lock of a process that ended "
                        f"without finishing: {who}")

@@ -96,7 +96,9 @@ class Gate:
     def recorded(self, env: Environment) -> Protection | None:
         """The protection the control plane recorded (once access control was on)."""
         spec = self.store.protection(env.value)
-        return Protection.from_json(spec) if spec is not None else None
+        if spec is None:  # keys made before protection was recorded: the default applies
+            return Protection.declared(None, env) if self.store.has_keys() else None
+        return Protection.from_json(spec)
 
     def protection(self, env: Environment) -> Protection:
         """What applies: the declared protection, never weaker than the recorded one."""
@@ -140,11 +142,6 @@ class Gate:
                 f"({', '.join(lowered)}); only a deploy with an admin key ({KEY_VARIABLE}) may "
                 "lower it")
         return Authority(principal, self.protection(env))
-
-    def record_declared(self, env: Environment, by: str) -> None:
-        """Record the protection the stack file declares (access control just went on, or an
-        authorized deploy applied it)."""
-        self.store.record_protection(env.value, self.declared(env).to_json(), clock.now(), by)
 
     def role(self, user: str, vault: str) -> str | None:
         """A user's highest role on a vault (a grant on `*` counts for every vault)."""

@@ -50,15 +50,17 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
             raise UsageError("the first key must have scope admin: it switches access control "
                              "on, and managing keys afterwards needs it")
         maker = _owner_gate(store, paths, "keys create") or request.user
+        gate = Gate(paths.root, store)
+        # read before anything is written: an invalid stack file refuses the bootstrap whole
+        declared = {env: gate.declared(env) for env in Environment} if bootstrap else {}
         key_id, secret = keys.new_key()
         expires = now + request.expires_in if request.expires_in is not None else None
         store.add_key(StoredKey(key_id, request.name, request.user, request.scopes,
                                 keys.hash_key(secret), now, expires, None, maker))
         if bootstrap:
             store.grant(Grant(request.user, ALL_VAULTS, "owner", now, "bootstrap"))
-            gate = Gate(paths.root, store)
-            for env in Environment:  # from now on, editing a stack file cannot lower these
-                gate.record_declared(env, "bootstrap")
+            for env, protection in declared.items():  # from now on a stack file cannot lower
+                store.record_protection(env.value, protection.to_json(), now, "bootstrap")
     console.document({"key_id": key_id, "name": request.name, "user": request.user,
                       "scopes": list(request.scopes), "secret": secret,
                       "expires_at": expires.isoformat() if expires else None})

@@ -107,3 +107,17 @@ def test_a_key_for_a_user_without_roles_acts_with_its_makers_roles(
     assert principal is not None and (principal.user, principal.acts_as) == ("ci", "owner")
     gate.require_deploy_roles(principal, ["company"], PRODUCTION)  # the owner's role counts
     assert Gate(project, store, token=owner).require("deploy", PRODUCTION) is not None
+
+
+def test_keys_without_a_recorded_protection_keep_the_default(project: Path,
+                                                             store: ControlPlane) -> None:
+    """A control plane whose keys predate recorded protection: the stack file alone still
+    cannot lower production's."""
+    ci = issue_key(store, "ci", "deploy:production")
+    stack = project / "Pulumi.production.yaml"
+    stack.write_text(stack.read_text() + "  flexor:requireApiKey: false\n")
+    gate = Gate(project, store, token="")
+    with pytest.raises(PolicyRefusal, match=REFUSAL):
+        gate.require("deploy", PRODUCTION)
+    with pytest.raises(PolicyRefusal, match="lowers production's recorded protection"):
+        Gate(project, store, token=ci).authorize_deploy(PRODUCTION, [])

@@ -281,3 +281,12 @@ def test_a_lost_passphrase_is_never_replaced_silently(project: Path) -> None:
     assert lines[-1].startswith(f"error: the passphrase file {passphrase} is missing, but ")
     assert "PULUMI_CONFIG_PASSPHRASE" in lines[-1]
     assert not passphrase.exists()
+
+
+def test_a_plan_that_cannot_be_saved_is_one_usage_line(project: Path, tmp_path: Path) -> None:
+    _deployed(project)
+    target = tmp_path / "missing-folder" / "staging.plan"
+    refused = flexor(project, "deploy", "--env", "staging", "--plan-out", str(target))
+    assert refused.returncode == ExitCode.USAGE
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"error: --plan-out {target}: cannot write it (No such file or directory)")

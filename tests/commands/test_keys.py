@@ -100,3 +100,14 @@ def test_a_key_lifetime_is_from_one_hour_to_a_hundred_years(
                                        "1h to 36500d (100 years)\n")
     assert flexor(project, "keys", "list", "--json") == ExitCode.OK
     assert json.loads(capsys.readouterr().out) == []  # no key was made, least of all a lasting one
+
+
+def test_an_invalid_stack_file_refuses_the_first_key_whole(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "Pulumi.staging.yaml").write_text("config:\n  flexor:bogus: 1\n")
+    code = flexor(project, "keys", "create", "--name", "owner", "--user", "ops", "--scope",
+                  "admin")
+    assert code == ExitCode.FAILED
+    assert "Pulumi.staging.yaml is invalid" in capsys.readouterr().err
+    with ControlPlane(locate(project)) as store:
+        assert not store.has_keys()  # access control did not go on with a secret never shown
