@@ -83,11 +83,7 @@ class Console:
         """
         if yes:
             return True
-        try:
-            can_ask = self.stdin.isatty()
-        except (AttributeError, ValueError):  # closed or missing stdin
-            can_ask = False
-        if not can_ask:
+        if not _is_terminal(self.stdin):
             raise UsageError(f"{what} needs --yes when stdin is not a terminal (nothing was "
                              "asked, nothing was applied)")
         return ask(question)

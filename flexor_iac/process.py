@@ -38,14 +38,26 @@ def finish(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _parent_of(pid: int) -> int:
-    """The parent pid of `pid` (0 when it cannot be read)."""
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the name (state, ppid, …); [] when gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0
+        return []
     # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after it
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _parent_of(pid: int) -> int:
+    """The parent pid of `pid` (0 when it cannot be read)."""
+    fields = _stat(pid)
+    return int(fields[1]) if fields else 0
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of this host runs (a zombie, dead but not yet reaped, does not)."""
+    fields = _stat(pid) if pid > 0 else []
+    return bool(fields) and fields[0] not in ("Z", "X")
 
 
 def _name_of(pid: int) -> str:

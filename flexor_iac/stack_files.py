@@ -16,6 +16,7 @@ from typing import Any
 
 from flexor_iac.constants import PULUMI_PROJECT, Environment
 from flexor_iac.errors import PolicyRefusal, StateError
+from flexor_iac.process import alive
 from flexor_iac.workspace import ProjectPaths, backend_url
 
 Notice = Callable[[str], None]
@@ -110,17 +111,6 @@ class StackFiles:
                 f"{self.env.value} is locked by a Pulumi operation outside flexor: {who} "
                 f"({lock}); wait for it, or when it is surely gone run "
                 f"`pulumi cancel --stack {self.env.value}`")
-
-
-def alive(pid: int) -> bool:
-    """Whether a process of this host runs (a zombie, dead but not yet reaped, does not)."""
-    if pid <= 0:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def pending_name(operation: dict[str, Any]) -> str:
