@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine (see README):
-#   make demo   — set up if needed, deploy the example project to sandbox, show its status
+#   make demo   — set up if needed, then scripts/demo: deploy the example project to sandbox and
+#                 staging, run its demo agent in each, show their status
 #   make test   — set up if needed, run lint, types and the whole test suite (real Pulumi engine)
 PYTHON ?= python3
 VENV := .venv/bin
@@ -10,8 +11,7 @@ setup:
 	@$(PYTHON) scripts/setup
 
 demo: setup
-	$(VENV)/flexor deploy --env sandbox --yes
-	$(VENV)/flexor status --env sandbox
+	@scripts/demo
 
 lint: setup
 	$(VENV)/ruff check flexor_iac tests bench scripts/setup

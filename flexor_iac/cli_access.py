@@ -24,7 +24,11 @@ def keys() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True, metavar="SCOPE",
               help="deploy:<env>, run:<env>, read or admin (repeatable).")
 @click.option("--expires", metavar="DURATION", help="Lifetime such as 90d, 12h, 2w (1h to 36500d).")
-def keys_create(name: str, user: str, scopes: tuple[str, ...], expires: str | None) -> int:
+@click.option("--secret-only", is_flag=True,
+              help="Print only the secret on stdout (the rest on stderr), for "
+                   "`export FLEXOR_API_KEY=$(flexor keys create … --secret-only)`.")
+def keys_create(name: str, user: str, scopes: tuple[str, ...], expires: str | None,
+                secret_only: bool) -> int:
     """Create an API key and print its secret once (only a salted hash is kept).
 
     \b
@@ -35,6 +39,8 @@ def keys_create(name: str, user: str, scopes: tuple[str, ...], expires: str | No
     Examples:
       flexor keys create --name ci-prod --user ci@fund.com --scope deploy:production --expires 90d
       flexor keys create --name me --user alice@fund.com --scope admin --scope read
+      export FLEXOR_API_KEY=$(flexor keys create --name me --user alice@fund.com \\
+          --scope admin --scope deploy:production --secret-only)
     """
     from flexor_iac.commands import keys as command
     from flexor_iac.moments import parse_duration
@@ -42,7 +48,7 @@ def keys_create(name: str, user: str, scopes: tuple[str, ...], expires: str | No
     lifetime = parse_duration(expires, "--expires") if expires else None
     current = settings()
     return command.create(current.paths(), command.NewKey(name, user, tuple(dict.fromkeys(
-        scopes)), lifetime), current.console())
+        scopes)), lifetime, secret_only), current.console())
 
 
 @keys.command("list")

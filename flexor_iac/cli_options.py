@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,47 @@ from flexor_iac.output import Console, colour_wanted
 from flexor_iac.workspace import ProjectPaths, find_project
 
 F = TypeVar("F", bound=Callable[..., Any])
+# How Python hands over command-line bytes that are not UTF-8 (surrogate escapes, b"\xff" →
+# "\udcff"): text no database, file or terminal of ours can take.
+_UNDECODED = re.compile("[\ud800-\udfff]")
+
+
+def _undecoded(value: Any) -> bool:
+    values = value if isinstance(value, list | tuple) else (value,)
+    return any(isinstance(each, str) and _UNDECODED.search(each) for each in values)
+
+
+def _named(ctx: click.Context, args: list[str]) -> tuple[str, click.Context]:
+    """The option or argument ("'--agent'", "'AGENT'") the first undecoded value in `args`
+    belongs to, and the context of its command: the parsers alone read them, nothing runs."""
+    command, here = ctx.command, ctx
+    while True:
+        try:
+            opts, args, order = command.make_parser(here).parse_args(args=args)
+        except click.UsageError:  # an unknown option (its own name undecoded, say)
+            return "an option", here
+        for param in order:
+            if param.name is not None and _undecoded(opts.get(param.name)):
+                return param.get_error_hint(here), here
+        if not isinstance(command, click.Group) or not args:
+            return "an argument", here
+        if _undecoded(args[0]):
+            return "'COMMAND'", here
+        if (sub := command.get_command(here, args[0])) is None:
+            return "an argument", here
+        here = sub.context_class(sub, info_name=args[0], parent=here)
+        command, args = sub, args[1:]
+
+
+class FlexorGroup(click.Group):
+    """The `flexor` group: before any verb parses, an argument that is not valid UTF-8 (bytes a
+    shell passed, such as $'\\xff') is a usage error naming its option, for every verb."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing and any(map(_undecoded, args)):
+            name, where = _named(ctx, list(args))
+            raise click.UsageError(f"Invalid value for {name}: not valid UTF-8 text", where)
+        return super().parse_args(ctx, args)
 
 
 @dataclass

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from flexor_iac.config.files import read_regular
+from flexor_iac.config.files import Identity, read_regular
 
 
 def canonical_json(value: Any) -> str:
@@ -21,11 +21,14 @@ def json_digest(value: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
-def tree_digest(root: Path, files: Iterable[str]) -> str:
-    """`sha256:<hex>` over the relative paths and bytes of `files` under `root`."""
+def tree_digest(root: Path, files: Iterable[str],
+                identities: Mapping[str, Identity] | None = None) -> str:
+    """`sha256:<hex>` over the relative paths and bytes of `files` under `root` (each the file
+    `identities` names, when given: NotRegular otherwise)."""
     hasher = hashlib.sha256()
     for name in sorted(files):
-        data = read_regular(root / name)  # never blocks on a file swapped for a FIFO
+        # Never blocks on a file swapped for a FIFO, never follows a link swapped in.
+        data = read_regular(root / name, identity=(identities or {}).get(name))
         hasher.update(f"{name}\0{len(data)}\0".encode())
         hasher.update(data)
     return "sha256:" + hasher.hexdigest()

@@ -25,6 +25,7 @@ from typing import IO
 from flexor_iac.actor import local_actor
 from flexor_iac.constants import Environment
 from flexor_iac.errors import PolicyRefusal
+from flexor_iac.process import lineage
 from flexor_iac.workspace import ProjectPaths
 
 POLL_SECONDS = 0.2
@@ -84,6 +85,19 @@ def lock_file(paths: ProjectPaths, env: Environment) -> Path:
 def holds_lock(paths: ProjectPaths, env: Environment) -> bool:
     """Whether this process holds the environment's lock."""
     return lock_file(paths, env) in _HELD
+
+
+def held_by_lineage(paths: ProjectPaths, env: Environment) -> bool:
+    """Whether this process or one it descends from holds the environment's lock: a provider
+    started by `flexor deploy`/`rollback` (through the engine) yes, one started by a direct
+    `pulumi up` (whose program, a sibling, holds it) or `pulumi destroy` (no lock) no."""
+    try:
+        with lock_file(paths, env).open() as handle:
+            holder = _read_holder(handle)
+    except OSError:
+        return False
+    return holder is not None and holder.host == socket.gethostname() \
+        and holder.pid in lineage()
 
 
 @contextmanager

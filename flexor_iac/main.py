@@ -16,6 +16,7 @@ import click
 from flexor_iac import __version__, failures, process
 from flexor_iac.cli_access import register as register_access_verbs
 from flexor_iac.cli_options import (
+    FlexorGroup,
     Settings,
     ask,
     env_option,
@@ -26,11 +27,12 @@ from flexor_iac.cli_options import (
 from flexor_iac.cli_runtime import register as register_runtime_verbs
 from flexor_iac.cli_tools import register as register_tool_verbs
 from flexor_iac.constants import ENVIRONMENT_NAMES, Environment, ExitCode
-from flexor_iac.errors import FlexorError
+from flexor_iac.errors import FlexorError, UsageError
 from flexor_iac.output import Console
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=FlexorGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @global_options
 @click.version_option(__version__, prog_name="flexor")
 def cli() -> None:
@@ -135,10 +137,11 @@ def deploy(env: str, agents: tuple[str, ...], dry_run: bool, yes: bool, refresh:
 
 @cli.command()
 @global_options
-@click.option("--vault", "vaults", multiple=True, required=True, metavar="NAME",
+@click.option("--vault", "vaults", multiple=True, metavar="NAME",
               help="The vault to publish (repeatable).")
+@click.option("--all", "every", is_flag=True, help="Publish every vault of the project.")
 @click.option("--dry-run", is_flag=True, help="Say what would be published; change nothing.")
-def sync(vaults: tuple[str, ...], dry_run: bool) -> int:
+def sync(vaults: tuple[str, ...], every: bool, dry_run: bool) -> int:
     """Publish a vault as an immutable, content-addressed snapshot.
 
     \b
@@ -149,11 +152,14 @@ def sync(vaults: tuple[str, ...], dry_run: bool) -> int:
     Examples:
       flexor sync --vault company
       flexor sync --vault company --vault desk --dry-run
+      flexor sync --all
     """
     from flexor_iac.commands import sync as command
 
+    if every == bool(vaults):
+        raise UsageError("pass --vault NAME (repeatable) or --all")
     current = settings()
-    return command.run(current.paths(), vaults, dry_run, current.console())
+    return command.run(current.paths(), None if every else vaults, dry_run, current.console())
 
 
 @cli.command()

@@ -25,7 +25,11 @@ def _seconds(found: re.Match[str], default_unit: str = "s") -> int:
 
 
 def parse_moment(text: str, option: str, now: datetime, end_of_day: bool = False) -> datetime:
-    """A UTC time; a bare date is its start (or, with `end_of_day`, the next day's start)."""
+    """A UTC time; a bare date is its start (or, with `end_of_day`, the next day's start).
+
+    A time with another offset is converted (stored times are UTC and compared as ISO text);
+    one without an offset is taken as UTC.
+    """
     if found := _AGO.fullmatch(text.strip()):
         if (seconds := _seconds(found)) > _MOST:
             raise UsageError(f"{option} {text!r}: an age may be at most {_MOST_TEXT}")
@@ -44,7 +48,12 @@ def parse_moment(text: str, option: str, now: datetime, end_of_day: bool = False
     except ValueError:
         raise UsageError(f"{option} {text!r}: expected a date (2026-04-30), an ISO time "
                          "(2026-04-30T14:00Z) or an age (30m, 2h, 7d)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # the offset moves it past either end of the calendar: that end
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 _DURATION = re.compile(r"(\d+)([hdw])")

@@ -60,6 +60,16 @@ def alive(pid: int) -> bool:
     return bool(fields) and fields[0] not in ("Z", "X")
 
 
+def lineage() -> set[int]:
+    """The pids of this process, its parent, its parent's parent, … up to init."""
+    found: set[int] = set()
+    pid = os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        pid = _parent_of(pid)
+    return found
+
+
 def _name_of(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()

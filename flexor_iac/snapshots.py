@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flexor_iac.config.files import read_regular
+from flexor_iac.config.files import NotRegular, read_regular
 from flexor_iac.config.project import VaultSource
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.digest import tree_digest
+from flexor_iac.errors import FlexorError
 from flexor_iac.workspace import ProjectPaths
 
 JOURNAL = "journal.jsonl"
@@ -33,9 +36,19 @@ def vault_directory(paths: ProjectPaths, vault: VaultSource) -> Path:
     return paths.root / "vaults" / vault.directory
 
 
+@contextmanager
+def _listed_files() -> Iterator[None]:
+    """A vault file that is no longer the one listed (a link or FIFO swapped in) is one line."""
+    try:
+        yield
+    except NotRegular as error:
+        raise FlexorError(f"{error.filename}: {error.message} [file-not-regular]") from None
+
+
 def local_digest(paths: ProjectPaths, vault: VaultSource) -> str:
     """The digest the vault's working-tree content would have as a snapshot."""
-    return tree_digest(vault_directory(paths, vault), vault.files)
+    with _listed_files():
+        return tree_digest(vault_directory(paths, vault), vault.files, vault.identities)
 
 
 def snapshot_directory(paths: ProjectPaths, digest: str) -> Path:
@@ -53,8 +66,10 @@ def publish(paths: ProjectPaths, vault: VaultSource, control_plane: ControlPlane
         source = vault_directory(paths, vault)
         for name in vault.files:
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            # The bytes, never a link; only regular files (vault.files leaves the rest out).
-            (staging / name).write_bytes(read_regular(source / name))
+            # The bytes, never a link; only the regular files listed (vault.files).
+            with _listed_files():
+                data = read_regular(source / name, identity=vault.identities[name])
+            (staging / name).write_bytes(data)
         try:
             os.rename(staging, target)
         except OSError:  # another sync of the same content won the race: same bytes

@@ -23,6 +23,7 @@ from typing import Any
 from pulumi import automation as auto
 from pulumi.automation import events
 
+from flexor_iac import engine_workspace
 from flexor_iac.constants import PULUMI_PROJECT, Environment
 from flexor_iac.errors import EngineError, PolicyRefusal, ToolchainError
 from flexor_iac.locking import holds_lock, operation_lock
@@ -152,7 +153,7 @@ class StackSession:
 
     def _select(self) -> auto.Stack:
         options = auto.LocalWorkspaceOptions(
-            work_dir=str(self.paths.root),
+            work_dir=str(engine_workspace.prepare(self.paths, self.env)),
             pulumi_home=str(self.paths.pulumi_home),
             env_vars=engine_env(self.paths),
             pulumi_command=_command(self.paths.state_dir / "engine"),

@@ -11,6 +11,8 @@ from flexor_iac.constants import STATE_DIR_NAME
 from flexor_iac.errors import ProjectNotFound, StateError
 
 PROJECT_FILE = "Pulumi.yaml"
+# The project's root, for processes that run elsewhere (the engine works in .flexor/workspace).
+PROJECT_VARIABLE = "FLEXOR_PROJECT_DIR"
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,10 @@ class ProjectPaths:
 
 
 def find_project(start: Path | None = None) -> ProjectPaths:
-    """The nearest folder at or above `start` (default: cwd) that holds a Pulumi.yaml."""
+    """The nearest folder at or above `start` (default: $FLEXOR_PROJECT_DIR, else the cwd)
+    that holds a Pulumi.yaml."""
+    if start is None and (named := os.environ.get(PROJECT_VARIABLE)):
+        start = Path(named)
     origin = (start or Path.cwd()).resolve()
     for folder in (origin, *origin.parents):
         if (folder / PROJECT_FILE).is_file():
@@ -58,7 +63,9 @@ def find_project(start: Path | None = None) -> ProjectPaths:
 
 def _salted(paths: ProjectPaths) -> Path | None:
     """A file that shows stacks were encrypted with a passphrase already (None: none was)."""
-    for stack_file in sorted(paths.root.glob("Pulumi.*.yaml")):
+    engine_folder = paths.state_dir / "workspace"  # engine_workspace.engine_folder
+    for stack_file in sorted([*paths.root.glob("Pulumi.*.yaml"),
+                              *engine_folder.glob("Pulumi.*.yaml")]):
         if "encryptionsalt:" in stack_file.read_text(errors="replace"):
             return stack_file
     stacks = paths.backend_dir / ".pulumi" / "stacks"
@@ -104,6 +111,9 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_HOME": str(paths.pulumi_home),
         "PULUMI_PYTHON_CMD": sys.executable,
+        # the salt comes from the state, never from a tracked stack file (engine_workspace)
+        "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true",
+        PROJECT_VARIABLE: str(paths.root),
         "PATH": f"{pulumi_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     if "PULUMI_BACKEND_URL" not in os.environ:

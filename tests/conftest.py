@@ -21,6 +21,9 @@ from flexor_iac.scaffold import PROGRAM_FILE, PROGRAM_TEXT
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("Pulumi.yaml", "Pulumi.sandbox.yaml", "Pulumi.staging.yaml",
                  "Pulumi.production.yaml", "agents", "vaults")
+# What `make demo` adds to the vendor's example (tests/engine/test_demo.py runs it); the
+# `project` fixture leaves it out, so its tests see the vendor's example alone.
+DEMO_FILES = ("feed-check.yaml", "desk")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -115,13 +118,14 @@ def unsalted(stack_text: str) -> str:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the repository's example project in a temp dir, with its own .flexor/."""
+    """A copy of the repository's example project (the vendor's example: feed-monitor in the
+    company vault, without the demo's additions) in a temp dir, with its own .flexor/."""
     root = tmp_path / "project"
     root.mkdir()
     for name in EXAMPLE_FILES:
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, root / name)
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns(*DEMO_FILES))
         else:
             (root / name).write_text(unsalted(source.read_text()))
     # Outside this repository a project runs the installed program through a root __main__.py.

@@ -180,3 +180,43 @@ def test_deploy_flag_mistakes_are_one_usage_line(given: list[str], message: str,
     assert cli_main.main(["--project-dir", str(project), *given]) == ExitCode.USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+@pytest.mark.parametrize(("given", "named", "where"), [
+    (["logs", "--agent", "\udcff", "--env", "staging"], "'--agent'", "flexor logs"),
+    (["logs", "--env", "staging", "--agent=feed\udce9"], "'--agent'", "flexor logs"),
+    (["logs", "--agent", "x", "--env", "staging", "--since", "\udcff"], "'--since'",
+     "flexor logs"),
+    (["run", "feed-\udcff", "--now", "--env", "staging"], "'AGENT'", "flexor run"),
+    (["keys", "create", "--name", "n", "--user", "\udce9@fund.com", "--scope", "read"],
+     "'--user'", "flexor keys create"),
+    (["validate", "agents/\udcff.yaml"], "'[PATHS]...'", "flexor validate"),
+    (["\udcff"], "'COMMAND'", "flexor"),
+])
+def test_arguments_that_are_not_utf8_are_one_usage_line(
+        given: list[str], named: str, where: str, project: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates; no verb ever sees them."""
+    assert cli_main.main(["--project-dir", str(project), *given]) == ExitCode.USAGE
+    assert capsys.readouterr().err == \
+        f"error: Invalid value for {named}: not valid UTF-8 text (see '{where} --help')\n"
+    assert not (project / ".flexor" / "logs").exists()  # no crash log
+
+
+def test_a_project_dir_that_is_not_utf8_is_a_usage_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main.main(["--project-dir", "/tmp/\udcff", "validate"]) == ExitCode.USAGE
+    assert capsys.readouterr().err == "error: Invalid value for '--project-dir': not valid " \
+                                      "UTF-8 text (see 'flexor --help')\n"
+
+
+def test_a_shell_argument_that_is_not_utf8_is_a_usage_error(project: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "flexor_iac.main", "logs", "--agent", b"\xff",
+                           "--env", "staging", "--project-dir", str(project)],
+                          capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (ExitCode.USAGE, "")
+    assert done.stderr == "error: Invalid value for '--agent': not valid UTF-8 text " \
+                          "(see 'flexor logs --help')\n"

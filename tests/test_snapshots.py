@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from flexor_iac.config.project import load_project
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.errors import FlexorError
 from flexor_iac.snapshots import publish, snapshot_directory
 from flexor_iac.workspace import ProjectPaths
 
@@ -39,3 +42,24 @@ def test_a_snapshot_leaves_out_special_files_and_links_leaving_the_vault(
     assert all(not p.is_symlink() for p in copied.rglob("*"))
     assert (copied / "knowledge" / "sla.md").read_text() == \
         (vault_dir / "knowledge" / "sla-thresholds.md").read_text()
+
+
+def test_a_vault_file_swapped_for_a_link_after_the_listing_is_not_published(
+        project: Path, tmp_path: Path) -> None:
+    vault_dir = project / "vaults" / "company"
+    (tmp_path / "secret.md").write_text("the-secret\n")
+    project_model, _diagnostics = load_project(project)
+    vault = project_model.vault("company")
+    assert vault is not None and "knowledge/sla-thresholds.md" in vault.files
+    swapped = vault_dir / "knowledge" / "sla-thresholds.md"
+    swapped.unlink()  # after the listing examined it, before the snapshot reads it
+    swapped.symlink_to(tmp_path / "secret.md")
+    paths = ProjectPaths(project)
+    with ControlPlane(locate(project)) as store, pytest.raises(
+            FlexorError, match=r"vaults/company/knowledge/sla-thresholds\.md: replaced by "
+                               r"another file after it was checked; only regular files are read"):
+        publish(paths, vault, store)
+    with ControlPlane(locate(project)) as store:
+        assert store.newest_snapshot("company") is None
+    assert not any(b"the-secret" in p.read_bytes()
+                   for p in (paths.state_dir / "snapshots").rglob("*") if p.is_file())

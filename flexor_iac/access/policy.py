@@ -43,7 +43,9 @@ class Principal:
     user: str
     key_id: str
     scopes: frozenset[str]
-    acts_as: str = ""  # whose roles apply: the user's own, else (none granted) the key's maker
+    # whose roles apply: the user's own, or — while the user has none — the maker's, for a key
+    # made (without scope admin) for a user who then had no roles: a CI identity
+    acts_as: str = ""
 
     def may(self, scope: str) -> bool:
         """Whether the key grants `scope` (`admin` includes `read`)."""
@@ -82,8 +84,8 @@ class Gate:
             return None
         if not keys.matches(stored.hash, self.token):
             return None
-        acts_as = stored.user if self.store.grants(stored.user) or not stored.created_by \
-            else stored.created_by
+        acts_as = stored.acts_as if stored.acts_as and not self.store.grants(stored.user) \
+            else stored.user
         return Principal(stored.user, stored.key_id, frozenset(stored.scopes), acts_as)
 
     def declared(self, env: Environment) -> Protection:

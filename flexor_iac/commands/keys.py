@@ -26,6 +26,7 @@ class NewKey:
     user: str
     scopes: tuple[str, ...]
     expires_in: timedelta | None = None
+    secret_only: bool = False  # stdout holds the secret alone; the rest goes to stderr
 
 
 def _owner_gate(store: ControlPlane, paths: ProjectPaths, verb: str) -> str | None:
@@ -55,8 +56,11 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
         declared = {env: gate.declared(env) for env in Environment} if bootstrap else {}
         key_id, secret = keys.new_key()
         expires = now + request.expires_in if request.expires_in is not None else None
+        # decided now: revoking the user's roles later never makes the key act as its maker
+        acts_as = maker if maker != request.user and not store.grants(request.user) \
+            and "admin" not in request.scopes else None
         store.add_key(StoredKey(key_id, request.name, request.user, request.scopes,
-                                keys.hash_key(secret), now, expires, None, maker))
+                                keys.hash_key(secret), now, expires, None, maker, acts_as))
         if bootstrap:
             store.grant(Grant(request.user, ALL_VAULTS, "owner", now, "bootstrap"))
             for env, protection in declared.items():  # from now on a stack file cannot lower
@@ -64,14 +68,14 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
     console.document({"key_id": key_id, "name": request.name, "user": request.user,
                       "scopes": list(request.scopes), "secret": secret,
                       "expires_at": expires.isoformat() if expires else None})
-    console.line(f"Created key {key_id} ({request.name}) for {request.user}: "
-                 f"{', '.join(request.scopes)}; expires "
-                 f"{expires.strftime('%Y-%m-%d %H:%M UTC') if expires else 'never'}.")
+    say = console.progress if request.secret_only else console.line
+    say(f"Created key {key_id} ({request.name}) for {request.user}: "
+        f"{', '.join(request.scopes)}; expires "
+        f"{expires.strftime('%Y-%m-%d %H:%M UTC') if expires else 'never'}.")
     if bootstrap:
-        console.line(f"Access control is now on; {request.user} is owner of every vault.")
+        say(f"Access control is now on; {request.user} is owner of every vault.")
     console.line(secret)
-    console.line("Store it now (for example as FLEXOR_API_KEY in your CI secrets): "
-                 "it is not shown again.")
+    say("Store it now (for example as FLEXOR_API_KEY in your CI secrets): it is not shown again.")
     return ExitCode.OK
 
 

@@ -1,4 +1,5 @@
-"""`flexor status`: the five-line health summary of one environment, from the real state."""
+"""`flexor status`: the vendor's five-line health summary of one environment, from the real
+state, and a sixth line: the environment's most recent run."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Status:
     vault_sync: datetime | None
     vault_sync_state: str
     plexifact: str
+    last_run: RunRecord | None = None
 
 
 def utc(moment: datetime | None) -> str:
@@ -72,8 +74,16 @@ def collect(paths: ProjectPaths, env: Environment) -> Status:
     deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
     last = (deployments[0].end_time or deployments[0].start_time) if deployments else None
     states = [agent_state(a, latest.get(a.name)) for a in agents]
+    newest = max(latest.values(), key=lambda r: r.trigger_at, default=None)
     return Status(env, states.count("active"), states.count("paused"), states.count("erroring"),
-                  last, synced, sync_state, plexifact)
+                  last, synced, sync_state, plexifact, newest)
+
+
+def _last_run(run: RunRecord | None) -> str:
+    """`feed-check 1.0: success, 2026-04-30 14:40 UTC`, or `never`."""
+    if run is None:
+        return "never"
+    return f"{run.agent} {run.version}: {run.status}, {utc(run.trigger_at)}"
 
 
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
@@ -90,6 +100,10 @@ def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
         "vault_sync": status.vault_sync.isoformat() if status.vault_sync else None,
         "vault_sync_state": status.vault_sync_state,
         "plexifact_connection": status.plexifact,
+        "last_run": None if status.last_run is None else {
+            "run_id": status.last_run.run_id, "agent": status.last_run.agent,
+            "version": status.last_run.version, "status": status.last_run.status,
+            "trigger_at": status.last_run.trigger_at.isoformat()},
     })
     console.line(f"Environment: {env.value}")
     console.line(f"Agents: {status.active} active, {status.paused} paused, "
@@ -97,4 +111,5 @@ def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
     console.line(f"Last deployment: {utc(status.last_deployment)}")
     console.line(f"Vault sync: {sync}")
     console.line(f"PlexiFact connection: {status.plexifact}")
+    console.line(f"Last run: {_last_run(status.last_run)}")
     return ExitCode.OK

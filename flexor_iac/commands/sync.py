@@ -15,8 +15,12 @@ from flexor_iac.validate import validate_project
 from flexor_iac.workspace import ProjectPaths
 
 
-def _chosen(vaults: tuple[VaultSource, ...], names: tuple[str, ...]) -> list[VaultSource]:
+def _chosen(vaults: tuple[VaultSource, ...], names: tuple[str, ...] | None
+            ) -> list[VaultSource]:
+    """The vaults named (None: every vault), in the order given."""
     by_name = {v.config.name: v for v in vaults}
+    if names is None:
+        return sorted(vaults, key=lambda v: v.config.name)
     unknown = [n for n in names if n not in by_name]
     if unknown:
         known = ", ".join(sorted(by_name)) or "none"
@@ -37,8 +41,10 @@ def _authorize_l2(paths: ProjectPaths, store: ControlPlane,
     gate.require_role(principal, shared, "admin", "edit an L2 vault")
 
 
-def run(paths: ProjectPaths, names: tuple[str, ...], dry_run: bool, console: Console) -> int:
-    """Publish each named vault (a no-op when its content is unchanged)."""
+def run(paths: ProjectPaths, names: tuple[str, ...] | None, dry_run: bool,
+        console: Console) -> int:
+    """Publish each named vault, or every vault (None): a no-op when its content is
+    unchanged."""
     project, diagnostics = validate_project(paths.root)
     chosen = _chosen(project.vaults, names)
     prefixes = tuple(f"vaults/{v.directory}/" for v in chosen)

@@ -20,7 +20,14 @@ from typing import Any, ClassVar
 import yaml
 
 from flexor_iac.config.diagnostics import Diagnostic
-from flexor_iac.config.files import Refused, TooLarge, boundary_of, examine, read_regular
+from flexor_iac.config.files import (
+    NotRegular,
+    Refused,
+    TooLarge,
+    boundary_of,
+    identify,
+    read_regular,
+)
 from flexor_iac.config.json_depth import too_deep
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -80,14 +87,17 @@ def read_document(path: Path, display: str) -> Document | Diagnostic:
 
 
 def _read_text(path: Path, display: str) -> str:
-    if isinstance(found := examine(path, *boundary_of(path, display)), Refused):
+    found, identity = identify(path, *boundary_of(path, display))
+    if isinstance(found, Refused):
         raise _Problem(found.message, found.rule)  # a FIFO or device is never opened
     try:
-        raw = read_regular(path, MAX_FILE_BYTES)
+        raw = read_regular(path, MAX_FILE_BYTES, identity)  # the file examined, or none
     except TooLarge as error:
         raise _Problem(f"file is {error.size // 1024} KiB; project files may be at most "
                        f"{MAX_FILE_BYTES // 1024} KiB", "file-too-large") from error
     except OSError as error:
+        if isinstance(error, NotRegular) and identity is not None:  # swapped since examined
+            raise _Problem(error.message, "file-not-regular") from error
         raise _Problem(f"cannot read file: {error.strerror}", "file-unreadable") from error
     if b"\0" in raw:
         raise _Problem("binary file (contains NUL bytes); expected UTF-8 text", "file-binary")

@@ -1,15 +1,18 @@
 """Which project files may be read: regular files that stay inside their vault or the project.
 
 A FIFO blocks whoever opens it, a device such as /dev/zero never ends, and a symbolic link can
-lead anywhere (/etc/passwd into a snapshot). Every reader of project files asks `examine` first,
-which looks with lstat/stat only and never opens what it looks at; `read_regular` then opens
-without blocking and checks the opened file again, so a file swapped in between is refused too.
+lead anywhere (/etc/passwd into a snapshot). Every reader of project files asks `examine`
+(`identify`) first, which looks with lstat/stat only and never opens what it looks at;
+`read_regular` then opens without blocking or following a link and checks the opened file
+again: a regular file, and the very file examined (same device and inode), so a link, FIFO or
+other file swapped in between is refused too.
 A vault's boundary is its folder as named under vaults/: a vault folder that is itself a link
 leading elsewhere leaves the project.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -22,9 +25,10 @@ NOT_REGULAR = "file-not-regular"
 UNREADABLE = "file-unreadable"
 _KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISDIR, "a directory"))
+          (stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"))
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-               | getattr(os, "O_CLOEXEC", 0))
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+Identity = tuple[int, int]  # (st_dev, st_ino): which file a path named when it was examined
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,13 @@ class Refused:
 
 
 class NotRegular(OSError):
-    """A path that is not (or is no longer) a regular file (`strerror` says what it is)."""
+    """A path that is not (or is no longer) the regular file examined (`strerror` says why,
+    `message` in the words of the file-not-regular diagnostic; `filename` is the path)."""
 
-    def __init__(self, mode: int) -> None:
-        super().__init__(0, f"not a regular file ({kind_of(mode)})")
+    def __init__(self, why: int | str, filename: str | None = None) -> None:
+        reason = why if isinstance(why, str) else f"not a regular file ({kind_of(why)})"
+        self.message = f"{reason}; only regular files are read"
+        super().__init__(0, reason, filename)
 
 
 class TooLarge(OSError):
@@ -92,6 +99,13 @@ def examine(path: Path | str, boundary: str, scope: str = "the project") -> str 
     `boundary` is a resolved folder (vault_boundary, project_boundary) the path must stay in;
     `scope` names it in messages ("its vault", "the project").
     """
+    return identify(path, boundary, scope)[0]
+
+
+def identify(path: Path | str, boundary: str, scope: str = "the project"
+             ) -> tuple[str | Refused, Identity | None]:
+    """What `examine` says, and the identity of the file it examined (None unless FILE): pass
+    it to `read_regular`, which then reads that file or none."""
     text = os.fspath(path)
     try:
         status = os.lstat(text)
@@ -102,27 +116,38 @@ def examine(path: Path | str, boundary: str, scope: str = "the project") -> str 
             real = os.path.join(_real(os.path.dirname(text)), os.path.basename(text))
         if not _inside(real, boundary):
             return Refused(f"a symbolic link leading outside {scope} (to {real}); only files "
-                           "inside it are read", NOT_REGULAR)
+                           "inside it are read", NOT_REGULAR), None
         if linked:
             status = os.stat(text)
     except OSError as error:
-        return Refused(f"cannot read file: {error.strerror}", UNREADABLE)
+        return Refused(f"cannot read file: {error.strerror}", UNREADABLE), None
     if stat.S_ISREG(status.st_mode):
-        return FILE
+        return FILE, (status.st_dev, status.st_ino)
     if stat.S_ISDIR(status.st_mode):
-        return DIRECTORY
-    return Refused(f"not a regular file ({kind_of(status.st_mode)}); only regular files are "
-                   "read", NOT_REGULAR)
+        return DIRECTORY, None
+    return Refused(NotRegular(status.st_mode).message, NOT_REGULAR), None
 
 
-def read_regular(path: Path | str, limit: int | None = None) -> bytes:
-    """The bytes of a regular file: NotRegular for anything else (a FIFO is not waited on),
-    TooLarge when over `limit` bytes (checked before reading)."""
-    descriptor = os.open(path, _OPEN_FLAGS)
+def read_regular(path: Path | str, limit: int | None = None,
+                 identity: Identity | None = None) -> bytes:
+    """The bytes of a regular file: NotRegular for anything else (a FIFO is not waited on, a
+    link in the last step is not followed: a link `examine` allowed is resolved first) and for
+    another file than the one `identify` examined (`identity`); TooLarge when over `limit`
+    bytes (checked before reading)."""
+    text = os.fspath(path)
+    target = os.path.realpath(text) if os.path.islink(text) else text
+    try:
+        descriptor = os.open(target, _OPEN_FLAGS)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # a link swapped in after the look: never followed
+            raise NotRegular(stat.S_IFLNK, text) from None
+        raise
     try:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
-            raise NotRegular(status.st_mode)
+            raise NotRegular(status.st_mode, text)
+        if identity is not None and (status.st_dev, status.st_ino) != identity:
+            raise NotRegular("replaced by another file after it was checked", text)
         if limit is not None and status.st_size > limit:
             raise TooLarge(status.st_size)
         chunks, total = [], 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from flexor_iac.config.diagnostics import Diagnostic
 from flexor_iac.config.documents import Document, read_document
-from flexor_iac.config.files import FILE, Refused, examine, vault_boundary
+from flexor_iac.config.files import FILE, Identity, Refused, identify, vault_boundary
 from flexor_iac.config.models import AgentSpec, FlexorStackSettings, SkillSpec, VaultConfig
 from flexor_iac.config.reading import (
     CacheUse,
@@ -49,22 +50,27 @@ class VaultSource:
     folder: Path = field(compare=False, repr=False)
 
     @cached_property
-    def _listing(self) -> tuple[tuple[str, ...], tuple[tuple[str, Refused], ...]]:
+    def _listing(self) -> tuple[dict[str, Identity], tuple[tuple[str, Refused], ...]]:
         boundary = vault_boundary(self.folder)
-        files, refused = [], []
+        files, refused = {}, []
         for path in self.folder.rglob("*"):  # does not descend into linked folders
-            found = examine(path, boundary, "its vault")
+            found, identity = identify(path, boundary, "its vault")
             name = path.relative_to(self.folder).as_posix()
             if isinstance(found, Refused):
                 refused.append((name, found))
-            elif found == FILE:
-                files.append(name)
-        return tuple(sorted(files)), tuple(sorted(refused, key=lambda item: item[0]))
+            elif found == FILE and identity is not None:
+                files[name] = identity
+        return dict(sorted(files.items())), tuple(sorted(refused, key=lambda item: item[0]))
 
     @property
     def files(self) -> tuple[str, ...]:
         """Every regular file in the vault's folder (links that stay inside it included),
         relative to it, listed when first asked: what a snapshot holds."""
+        return tuple(self._listing[0])
+
+    @property
+    def identities(self) -> Mapping[str, Identity]:
+        """Which file each of `files` was when listed: a snapshot reads that file or none."""
         return self._listing[0]
 
     @property

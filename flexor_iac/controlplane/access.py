@@ -29,6 +29,7 @@ class StoredKey:
     expires_at: datetime | None
     revoked_at: datetime | None
     created_by: str | None = None
+    acts_as: str | None = None  # whose roles it acts with, if not its user's (see access.policy)
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,15 @@ class DeploymentRequest:
 
 
 _KEY_COLUMNS = ("key_id, name, user, scopes, hash, created_at, expires_at, revoked_at, "
-                "created_by")
+                "created_by, acts_as")
 _REQUEST_COLUMNS = ("request_id, environment, plan, digest, requested_by, requested_at, status, "
                     "approved_by, approved_at, applied_at")
 
 
 def _key(row: Any) -> StoredKey:
     return StoredKey(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4],
-                     datetime.fromisoformat(row[5]), _time(row[6]), _time(row[7]), row[8])
+                     datetime.fromisoformat(row[5]), _time(row[6]), _time(row[7]), row[8],
+                     row[9])
 
 
 def _request(row: Any) -> DeploymentRequest:
@@ -104,11 +106,11 @@ class AccessRecords:
     def add_key(self, key: StoredKey) -> None:
         """Store a new key (its hash)."""
         with self._write():
-            self._db.execute(f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            self._db.execute(f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                              (key.key_id, key.name, key.user, json.dumps(list(key.scopes)),
                               key.hash, key.created_at.isoformat(),
                               key.expires_at.isoformat() if key.expires_at else None, None,
-                              key.created_by))
+                              key.created_by, key.acts_as))
 
     def key(self, key_id: str) -> StoredKey | None:
         """One key by its public id."""

@@ -21,11 +21,13 @@ def damaged(path: Path, error: BaseException) -> str:
 
 
 def identity_at(path: Path) -> str | None:
-    """The identity of the control plane at `path`, read-only (None: no such database)."""
+    """The identity of the control plane at `path` (None: no such database). Opened without
+    creating anything, but not read-only: a read-only connection to a WAL database cannot
+    remove the -wal and -shm files it makes, and a dry run must leave no trace."""
     if not path.is_file():
         return None
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True)) as db:
             row = db.execute("SELECT value FROM meta WHERE key='identity'").fetchone()
     except sqlite3.Error:
         return None

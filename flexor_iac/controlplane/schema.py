@@ -65,6 +65,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE api_keys ADD COLUMN created_by TEXT;
     """,
+    # 6: whose roles a key acts with, decided when it is made (its maker's only for a user who
+    # then had no role, and never for an admin key); earlier keys as if made now
+    """
+    ALTER TABLE api_keys ADD COLUMN acts_as TEXT;
+    UPDATE api_keys SET acts_as = created_by WHERE created_by IS NOT NULL
+        AND user NOT IN (SELECT user FROM grants) AND scopes NOT LIKE '%"admin"%';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -20,7 +20,8 @@ from flexor_iac.controlplane import health
 from flexor_iac.controlplane.access import AccessRecords
 from flexor_iac.controlplane.runs import RunRecords
 from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
-from flexor_iac.errors import StateError
+from flexor_iac.errors import ProjectNotFound, StateError
+from flexor_iac.workspace import find_project
 
 DB_NAME = "control-plane.db"
 
@@ -270,8 +271,7 @@ def locate(start: Path | None = None) -> Path:
     """The control plane database: $FLEXOR_CONTROL_PLANE, else `.flexor/` of the project."""
     if explicit := os.environ.get("FLEXOR_CONTROL_PLANE"):
         return Path(explicit)
-    origin = (start or Path.cwd()).resolve()
-    for folder in (origin, *origin.parents):
-        if (folder / "Pulumi.yaml").is_file():
-            return folder / ".flexor" / DB_NAME
-    raise FileNotFoundError(f"no Pulumi.yaml at or above {origin}: cannot find the control plane")
+    try:
+        return find_project(start).state_dir / DB_NAME
+    except ProjectNotFound as missing:
+        raise FileNotFoundError(f"{missing}: cannot find the control plane") from None

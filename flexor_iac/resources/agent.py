@@ -52,6 +52,12 @@ class AgentProvider(FlexorProvider):
     def erase(self, store: ControlPlane, props: dict[str, Any]) -> None:
         store.deactivate_agent(props["environment"], props["name"])
 
+    def vaults(self, props: dict[str, Any]) -> tuple[str, ...]:
+        """The agent's vault and the vaults of its skills."""
+        skills = self.comparable(props).get("skills") or {}
+        found = {props.get("vault")} | {s.get("vault") for s in skills.values()}
+        return tuple(sorted(str(v) for v in found if v))
+
     def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
         """The control plane runs this very version: same version number, same content."""
         active = store.active_agent(props["environment"], props["name"])

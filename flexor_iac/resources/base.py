@@ -100,6 +100,10 @@ class FlexorProvider(ResourceProvider):
         """Whether the control plane holds exactly this resource."""
         return True
 
+    def vaults(self, props: dict[str, Any]) -> tuple[str, ...]:
+        """The vaults changing this resource touches (the deployer needs a role on each)."""
+        return ()
+
     def configure(self, _req: ConfigureRequest) -> None:
         """Called once in the provider process: end it with the engine (kill -9 included)."""
         end_with_engine()
@@ -142,7 +146,7 @@ class FlexorProvider(ResourceProvider):
         props = self.effective(olds, news)
         with control_plane() as store:
             check_plane(store, olds)
-            authorize(store, props["environment"])
+            authorize(store, props["environment"], self.vaults(props))
             self.write(store, whole_numbers(props))
             plane = plane_record(store)
         return {**self.outputs(olds, props), CONTROL_PLANE_KEY: plane}
@@ -159,7 +163,7 @@ class FlexorProvider(ResourceProvider):
         """Remove the resource from the control plane (`pulumi destroy` too: key checked)."""
         with control_plane() as store:
             check_plane(store, props)
-            authorize(store, props["environment"])
+            authorize(store, props["environment"], self.vaults(props))
             self.erase(store, props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -11,6 +11,7 @@ the first is gone and a refresh adopts the stack.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,18 @@ from flexor_iac.constants import Environment
 from flexor_iac.controlplane.health import identity_at
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.errors import PolicyRefusal
+from flexor_iac.locking import held_by_lineage
 from flexor_iac.workspace import find_project
 
 # Output only: the control plane a resource was last applied to ({"id", "path"}).
 CONTROL_PLANE_KEY = "control_plane"
-# (database, environment, key) already authorized in this provider process: the Argon2 check
-# of a key costs tens of milliseconds, and one update calls the provider once per resource.
-_AUTHORIZED: set[tuple[str, str, str | None]] = set()
+MANAGED_REFUSAL = ("refused: production is PLEXI-managed; changes go through `flexor deploy "
+                   "--env production` (a deployment request) or `flexor rollback`, never "
+                   "`pulumi up` or `pulumi destroy` directly")
+# (database, environment, key, vaults) already authorized in this provider process, and whether
+# that environment is a PLEXI-managed production: the Argon2 check of a key costs tens of
+# milliseconds, and an update calls the provider once per resource.
+_AUTHORIZED: dict[tuple[str, str, str | None, tuple[str, ...]], bool] = {}
 
 
 def plane_record(store: ControlPlane) -> dict[str, str]:
@@ -65,10 +71,17 @@ def adopted(store: ControlPlane, props: dict[str, Any]) -> dict[str, str]:
     return plane_record(store)
 
 
-def authorize(store: ControlPlane, env: str) -> None:
-    """The caller's key (FLEXOR_API_KEY) may deploy to `env` under its recorded protection."""
+def authorize(store: ControlPlane, env: str, vaults: Iterable[str]) -> None:
+    """The caller's key (FLEXOR_API_KEY) may deploy to `env`, on every vault the resource
+    touches, under the recorded protection; a PLEXI-managed production changes only through
+    flexor (an approved request, or a rollback), never a direct `pulumi up`/`destroy`."""
     token = os.environ.get(KEY_VARIABLE)
-    if (str(store.path), env, token) in _AUTHORIZED:
-        return
-    Gate(find_project().root, store).authorize_deploy(Environment(env), ())
-    _AUTHORIZED.add((str(store.path), env, token))
+    cached = (str(store.path), env, token, tuple(sorted(vaults)))
+    paths = find_project()
+    environment = Environment(env)
+    if (managed := _AUTHORIZED.get(cached)) is None:
+        authority = Gate(paths.root, store).authorize_deploy(environment, cached[3])
+        managed = environment is Environment.PRODUCTION and authority.protection.managed
+        _AUTHORIZED[cached] = managed
+    if managed and not held_by_lineage(paths, environment):
+        raise PolicyRefusal(MANAGED_REFUSAL)

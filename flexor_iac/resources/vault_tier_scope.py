@@ -24,6 +24,9 @@ class VaultTierScopeProvider(FlexorProvider):
     def erase(self, store: ControlPlane, props: dict[str, Any]) -> None:
         store.unbind_vault(props["environment"], props["name"])
 
+    def vaults(self, props: dict[str, Any]) -> tuple[str, ...]:
+        return (props["name"],)
+
     def holds(self, store: ControlPlane, props: dict[str, Any]) -> bool:
         bound = store.binding_digest(props["environment"], props["name"])
         return bool(bound == props["snapshot_digest"])

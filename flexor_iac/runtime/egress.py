@@ -4,14 +4,18 @@ Every request made through `guarded_client` resolves its host once, refuses it i
 is loopback, link-local (cloud metadata included), private, unspecified, multicast, reserved
 or otherwise not public — unless the allowlist opens it — and then connects only to the
 addresses it checked (the URL is pinned to each in turn; Host and TLS SNI keep the name), so
-DNS cannot answer differently between the check and the connection. Redirects are not
-followed (and any request the client makes, a redirect hop included, is checked the same way).
+DNS cannot answer differently between the check and the connection. An IPv6 address carrying
+an IPv4 one (IPv4-mapped, NAT64, 6to4, Teredo) is judged by that IPv4 address too. Resolving
+waits at most the request's connect timeout (which the run's deadline bounds). Redirects are
+not followed (and any request the client makes, a redirect hop included, is checked the same
+way).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -47,8 +51,12 @@ def _ip(text: str) -> Address | None:
         return None
 
 
-def _embedded_ipv4(address: Address) -> Address:
-    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address (else the address)."""
+class NotResolvedInTime(httpx.ConnectTimeout):
+    """The host's name was not resolved within the time the request may wait."""
+
+
+def _translated(address: Address) -> Address:
+    """The IPv4 address an IPv4-mapped or NAT64 IPv6 address stands for (else the address)."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped:
             return address.ipv4_mapped
@@ -57,9 +65,20 @@ def _embedded_ipv4(address: Address) -> Address:
     return address
 
 
+def _carried_ipv4(address: Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses a 6to4 (2002::/16) or Teredo (2001::/32: server, client) address
+    carries, which its packets are tunnelled to."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return ()
+    return tuple(a for a in (address.sixtofour, *(address.teredo or ())) if a is not None)
+
+
 def refusal_reason(address: Address) -> str | None:
     """Why an address may not be contacted ("a loopback address"), or None if it is public."""
-    address = _embedded_ipv4(address)
+    address = _translated(address)
+    for carried in _carried_ipv4(address):
+        if reason := refusal_reason(carried):
+            return reason
     if address in METADATA:
         return "a cloud metadata address"
     for attribute, kind in _KINDS:
@@ -105,16 +124,43 @@ def resolve(host: str, port: int) -> list[Address]:
                               for a in answers))
 
 
-def checked_addresses(url: httpx.URL, allowlist: Allowlist, resolver: Resolver = resolve
-                      ) -> list[Address]:
-    """The addresses to connect to for `url`, or DestinationRefused naming the host and why."""
+def resolve_within(resolver: Resolver, host: str, port: int, seconds: float | None
+                   ) -> list[Address]:
+    """`resolver(host, port)`, waited for at most `seconds` (None: as long as it takes), else
+    NotResolvedInTime. getaddrinfo cannot be interrupted: it runs in a daemon thread, which a
+    slow resolver keeps until it answers while the request has already failed."""
+    if seconds is None or _ip(host) is not None:
+        return resolver(host, port)
+    answer: list[list[Address] | BaseException] = []
+
+    def work() -> None:
+        try:
+            answer.append(resolver(host, port))
+        except BaseException as error:  # handed to the waiting request
+            answer.append(error)
+
+    worker = threading.Thread(target=work, name="egress-resolve", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not answer:
+        raise NotResolvedInTime(f"the destination could not be resolved in time "
+                                f"({seconds:.3g} s)")
+    if isinstance(found := answer[0], BaseException):
+        raise found
+    return found
+
+
+def checked_addresses(url: httpx.URL, allowlist: Allowlist, resolver: Resolver = resolve,
+                      timeout: float | None = None) -> list[Address]:
+    """The addresses to connect to for `url` (resolved within `timeout` seconds), or
+    DestinationRefused naming the host and why."""
     if url.scheme not in SCHEMES:
         raise DestinationRefused("only http and https URLs are allowed", allowable=False)
     host = url.raw_host.decode("ascii")
     if not host:
         raise DestinationRefused("the URL names no host", allowable=False)
     port = url.port or SCHEMES[url.scheme]
-    addresses = resolver(host, port)
+    addresses = resolve_within(resolver, host, port, timeout)
     if not addresses:
         raise httpx.ConnectError("the host has no address")
     if allowlist.allows(host, port):
@@ -136,7 +182,9 @@ class GuardedTransport(httpx.BaseTransport):
         self._inner = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        *others, last = checked_addresses(request.url, self._allowlist, self._resolver)
+        # Resolving is part of connecting: it may take as long as the connect timeout.
+        wait = request.extensions.get("timeout", {}).get("connect")
+        *others, last = checked_addresses(request.url, self._allowlist, self._resolver, wait)
         # The Host header was set from the original URL when the request was built.
         url = request.url
         request.extensions = {**request.extensions, "sni_hostname": url.raw_host.decode("ascii")}

@@ -2,8 +2,9 @@
 
 Each check raises LimitExceeded when the result would be over MAX_TEXT of text or MAX_VALUE of
 data: `'x' * 10**8`, `7 ** 9999999`, `'x'|center(10**8)`, `s.replace('', s)`, a `%` format
-with a width of 10**8. Only the operations that can multiply a size need one; the rest are
-checked after they run (sandbox.built).
+with a width of 10**8, `'%(a)s%(a)s…' % {'a': s}` and `'{0}{0}…'.format(s)` (each field counts
+the argument it writes). Only the operations that can multiply a size need one; the rest are
+checked after they run (sandbox.built). Going through a format's fields costs a step each.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import string
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,11 +21,15 @@ from flexor_iac.runtime.limits import (
     MAX_TEXT,
     MAX_VALUE,
     LimitExceeded,
+    charge,
     measure,
     size_words,
 )
 
-_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+# A `%` field: `%%` (a literal %), or an optional (key), flags, width and precision.
+_PRINTF = re.compile(r"%(?P<literal>%)?(?:\((?P<key>[^)]*)\))?[-#0 +]*(?P<width>\*|\d+)?"
+                     r"(?:\.(?P<precision>\*|\d+))?")
+_FIELD_ROOT = re.compile(r"[.\[]")  # ends the argument a format field names: `a` of `a.b[0]`
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 # Filters that turn their input into text first: an input too big as text is refused.
 STRINGIFYING = frozenset({"capitalize", "center", "e", "escape", "forceescape", "format",
@@ -68,25 +74,83 @@ def _int(value: Any) -> int:
     return value if _integer(value) else 0
 
 
-def _printf_widths(text: str) -> int:
-    """The widths and precisions of a `%` format, added up."""
-    total = 0
+def _largest(values: Any) -> int:
+    """The size of the largest of `values` (what a field naming no argument given may take)."""
+    return max((measure(value, MAX_TEXT) for value in values), default=0)
+
+
+def _printf_size(text: str | bytes, right: Any) -> int:
+    """About how long `text % right` would be: the text, its widths and precisions, and for
+    each field the argument it writes (a key used n times counts n times)."""
+    raw = isinstance(text, bytes)
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")  # parsed as text; its keys looked up as bytes again
+    widths = unkeyed = fields = 0
+    keys: Counter[str] = Counter()
     for match in _PRINTF.finditer(text):
-        for number in match.groups():
+        fields += 1
+        if match["literal"]:
+            continue
+        for number in (match["width"], match["precision"]):
             if number == "*":
                 raise LimitExceeded("a `*` width in % formatting is not allowed in templates")
-            total += int(number or 0)
+            widths += int(number or 0)
+        if match["key"] is None:
+            unkeyed += 1
+        else:
+            keys[match["key"]] += 1
+    charge(fields)
+    if not keys or not isinstance(right, Mapping):
+        return len(text) + widths + measure(right, MAX_TEXT)  # a tuple's items are used once
+    total = len(text) + widths + (measure(right, MAX_TEXT) if unkeyed else 0)
+    largest: int | None = None  # for a key not found (or not parsed as Python would)
+    for key, times in keys.items():
+        found = key.encode("latin-1") if raw else key
+        if found in right:
+            size = measure(right[found], MAX_TEXT)
+        else:
+            size = largest = _largest(right.values()) if largest is None else largest
+        total += size * times
+        if total > MAX_TEXT:
+            break
     return total
 
 
-def _format_widths(text: str) -> int:
-    """The numbers in the format specs of a `str.format` text, added up."""
-    total = 0
-    for _literal, _name, spec, _conversion in string.Formatter().parse(text):
+def _format_size(text: str, args: tuple[Any, ...], kwargs: Any) -> int:
+    """About how long `text.format(*args, **kwargs)` would be: the text, the numbers in its
+    format specs, and for each field the argument it writes (`{0}{0}` counts it twice)."""
+    total = len(text)
+    sizes: dict[int | str, int] = {}
+    auto = fields = 0
+    for _literal, name, spec, _conversion in string.Formatter().parse(text):
+        if name is None:
+            continue
+        fields += 1
         if spec and "{" in spec:
             raise LimitExceeded("a nested {} in a format spec is not allowed in templates")
         total += sum(int(number) for number in re.findall(r"\d+", spec or ""))
+        root = _FIELD_ROOT.split(name, maxsplit=1)[0]
+        first: int | str = int(root) if root.isdecimal() else root
+        if first == "":
+            first, auto = auto, auto + 1
+        if first not in sizes:
+            sizes[first] = _argument_size(first, args, kwargs)
+        total += sizes[first]
+        if total > MAX_TEXT:
+            break
+    charge(fields)
     return total
+
+
+def _argument_size(name: int | str, args: tuple[Any, ...], kwargs: Any) -> int:
+    """The size of the argument a format field names (its root: `0` of `{0[1]}`)."""
+    if not isinstance(kwargs, Mapping):  # format_map of something else: it may give anything
+        return measure(kwargs, MAX_TEXT)
+    if isinstance(name, int) and 0 <= name < len(args):
+        return measure(args[name], MAX_TEXT)
+    if isinstance(name, str) and name in kwargs:
+        return measure(kwargs[name], MAX_TEXT)
+    return max(_largest(args), _largest(kwargs.values()))
 
 
 def _replaced_size(text: Any, old: Any, new: Any, count: Any) -> int:
@@ -122,8 +186,8 @@ def check_operation(operator: str, left: Any, right: Any) -> None:
     elif operator == "+" and isinstance(left, str | bytes | list | tuple) \
             and isinstance(right, str | bytes | list | tuple):
         at_most(text_size(left) + text_size(right), left)
-    elif operator == "%" and isinstance(left, str):
-        at_most(len(left) + _printf_widths(left) + measure(right, MAX_TEXT), left)
+    elif operator == "%" and isinstance(left, str | bytes):
+        at_most(_printf_size(left, right), left)
 
 
 def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str,
@@ -143,8 +207,10 @@ def _method_size(text: str | bytes, name: str, args: tuple[Any, ...],
         return _replaced_size(text, args[0], args[1], _arg(args, kwargs, 2, "count", -1))
     if name == "join" and args:
         return _joined_size(text, args[0])
-    if name in ("format", "format_map") and isinstance(text, str):
-        return len(text) + _format_widths(text) + measure((args, kwargs), MAX_TEXT)
+    if name == "format" and isinstance(text, str):
+        return _format_size(text, args, kwargs)
+    if name == "format_map" and isinstance(text, str):
+        return _format_size(text, (), args[0] if args else kwargs)
     if name == "translate" and args and isinstance(args[0], Mapping):
         longest = max((len(v) for v in args[0].values() if isinstance(v, str)), default=1)
         return len(text) * max(longest, 1)
@@ -182,6 +248,13 @@ def _wordwrap_filter(a: dict[str, Any]) -> None:
     at_most(size + (size // max(_int(a["width"]), 1) + 1) * len(wrap), "")
 
 
+def _format_filter(a: dict[str, Any]) -> None:
+    """`value|format(…)` is `str(value) % (kwargs or args)` (value's size is checked first)."""
+    value = a["value"]
+    at_most(_printf_size(value if isinstance(value, str) else str(value),
+                         a["kwargs"] or a["args"]), "")
+
+
 def _fill_size(fill: Any) -> int:
     return 2 + (measure(fill, MAX_VALUE) if fill is not None else 0)
 
@@ -189,9 +262,7 @@ def _fill_size(fill: Any) -> int:
 FILTER_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "center": lambda a: at_most(max(text_size(a["value"]), _int(a["width"])), ""),
     "indent": _indent_filter,
-    "format": lambda a: at_most(text_size(a["value"]) + measure(a["args"], MAX_TEXT)
-                                + measure(a["kwargs"], MAX_TEXT) + (_printf_widths(a["value"])
-                                if isinstance(a["value"], str) else 0), ""),
+    "format": _format_filter,
     "join": _join_filter,
     "replace": lambda a: at_most(_replaced_size(a["s"], a["old"], a["new"], a["count"]), ""),
     "wordwrap": _wordwrap_filter,

@@ -28,13 +28,14 @@ from flexor_iac.runtime.limits import (
     MAX_LOG_LINES,
     Deadline,
     RecordBudget,
+    StepFailed,
     clip,
 )
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier, Sender
 from flexor_iac.runtime.plexifact import Connector, EmbeddedCatalog, Limits, catalog_path
 from flexor_iac.runtime.redaction import Redactor
 from flexor_iac.runtime.secrets import Secrets
-from flexor_iac.runtime.steps import Attempt, Interpreter, Services, StepFailed
+from flexor_iac.runtime.steps import Attempt, Interpreter, Services
 from flexor_iac.workspace import ProjectPaths
 
 Clock = Callable[[], datetime]

@@ -5,14 +5,14 @@ never ends the CLI. The numbers, and why:
 
 * Wall time: `timeout_seconds` of the agent (default DEFAULT_TIMEOUT_SECONDS) per attempt.
   Python threads cannot be stopped from outside, so the interpreter checks the deadline before
-  every task and step and gives blocking calls (HTTP) only the time left; a step already
-  running finishes first (a template within its step budget, a PlexiFact query within
-  `data.default_connection_timeout_ms`).
+  every task and step and gives blocking calls (HTTP) only the time left; a template checks it
+  every CHECK_EVERY steps while it renders (the deadline the thread last started or checked:
+  `deadline_here`); a PlexiFact query is bounded by `data.default_connection_timeout_ms`.
 * Templates (see runtime/sandbox.py): MAX_TEXT characters of text per value (1 MiB: far more
   than a message or a key needs, far less than a machine), MAX_VALUE estimated JSON size per
   value and in total per rendering (16 MiB: room for a full `max_rows_per_query` of positions),
-  integers of MAX_INT_BITS, MAX_STEPS traced steps (about a quarter of a second), values nested
-  MAX_NESTING deep.
+  integers of MAX_INT_BITS, MAX_STEPS steps (a traced line or call, or an item `measure`
+  visits: about a quarter of a second of template code), values nested MAX_NESTING deep.
 * Records: a run entry keeps at most MAX_RECORDED of errors, decisions, outputs and inputs
   (what does not fit is replaced by a marker, so the entry stays readable and the status
   true), log lines and errors are cut at MAX_RECORDED_LINE characters, a run keeps
@@ -24,11 +24,13 @@ never ends the CLI. The numbers, and why:
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2.utils import Namespace
 
@@ -37,12 +39,28 @@ MAX_TEXT = 1024 * 1024
 MAX_VALUE = 16 * 1024 * 1024
 MAX_INT_BITS = 4096
 MAX_STEPS = 1_000_000
+CHECK_EVERY = 1000  # steps between two looks at the deadline while a template renders
 MAX_NESTING = 100
 MAX_RECORDED = 1024 * 1024
 MAX_RECORDED_LINE = 4096
 MAX_LOG_LINES = 1000
 MAX_RECORDED_MESSAGE = 64 * 1024
 _SCALAR_SIZE = 24  # numbers, booleans, dates and other small values, as text
+_TEXT = (str, bytes)
+_SEQUENCES = (list, tuple, set, frozenset)
+_CONTAINERS = (dict, *_SEQUENCES, Mapping)  # the (slower) Mapping ABC last
+_here = threading.local()  # per thread: `meter` and `deadline` (see metered, deadline_here)
+
+
+class StepFailed(Exception):
+    """A step that failed, with where it happened in its message."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+
+
+class TimedOut(StepFailed):
+    """The attempt ran past its deadline (no on_error or optional tolerates it)."""
 
 
 class LimitExceeded(ValueError):
@@ -57,30 +75,57 @@ def size_words(size: int) -> str:
     return f"{size} bytes"
 
 
+class Meter(Protocol):
+    """What a rendering may still spend (runtime/sandbox.py): work is charged to it."""
+
+    def charge(self, steps: int) -> None:
+        """Count `steps` of work; raises when the rendering has none left."""
+
+
+def metered(meter: Meter | None) -> Meter | None:
+    """Charge what `measure` visits in this thread to `meter` (None: to nothing); the last one."""
+    last: Meter | None = getattr(_here, "meter", None)
+    _here.meter = meter
+    return last
+
+
+def charge(steps: int) -> None:
+    """Count `steps` of work against the rendering running in this thread (if any)."""
+    if (meter := getattr(_here, "meter", None)) is not None:
+        meter.charge(steps)
+
+
 def measure(value: Any, limit: int) -> int:
     """About how many characters `value` takes as JSON; counting stops once past `limit`.
 
     A value shared by reference counts every time it appears, as it would once written out:
     a list repeating one long string a million times is found too big without being written.
+    Each item visited is a step of the rendering running in this thread (`metered`).
     Raises LimitExceeded for values nested deeper than MAX_NESTING.
     """
+    meter: Meter | None = getattr(_here, "meter", None)
     total = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack and total <= limit:
         item, depth = stack.pop()
         if depth > MAX_NESTING:
             raise LimitExceeded(f"a value nests deeper than {MAX_NESTING} levels")
-        if isinstance(item, str | bytes):
+        if isinstance(item, _TEXT):
             total += len(item) + 2
         elif isinstance(item, bool) or item is None:
             total += 5
         elif isinstance(item, int):
             total += item.bit_length() // 3 + 2
-        elif isinstance(item, Mapping | list | tuple | set | frozenset):
+        elif isinstance(item, _CONTAINERS):
             total += 2 + 2 * len(item)
-            if total <= limit:  # C iterators: no Python frame per item (see sandbox steps)
-                children = chain.from_iterable(item.items()) \
-                    if isinstance(item, Mapping) else iter(item)
+            if total <= limit:  # C iterators: no Python frame per item
+                children: Iterator[Any]
+                if isinstance(item, _SEQUENCES):
+                    count, children = len(item), iter(item)
+                else:
+                    count, children = 2 * len(item), chain.from_iterable(item.items())
+                if meter is not None:  # this container and the items about to be visited
+                    meter.charge(1 + count)
                 stack.extend(zip(children, repeat(depth + 1)))
         elif isinstance(item, Namespace):  # a template's namespace() prints what it holds
             stack.append((object.__getattribute__(item, "_Namespace__attrs"), depth + 1))
@@ -106,6 +151,7 @@ class Deadline:
 
     def start(self, seconds: float) -> None:
         """An attempt starts: it may run `seconds`."""
+        _here.deadline = weakref.ref(self)
         self.seconds, self.at = seconds, self.clock() + seconds
 
     def clear(self) -> None:
@@ -114,6 +160,7 @@ class Deadline:
 
     def left(self) -> float:
         """Seconds left (infinite without a running attempt)."""
+        _here.deadline = weakref.ref(self)  # this thread works for this attempt
         return math.inf if self.at == math.inf else self.at - self.clock()
 
     def passed(self) -> bool:
@@ -123,6 +170,16 @@ class Deadline:
     def bound(self, seconds: float) -> float:
         """A blocking call's timeout: `seconds`, or less when less is left (never zero)."""
         return max(min(seconds, self.left()), 0.001)
+
+
+def deadline_here() -> Deadline | None:
+    """The deadline this thread last started or checked: the attempt it works for.
+
+    The interpreter checks its deadline before every task and step, in parallel branches too,
+    so a template rendered for a step finds the deadline of that step's attempt here.
+    """
+    found = getattr(_here, "deadline", None)
+    return None if found is None else found()
 
 
 @dataclass

@@ -18,7 +18,7 @@ import httpx
 
 from flexor_iac.config.models import NotificationSettings
 from flexor_iac.controlplane.runs import OutboxMessage, RunRecords
-from flexor_iac.runtime.egress import DestinationRefused, guarded_client
+from flexor_iac.runtime.egress import DestinationRefused, NotResolvedInTime, guarded_client
 from flexor_iac.runtime.limits import MAX_RECORDED_MESSAGE, RecordBudget
 from flexor_iac.runtime.secrets import MissingSecret, Secrets
 
@@ -120,6 +120,8 @@ class Notifier:
             with guarded_client(self.settings.allowed_hosts,
                                 self.timeout(HTTP_TIMEOUT_SECONDS)) as client:
                 response = client.post(url, json=body)
+        except NotResolvedInTime as error:  # says so without naming the URL or its host
+            return f"failed: {error}"
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             # httpx messages can name the URL, which may be the secret: say only what failed.
             return f"failed: {type(error).__name__}"

@@ -9,9 +9,14 @@ Jinja's sandbox stops unsafe attribute access; it bounds neither memory nor time
   (`center`, `indent`, `replace`, `join`, `format`, `expandtabs`, `batch`, …) before they run,
   everything after; all that one rendering builds counts against MAX_VALUE.
 * Templates may not change the values they are given (the immutable sandbox: no `append`).
+* Jinja's own joins (`environment.concat`: set blocks, macros, filter blocks, `caller()`) are
+  checked as they join, like the text a template writes.
 * Steps: while a rendering runs, its thread is traced (sys.settrace): each line of template
-  code and each call is a step, and past MAX_STEPS the rendering stops (a loop of 10^10, a
-  macro recursing in breadth). Python's recursion limit stops a macro that calls itself.
+  code and each call is a step, so is each item `measure` visits, and past MAX_STEPS the
+  rendering stops (a loop of 10^10, a macro recursing in breadth). Every CHECK_EVERY steps it
+  looks at its attempt's deadline (limits.deadline_here): past it, the attempt has timed out
+  (limits.TimedOut, which no `optional` or `on_error` tolerates). Python's recursion limit
+  stops a macro that calls itself.
 """
 
 from __future__ import annotations
@@ -37,7 +42,18 @@ from flexor_iac.runtime.estimates import (
     checked_call,
     text_size,
 )
-from flexor_iac.runtime.limits import MAX_STEPS, MAX_VALUE, LimitExceeded, measure, size_words
+from flexor_iac.runtime.limits import (
+    CHECK_EVERY,
+    MAX_STEPS,
+    MAX_VALUE,
+    Deadline,
+    LimitExceeded,
+    TimedOut,
+    deadline_here,
+    measure,
+    metered,
+    size_words,
+)
 
 TEMPLATE_FILE = "<template>"  # the file name of code compiled from a template string
 STEPS = f"ran more than {MAX_STEPS:,} steps (a template's limit)"
@@ -48,26 +64,48 @@ class StepsExhausted(BaseException):
     """A rendering ran out of steps (a BaseException: template runtime code may catch others)."""
 
 
+class OutOfTime(BaseException):
+    """A rendering went past its attempt's deadline (made a limits.TimedOut by Evaluation)."""
+
+
 class _Budget:
     """What one rendering may still spend: steps, and the size of what it builds."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: Deadline | None) -> None:
         self.steps = MAX_STEPS
         self.size = MAX_VALUE
+        self.deadline = deadline
+        self.out_of_time = False
+        self.check = max(self.steps - CHECK_EVERY, 0)  # below it: `checkpoint`
         self.local = self._line
 
     def trace(self, frame: FrameType, _event: str, _arg: Any) -> Any:
         """Every call is a step; template code is traced line by line."""
         self.steps -= 1
-        if self.steps < 0:
-            raise StepsExhausted
+        if self.steps < self.check:
+            self.checkpoint()
         return self.local if frame.f_code.co_filename == TEMPLATE_FILE else None
 
     def _line(self, _frame: FrameType, _event: str, _arg: Any) -> Any:
         self.steps -= 1
+        if self.steps < self.check:
+            self.checkpoint()
+        return self.local
+
+    def charge(self, steps: int) -> None:
+        """Work done outside template code (`measure` visiting items) costs steps too."""
+        self.steps -= steps
+        if self.steps < self.check:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Out of steps, or past the deadline: stop (and keep stopping whatever runs next)."""
         if self.steps < 0:
             raise StepsExhausted
-        return self.local
+        if self.out_of_time or (self.deadline is not None and self.deadline.passed()):
+            self.out_of_time, self.check = True, MAX_STEPS + 1
+            raise OutOfTime
+        self.check = max(self.steps - CHECK_EVERY, 0)
 
     def spend(self, size: int) -> None:
         self.size -= size
@@ -80,15 +118,22 @@ class Evaluation:
     """The budget of everything rendered inside `with Evaluation():` (in this thread)."""
 
     def __enter__(self) -> None:
-        self.budget = _Budget()
+        self.budget = _Budget(deadline_here())
         self.outer = sys.gettrace()
+        self.outer_budget = getattr(_state, "budget", None)
         _state.budget = self.budget
+        self.outer_meter = metered(self.budget)
         sys.settrace(self.budget.trace)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         sys.settrace(self.outer)
-        _state.budget = None
+        metered(self.outer_meter)
+        _state.budget = self.outer_budget
+        if self.budget.out_of_time:  # whatever it became on its way out: the attempt timed out
+            seconds = self.budget.deadline.seconds if self.budget.deadline else 0
+            raise TimedOut("timed out while rendering a template", "the attempt ran past its "
+                           f"timeout_seconds ({seconds:g} s)") from None
         if kind is None and self.budget.steps < 0:  # stopped, but something swallowed it
             raise LimitExceeded(STEPS)
 
@@ -180,6 +225,10 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         owner = getattr(__obj, "__self__", None)
         return built(super().call(__context, __obj, *args, **kwargs), owner, *args,
                      *kwargs.values())
+
+    def concat(self, parts: Iterable[str]) -> str:
+        """Jinja's own joins (set blocks, macros, filter blocks, caller()), checked as they grow."""
+        return rendered_text(parts)
 
     def concat_checked(self, parts: tuple[Any, ...]) -> str:
         """`a ~ b ~ …`, refused before joining when it would be too long."""

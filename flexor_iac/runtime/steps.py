@@ -24,7 +24,7 @@ from flexor_iac.config.models import (
     SkillTask,
 )
 from flexor_iac.runtime.actions import LIBRARY, ActionFailed
-from flexor_iac.runtime.limits import Deadline
+from flexor_iac.runtime.limits import Deadline, StepFailed, TimedOut
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier
 from flexor_iac.runtime.plexifact import Connector, PlexiFactError
 from flexor_iac.runtime.signatures import InputProblem, bind_inputs, check_outputs
@@ -32,17 +32,6 @@ from flexor_iac.runtime.templates import RenderError, names_read, render
 
 MAX_DEPTH = 32
 Invocation = SkillTask | ActionStep | CallStep
-
-
-class StepFailed(Exception):
-    """A step that failed, with where it happened in its message."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-
-
-class TimedOut(StepFailed):
-    """The attempt ran past its deadline (no on_error or optional tolerates it)."""
 
 
 @dataclass

@@ -101,7 +101,7 @@ def test_an_admin_key_may_read(project: Path, store: ControlPlane) -> None:
 def test_a_key_for_a_user_without_roles_acts_with_its_makers_roles(
         project: Path, store: ControlPlane) -> None:
     owner = issue_key(store, "owner", "admin", "deploy:production")
-    ci = issue_key(store, "ci", "deploy:production", role=None, created_by="owner")
+    ci = issue_key(store, "ci", "deploy:production", role=None, acts_as="owner")
     gate = Gate(project, store, token=ci)
     principal = gate.require("deploy", PRODUCTION)
     assert principal is not None and (principal.user, principal.acts_as) == ("ci", "owner")

@@ -52,6 +52,7 @@ def test_deploy_shows_the_plan_applies_it_and_status_counts_the_agent(project: P
     assert out[3].startswith("Vault sync: 20") and out[3].endswith(" UTC (current)")
     assert out[4] == ("PlexiFact connection: unreachable (plexifact://staging/catalog has no "
                       "data; load it with `flexor plexifact load`)")
+    assert out[5] == "Last run: never"
     assert flexor(project, "plexifact", "load", "--env", "staging").returncode == ExitCode.OK
     status = flexor(project, "status", "--env", "staging").stdout.splitlines()
     assert status[4] == "PlexiFact connection: healthy"

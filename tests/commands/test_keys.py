@@ -111,3 +111,33 @@ def test_an_invalid_stack_file_refuses_the_first_key_whole(
     assert "Pulumi.staging.yaml is invalid" in capsys.readouterr().err
     with ControlPlane(locate(project)) as store:
         assert not store.has_keys()  # access control did not go on with a secret never shown
+
+
+def _key(project: Path, capsys: pytest.CaptureFixture[str], user: str, scope: str) -> str:
+    assert flexor(project, "keys", "create", "--name", user, "--user", user, "--scope", scope,
+                  "--json") == ExitCode.OK
+    return str(json.loads(capsys.readouterr().out)["secret"])
+
+
+def test_whose_roles_a_key_acts_with_is_decided_when_it_is_made(
+        project: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Revoking a user's last role never lets their keys act as the owner who made them, and
+    an admin key made for a user without roles does not act as its maker either."""
+    monkeypatch.setenv("FLEXOR_API_KEY", _key(project, capsys, "olga", "admin"))
+    assert flexor(project, "access", "grant", "--user", "bob", "--role", "admin",
+                  "--vault", "company") == ExitCode.OK
+    capsys.readouterr()
+    bob = _key(project, capsys, "bob", "read")
+    eve = _key(project, capsys, "eve", "admin")
+    assert flexor(project, "access", "revoke", "--user", "bob", "--vault", "company") == 0
+    capsys.readouterr()
+    monkeypatch.setenv("FLEXOR_API_KEY", bob)
+    assert flexor(project, "sync", "--vault", "company") == ExitCode.REFUSED
+    assert "user bob may not edit an L2 vault (role on vault company: none; needs admin)" \
+        in capsys.readouterr().err
+    monkeypatch.setenv("FLEXOR_API_KEY", eve)
+    assert flexor(project, "keys", "create", "--name", "x", "--user", "x", "--scope",
+                  "admin") == ExitCode.REFUSED
+    assert "user eve may not manage API keys (role on vault *: none; needs owner)" \
+        in capsys.readouterr().err

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from flexor_iac import clock
 from flexor_iac.commands import logs
 from flexor_iac.constants import Environment, ExitCode
+from flexor_iac.moments import parse_moment
 from flexor_iac.output import Console
 from flexor_iac.runtime.executor import Executor, RunRequest
 from flexor_iac.workspace import ProjectPaths
@@ -87,3 +90,26 @@ def test_out_of_range_options_are_one_usage_line(option: str, value: str, messag
     assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
                   option, value) == ExitCode.USAGE
     assert capsys.readouterr().err == f"error: {message}\n"
+
+
+def test_since_with_a_utc_offset_means_that_moment(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs at 03:00Z (failed) and 06:00Z (success); 09:00+05:00 is 04:00Z: only the second."""
+    store = install(project, STAGING)
+    executor = Executor(ProjectPaths(project), store, environ={}, sleep=lambda _s: None)
+    with clock.frozen(datetime(2026, 1, 1, 3, tzinfo=UTC)):
+        executor.run(RunRequest(STAGING, "feed-monitor"))
+    load_catalog(project, CATALOG, {"feeds": [{"name": "equity-prices", "age_minutes": 1}]})
+    with clock.frozen(datetime(2026, 1, 1, 6, tzinfo=UTC)):
+        executor.run(RunRequest(STAGING, "feed-monitor"))
+    store.close()
+    for since in ("2026-01-01T09:00:00+05:00", "2026-01-01T04:00Z", "2025-12-31T23:00-05:00"):
+        assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                      "--since", since) == ExitCode.OK
+        headings = [line for line in capsys.readouterr().out.splitlines()
+                    if line.startswith("== ")]
+        assert len(headings) == 1 and "success" in headings[0], (since, headings)
+    assert parse_moment("2026-01-01T09:00:00+05:00", "--since", clock.now()).isoformat() == \
+        "2026-01-01T04:00:00+00:00"
+    assert parse_moment("0001-01-01T00:00+05:00", "--since", clock.now()) == \
+        datetime.min.replace(tzinfo=UTC)  # before the calendar starts: its start

@@ -55,3 +55,24 @@ def test_stores_opening_one_new_database_at_once_migrate_it_once(tmp_path: Path)
         thread.join()
     assert failures == []
     assert _version(path) == SCHEMA_VERSION
+
+
+def test_keys_made_before_schema_6_act_as_their_maker_only_if_made_for_a_ci_identity(
+        tmp_path: Path) -> None:
+    path = tmp_path / "cp.db"
+    with sqlite3.connect(path) as db:
+        for script in MIGRATIONS[:5]:
+            for statement in statements(script):
+                db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '5')")
+        for key_id, user, scopes in (("k1", "ci", '["deploy:production"]'),
+                                     ("k2", "bob", '["deploy:production"]'),
+                                     ("k3", "eve", '["admin"]')):
+            db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, 'h', "
+                       "'2026-01-01T00:00:00+00:00', NULL, NULL, 'olga')",
+                       (key_id, key_id, user, scopes))
+        db.execute("INSERT INTO grants VALUES ('bob', '*', 'viewer', "
+                   "'2026-01-01T00:00:00+00:00', 'olga')")
+    with ControlPlane(path) as store:
+        made = store.keys()
+    assert {k.user: k.acts_as for k in made} == {"ci": "olga", "bob": None, "eve": None}

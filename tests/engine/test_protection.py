@@ -122,6 +122,7 @@ def test_a_stack_is_refused_by_another_control_plane(project: Path, owner: str,
     other = {"FLEXOR_CONTROL_PLANE": str(tmp_path / "other.db")}
     eve = _key(project, "eve", "admin", "deploy:production", **other)
     assert _flexor(project, "sync", "--vault", "company", key=eve, **other).returncode == 0
+    original = (project / "agents" / "feed-monitor.yaml").read_text()
     _bump(project, "6.6")
     real = locate(project)
     for extra in ([], ["--refresh"]):
@@ -130,6 +131,16 @@ def test_a_stack_is_refused_by_another_control_plane(project: Path, owner: str,
         assert attempt.returncode == ExitCode.REFUSED, attempt.stderr
         assert f"refused: this stack was applied to the control plane at {real}" in \
             attempt.stderr
+    # a new agent alone (only creates) is refused too
+    (project / "agents" / "feed-monitor.yaml").write_text(original)
+    agents = project / "agents"
+    (agents / "feed-copy.yaml").write_text(
+        (agents / "feed-monitor.yaml").read_text().replace("name: feed-monitor", "name: feed-copy"))
+    created = _flexor(project, "deploy", "--env", "production", "--yes", key=eve, **other)
+    assert created.returncode == ExitCode.REFUSED, created.stderr
+    assert f"refused: this stack was applied to the control plane at {real}" in created.stderr
+    (agents / "feed-copy.yaml").unlink()
+    _bump(project, "6.6")
     assert _production_versions(project) == {"feed-monitor": "1.0"}
     assert _active(project) == {"feed-monitor": "1.0"}
     # the owner, on the real control plane, is not affected

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import EXAMPLE_FILES, REPO
@@ -31,6 +32,10 @@ def _repo_layout(tmp_path: Path) -> Path:
 
 
 def _pulumi(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run(root, "pulumi", *args, "--non-interactive")
+
+
+def _run(root: Path, *command: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ,
                PATH=f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ['PATH']}",
                PULUMI_BACKEND_URL=f"file://{root / '.flexor' / 'state'}",
@@ -39,8 +44,8 @@ def _pulumi(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
                PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
                PULUMI_HOME=str(root / ".flexor" / "pulumi-home"))
     (root / ".flexor" / "state").mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["pulumi", *args, "--non-interactive"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
 
 
 def test_repo_pulumi_yaml_previews_with_the_tools_folder_on_path(tmp_path: Path) -> None:
@@ -48,10 +53,15 @@ def test_repo_pulumi_yaml_previews_with_the_tools_folder_on_path(tmp_path: Path)
     assert (root / "Pulumi.yaml").read_text() == (REPO / "Pulumi.yaml").read_text()
     init = _pulumi(root, "stack", "init", "sandbox")
     assert init.returncode == 0, init.stderr
+    unsynced = _pulumi(root, "preview", "--stack", "sandbox")
+    assert unsynced.returncode != 0  # a CI job publishes the snapshots first, as below
+    assert "vault desk was never synced (run `flexor sync --vault desk`)" in unsynced.stdout
+    synced = _run(root, str(Path(sys.executable).parent / "flexor"), "sync", "--all")
+    assert synced.returncode == 0, synced.stderr
     preview = _pulumi(root, "preview", "--stack", "sandbox", "--diff")
     assert preview.returncode == 0, preview.stdout + preview.stderr
     assert "pulumi-python:dynamic/flexor:EnvironmentBinding" in preview.stdout
-    assert "+ 2 to create" in preview.stdout  # the stack itself and the binding
+    assert "+ 4 to create" in preview.stdout  # the stack, the binding, the desk vault, its agent
 
 
 def test_direct_preview_reports_project_errors(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def _feeds(project: Path, age_minutes: int) -> None:
 
 
 def _status_lines(project: Path) -> list[str]:
-    """The five lines `status` must print, built from its own --json values."""
+    """The lines `status` must print, built from its own --json values."""
     doc = json.loads(_ok(project, "status", "--env", "staging", "--json"))
     agents = doc["agents"]
     sync = utc(datetime.fromisoformat(doc["vault_sync"])) + f" ({doc['vault_sync_state']})"
@@ -44,7 +44,11 @@ def _status_lines(project: Path) -> list[str]:
             f"{agents['erroring']} erroring",
             f"Last deployment: {utc(datetime.fromisoformat(doc['last_deployment']))}",
             f"Vault sync: {sync}",
-            f"PlexiFact connection: {doc['plexifact_connection']}"]
+            f"PlexiFact connection: {doc['plexifact_connection']}",
+            "Last run: " + ("never" if doc["last_run"] is None else
+                            f"{doc['last_run']['agent']} {doc['last_run']['version']}: "
+                            f"{doc['last_run']['status']}, "
+                            f"{utc(datetime.fromisoformat(doc['last_run']['trigger_at']))}")]
 
 
 @pytest.fixture
@@ -89,6 +93,7 @@ def test_the_runtime_on_a_deployed_staging(staging: Path, hooks: HTTPServer) -> 
     assert _ok(project, "status", "--env", "staging").splitlines() == _status_lines(project)
     assert _status_lines(project)[1] == "Agents: 1 active, 0 paused, 1 erroring"
     assert _status_lines(project)[4] == "PlexiFact connection: healthy"
+    assert _status_lines(project)[5].startswith("Last run: doomed 1.0: failed, 20")
     errors = _ok(project, "logs", "--agent", "doomed", "--env", "staging", "--status", "error")
     assert errors.count("== ") == 1 and "attempt 3/3" in errors
     roster = _ok(project, "agents", "list", "--env", "staging").splitlines()

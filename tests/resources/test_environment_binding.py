@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.resources.base import APPLIED_KEY
 from flexor_iac.resources.environment_binding import (
@@ -31,3 +35,14 @@ def test_create_registers_and_delete_forgets(store: ControlPlane) -> None:
 
 def test_type_token_is_under_the_flexor_module() -> None:
     assert EnvironmentBinding._resource_type_name == "dynamic/flexor:EnvironmentBinding"
+
+
+def test_deploying_through_another_control_plane_changes_the_binding(
+        store: ControlPlane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even when nothing else changed, so that the refusal comes before any resource is
+    created in a stack another control plane holds."""
+    provider = EnvironmentBindingProvider()
+    applied = provider.create(dict(PROPS)).outs
+    assert provider.diff("id", applied, dict(PROPS)).changes is False
+    monkeypatch.setenv("FLEXOR_CONTROL_PLANE", str(tmp_path / "other.db"))
+    assert provider.diff("id", applied, dict(PROPS)).changes is True

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac.constants import Environment
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.errors import PolicyRefusal
+from flexor_iac.locking import operation_lock
+from flexor_iac.resources.agent import AgentProvider
 from flexor_iac.resources.base import APPLIED_KEY
 from flexor_iac.resources.guard import CONTROL_PLANE_KEY
 from flexor_iac.resources.vault_tier_scope import VaultTierScopeProvider
+from flexor_iac.workspace import find_project
+from tests.access.conftest import issue_key
 
 PROPS = {"name": "company", "environment": "production", "tier": "L2", "config": {},
          "snapshot_digest": "sha256:01"}
@@ -66,3 +71,38 @@ def test_changes_without_a_key_are_refused_in_a_protected_environment(
     assert store.binding_digest("production", "company") == "sha256:01"
     staging = {**PROPS, "environment": "staging"}
     provider.delete("id", provider.create(dict(staging)).outs)  # staging needs no key
+
+
+def test_a_key_needs_a_role_on_every_vault_the_resource_touches(
+        store: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi up` of a resource in a vault the key's user has no role on is refused by the
+    provider, as `flexor deploy` refuses it."""
+    monkeypatch.setenv("FLEXOR_API_KEY", issue_key(store, "op", "deploy:production",
+                                                   vault="other"))
+    with pytest.raises(PolicyRefusal, match="role on vault company: none"):
+        VaultTierScopeProvider().create(dict(PROPS))
+    assert store.bindings("production") == []
+    agent = {"name": "a", "environment": "production", "vault": "other", "version": "1.0",
+             "digest": "d", "spec": {}, "skills": {"s": {"vault": "company"}}}
+    with pytest.raises(PolicyRefusal, match="role on vault company: none"):
+        AgentProvider().create(agent)
+    assert store.active_agent("production", "a") is None
+
+
+def _managed(store: ControlPlane) -> None:
+    (store.path.parent / "Pulumi.production.yaml").write_text(
+        "config:\n  flexor:managed: true\n")
+
+
+def test_a_managed_production_refuses_a_direct_destroy(store: ControlPlane) -> None:
+    _managed(store)
+    provider = VaultTierScopeProvider()
+    paths = find_project()
+    with operation_lock(paths, Environment.PRODUCTION):  # flexor applying a request
+        applied = provider.create(dict(PROPS)).outs
+    with pytest.raises(PolicyRefusal, match="production is PLEXI-managed"):
+        provider.delete("id", applied)  # `pulumi destroy --stack production`
+    assert store.binding_digest("production", "company") == "sha256:01"
+    with operation_lock(paths, Environment.PRODUCTION):  # `flexor rollback`, say
+        provider.delete("id", applied)
+    assert store.binding_digest("production", "company") is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
+import time
 from http.server import HTTPServer
 from typing import Any
 
@@ -55,6 +57,14 @@ def resolver(table: dict[str, list[str]]) -> Any:
     ("100.64.0.1", "a non-public address"),
     ("8.8.8.8", None),
     ("2606:4700:4700::1111", None),
+    # IPv6 forms that carry an IPv4 address are judged by it too: 6to4, Teredo, NAT64, mapped.
+    ("2002:7f00:1::", "a loopback address"),
+    ("2002:a9fe:a9fe::1", "a cloud metadata address"),
+    ("2002:c0a8:101::", "a private address"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "a loopback address"),  # Teredo client 127.0.0.1
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "a private address"),   # Teredo client 10.0.0.1
+    ("64:ff9b::a00:1", "a private address"),
+    ("::ffff:192.168.0.1", "a private address"),
 ])
 def test_addresses_are_classified(address: str, reason: str | None) -> None:
     assert refusal_reason(ipaddress.ip_address(address)) == reason
@@ -148,3 +158,21 @@ def test_redirects_are_not_followed_and_each_hop_would_be_checked(
         with pytest.raises(DestinationRefused, match=re.escape("127.0.0.1 is a loopback")):
             client.post(url, json={}, follow_redirects=True)  # the hop goes through the guard
     assert hooks.posts == []  # type: ignore[attr-defined]
+
+
+def test_name_resolution_is_bounded_by_the_request_timeout() -> None:
+    """A resolver that hangs cannot hold a run past its deadline (the client's timeout)."""
+    release = threading.Event()
+
+    def hanging(_host: str, _port: int) -> list[Address]:
+        release.wait(3)
+        return [ipaddress.ip_address("127.0.0.1")]  # port 9: nothing listens, refused at once
+
+    started = time.monotonic()
+    try:
+        with guarded_client(("slow.test",), 0.2, hanging) as client, pytest.raises(
+                httpx.ConnectTimeout, match="the destination could not be resolved in time"):
+            client.post("http://slow.test:9/hook", json={})
+    finally:
+        release.set()
+    assert time.monotonic() - started < 2

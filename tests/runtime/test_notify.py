@@ -111,3 +111,32 @@ def test_a_port_in_the_allowlist_opens_only_that_port(project: Path, hooks: HTTP
     record, _store = run(project, "wrong-port")
     assert "127.0.0.1 is a loopback address" in record.errors[0]
     assert hooks.posts == []  # type: ignore[attr-defined]
+
+
+def test_a_destination_that_resolves_slowly_fails_within_the_run_deadline(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def hanging(*_args: Any, **_kwargs: Any) -> Any:
+        release.wait(5)
+        raise socket.gaierror("no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    write_agent(project, "slow-dns", "  - skill: core.notify.webhook\n"
+                "    args: {url: 'http://hooks.slow.test/x', payload: {x: 1}}\n",
+                retry="retry:\n  max_attempts: 1\ntimeout_seconds: 0.5\n")
+    started = time.monotonic()
+    try:
+        record, store = run(project, "slow-dns")
+    finally:
+        release.set()
+    assert time.monotonic() - started < 4
+    assert record.status == "failed"
+    assert "webhook message not delivered (the destination could not be resolved in time" \
+        in record.errors[0], record.errors
+    assert store.outbox()[0].delivery.startswith(
+        "failed: the destination could not be resolved in time")

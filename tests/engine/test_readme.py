@@ -1,0 +1,87 @@
+"""The README runs top to bottom: its `sh` blocks, in order, in a fresh clone of a set-up
+machine, as one shell session (so an `export` carries on), answering its confirmation prompts
+as a person at a terminal would. A README command that fails fails this test."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import REPO
+from tests.helpers.clone import fresh_clone, git, set_up_machine
+
+# `make test` runs this very suite; every other line of every `sh` block runs.
+NOT_RUN = ("make test",)
+PROMPT = "[y/N]: "
+TIMEOUT_SECONDS = 900
+
+
+def shell_blocks(markdown: str) -> list[list[str]]:
+    """The lines of each ```sh block, in order."""
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    for line in markdown.splitlines():
+        if current is None and line.strip() == "```sh":
+            current = []
+        elif current is not None and line.strip() == "```":
+            blocks.append(current)
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def session_script(blocks: list[list[str]]) -> str:
+    """One bash script: the blocks' lines, stopping at the first command that fails."""
+    lines = ["set -eu", "trap 'echo \"README command failed: $BASH_COMMAND\" >&2' ERR"]
+    for block in blocks:
+        lines += [line for line in block if line.split("#", 1)[0].strip() not in NOT_RUN]
+    return "\n".join(lines) + "\n"
+
+
+def run_at_a_terminal(script: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run `script` with a terminal on stdin; answer `y` to each confirmation prompt."""
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(["bash", "-c", script], cwd=cwd, env=env, stdin=terminal,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as shell:
+        os.close(terminal)
+        assert shell.stdout is not None
+        output = b""
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([shell.stdout], [], [], 1.0)
+            if ready:
+                chunk = os.read(shell.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                output += chunk
+                if output.endswith(PROMPT.encode()):
+                    os.write(controller, b"y\n")
+        else:
+            shell.kill()
+        code = shell.wait()
+    os.close(controller)
+    return code, output.decode(errors="replace")
+
+
+def test_the_readme_runs_top_to_bottom(tmp_path: Path) -> None:
+    clone = fresh_clone(tmp_path)
+    env = {**os.environ, **set_up_machine(clone, tmp_path)}
+    env.pop("FLEXOR_API_KEY", None)
+    Path(env["HOME"]).mkdir(parents=True, exist_ok=True)  # the test's own home (write_guard)
+    blocks = shell_blocks((REPO / "README.md").read_text())
+    assert blocks[0][0].startswith("make demo")  # the first thing a newcomer runs
+    code, output = run_at_a_terminal(session_script(blocks), clone, env)
+    assert code == 0, output[-4000:]
+    assert output.count(PROMPT) >= 2, output[-4000:]  # the deploys asked, and were answered
+    # The checkout stays clean, but for what the README says a direct `pulumi` command does
+    # to the stack file it works on: Pulumi writes its passphrase salt there.
+    changed = git(clone, "status", "--porcelain").splitlines()
+    assert set(changed) <= {" M Pulumi.staging.yaml"}, changed
+    added = [line for line in git(clone, "diff", "-U0").splitlines()
+             if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
+    assert all(line.startswith("+encryptionsalt: ") for line in added), added
