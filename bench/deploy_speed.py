@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from bench.generate import generate
-from flexor_iac.workspace import ProjectPaths, engine_env
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.engine_workspace import engine_env
 
 SIZES = (10, 100, 500)
 RUNS = 5

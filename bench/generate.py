@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flexor_iac.scaffold import CATALOGS, PROGRAM_FILE, PROGRAM_TEXT
+from flexor_iac.project.scaffold import CATALOGS, PROGRAM_FILE, PROGRAM_TEXT
 
 VAULTS = (("company", "L2", "production"), ("personal", "L3", "staging"),
           ("desk", "L4", "production"), ("research", "L4", "production"))

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import difflib
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flexor_iac.scaffold import PROGRAM_FILE, PROGRAM_TEXT
+from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
+from tests.helpers.servers import serving
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("Pulumi.yaml", "Pulumi.sandbox.yaml", "Pulumi.staging.yaml",
@@ -59,10 +61,21 @@ GUARD = WriteGuard()
 sys.addaudithook(GUARD)
 
 
+# What Python and pytest create in a checkout by themselves: bytecode beside the packages the
+# suite imports (in process, and in the CLI and engine processes it starts) and pytest's cache.
+# Anything else new is a test writing into the checkout, ignored by git or not (.flexor/,
+# .pulumi/, scripts/__pycache__/ ...).
+_MADE_BY_PYTHON = re.compile(r"!! ((flexor_iac|tests)/(.+/)?__pycache__/|\.pytest_cache/)")
+
+
 def _repo_snapshot() -> str:
-    """Tracked and untracked (not ignored) changes in the repository, as git sees them."""
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
-                          capture_output=True, text=True, check=False).stdout
+    """Every change in the repository as git sees it, ignored files included (an ignored folder
+    as one line), except what Python and pytest make there themselves."""
+    listed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all",
+                             "--ignored=matching"], cwd=REPO, capture_output=True, text=True,
+                            check=False).stdout
+    return "".join(line for line in listed.splitlines(keepends=True)
+                   if not _MADE_BY_PYTHON.fullmatch(line.rstrip("\n")))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,7 +84,9 @@ def repo_unchanged() -> Iterator[None]:
     before = _repo_snapshot()
     yield
     after = _repo_snapshot()
-    assert after == before, f"the test session changed the repository:\n{after}"
+    changes = difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after",
+                                   lineterm="")
+    assert after == before, "the test session changed the repository:\n" + "\n".join(changes)
 
 
 @pytest.fixture(autouse=True)
@@ -156,8 +171,5 @@ def hooks() -> Iterator[http.server.HTTPServer]:
     server.posts = []  # type: ignore[attr-defined]
     server.status = 200  # type: ignore[attr-defined]
     server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(server):
+        yield server

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from flexor_iac import toolchain
+from flexor_iac.deploy import toolchain
 from tests.conftest import REPO
 
 GITHUB = REPO / "docs" / "ci" / "github-actions.yml"

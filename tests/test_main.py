@@ -9,8 +9,8 @@ import click
 import pytest
 
 from flexor_iac import main as cli_main
-from flexor_iac.constants import ExitCode
-from flexor_iac.errors import PolicyRefusal
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.errors import PolicyRefusal
 
 DOCUMENTED_VERBS = ("validate", "sync", "deploy", "status", "rollback", "history", "schema", "init",
                     "agents", "run", "logs", "audit", "pause", "resume", "plexifact", "keys",
@@ -145,6 +145,7 @@ def test_verbose_adds_detail_on_stderr_only(project: Path,
     assert "loaded" not in quiet.err
 
 
+@pytest.mark.engine
 def test_the_console_script_flushes_everything_before_it_ends(project: Path) -> None:
     """`run()` ends the process without interpreter teardown: output and exit code intact."""
     import subprocess
@@ -210,6 +211,7 @@ def test_a_project_dir_that_is_not_utf8_is_a_usage_error(
                                       "UTF-8 text (see 'flexor --help')\n"
 
 
+@pytest.mark.engine
 def test_a_shell_argument_that_is_not_utf8_is_a_usage_error(project: Path) -> None:
     import subprocess
     import sys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.metadata
 import inspect
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flexor_iac import resources, toolchain
-from flexor_iac.constants import Environment
+from flexor_iac import resources
+from flexor_iac.core.constants import Environment
+from flexor_iac.deploy import toolchain
 from flexor_iac.main import cli
 from flexor_iac.resources.base import FlexorProvider
 from tests.conftest import REPO
@@ -67,7 +69,7 @@ def test_readme_documents_every_verb() -> None:
 
 
 def test_example_project_validates_clean() -> None:
-    from flexor_iac.validate import validate_project
+    from flexor_iac.project.validate import validate_project
 
     _project, diagnostics = validate_project(REPO, cache="off")  # never write the checkout
     assert diagnostics == []
@@ -100,3 +102,28 @@ def test_the_ci_examples_show_both_front_doors() -> None:
         for needed in ("pulumi preview", "flexor deploy --env staging",
                        "flexor deploy --env production", "FLEXOR_API_KEY"):
             assert needed in text, (name, needed)
+
+
+def _imported_test_modules(path: Path) -> list[str]:
+    """What a file under tests/ imports from tests/ (relative imports named by their dots)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            found.append("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.ImportFrom) and node.module == "tests":
+            found += [f"tests.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests."):
+            found.append(node.module or "")
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.startswith("tests.")]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    def shared(module: str) -> bool:
+        return module in ("tests.conftest", "tests.helpers") or module.startswith("tests.helpers.")
+
+    imports = [f"{path.relative_to(REPO)}: {module}"
+               for path in sorted((REPO / "tests").rglob("*.py"))
+               for module in _imported_test_modules(path) if not shared(module)]
+    assert imports == [], "share helpers through tests/helpers/ or a conftest.py fixture"

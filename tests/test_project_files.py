@@ -12,14 +12,14 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from flexor_iac.config.models import (
+from flexor_iac.main import cli
+from flexor_iac.project.models import (
     AgentSpec,
     FlexorStackSettings,
     MaintenanceWindow,
     SkillSpec,
     VaultConfig,
 )
-from flexor_iac.main import cli
 from tests.conftest import REPO
 
 CONFIG_DOC = (REPO / "docs" / "config.md").read_text()
@@ -84,7 +84,7 @@ def test_the_pre_commit_hook_validates_when_project_files_change() -> None:
     assert len(project_files) > 6
     for path in project_files:
         assert files.search(path), path
-    for path in ("README.md", "flexor_iac/main.py", "docs/config.md", "tests/config/x.yaml",
+    for path in ("README.md", "flexor_iac/main.py", "docs/config.md", "tests/project/x.yaml",
                  "docs/ci/gitlab-ci.yml", "pyproject.toml"):
         assert not files.search(path), path
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac import toolchain
-from flexor_iac.toolchain import TOOL_FILES
+from flexor_iac.deploy import toolchain
+from flexor_iac.deploy.toolchain import TOOL_FILES
 from tests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "setup"
@@ -30,6 +30,7 @@ def _toolchain_only(tmp_path: Path, path_dirs: list[Path]) -> subprocess.Complet
     """Run the script's toolchain step alone, with an empty cache and a controlled PATH."""
     code = textwrap.dedent(f"""
         import importlib.machinery, importlib.util, sys
+        sys.dont_write_bytecode = True  # no scripts/__pycache__/ in the checkout
         loader = importlib.machinery.SourceFileLoader("setup_script", {str(SCRIPT)!r})
         spec = importlib.util.spec_from_loader("setup_script", loader)
         module = importlib.util.module_from_spec(spec)
@@ -47,6 +48,7 @@ def _toolchain_only(tmp_path: Path, path_dirs: list[Path]) -> subprocess.Complet
                           timeout=120, check=False)
 
 
+@pytest.mark.engine
 def test_missing_go_is_one_clear_line(tmp_path: Path) -> None:
     done = _toolchain_only(tmp_path, [])
     assert done.returncode == 1
@@ -55,6 +57,7 @@ def test_missing_go_is_one_clear_line(tmp_path: Path) -> None:
         "(or put a compatible pulumi on PATH)")
 
 
+@pytest.mark.engine
 def test_old_go_is_named_with_the_fix(tmp_path: Path) -> None:
     _fake_tool(tmp_path / "bin", "go", 'echo "go1.19.8"\n')
     done = _toolchain_only(tmp_path, [tmp_path / "bin"])
@@ -64,6 +67,7 @@ def test_old_go_is_named_with_the_fix(tmp_path: Path) -> None:
     assert "install a newer Go" in last
 
 
+@pytest.mark.engine
 def test_incompatible_pulumi_on_path_is_named_and_not_used(tmp_path: Path) -> None:
     _fake_tool(tmp_path / "old", "pulumi", 'echo "v3.100.0"\n')
     done = _toolchain_only(tmp_path, [tmp_path / "old"])
@@ -73,6 +77,7 @@ def test_incompatible_pulumi_on_path_is_named_and_not_used(tmp_path: Path) -> No
     assert "`go` is not on PATH" in done.stderr
 
 
+@pytest.mark.engine
 def test_failed_build_shows_the_log_tail_and_leaves_nothing_half_built(tmp_path: Path) -> None:
     _fake_tool(tmp_path / "bin", "go", """
         case "$1 $2" in
@@ -90,6 +95,7 @@ def test_failed_build_shows_the_log_tail_and_leaves_nothing_half_built(tmp_path:
     assert [p.name for p in cache.iterdir() if p.name.startswith(".build")] == []
 
 
+@pytest.mark.engine
 def test_compatible_pulumi_on_path_is_reused(tmp_path: Path) -> None:
     for name in ("pulumi-language-python", "pulumi-language-python-exec",
                  "pulumi-resource-pulumi-python"):
@@ -119,6 +125,7 @@ def _said(stdout: str) -> list[str]:
     return [line.split("] ", 1)[1] for line in stdout.splitlines() if line.startswith("setup [")]
 
 
+@pytest.mark.engine
 def test_the_pinned_official_release_on_path_is_reused_without_go(tmp_path: Path) -> None:
     """CI installs the pinned release (pulumi/actions): set-up links it into the clone, says so
     in one line, and neither runs Go nor builds anything, though a `go` is on PATH."""
@@ -141,6 +148,7 @@ def test_the_pinned_official_release_on_path_is_reused_without_go(tmp_path: Path
     assert [p.name for p in cache.iterdir() if p.name.startswith(("pulumi-v", ".build"))] == []
 
 
+@pytest.mark.engine
 def test_a_pulumi_without_its_python_language_host_is_not_used(tmp_path: Path) -> None:
     cli = toolchain.pins()["cli"]
     _fake_tool(tmp_path / "bare", "pulumi", f'echo "v{cli}"\n')
@@ -159,7 +167,9 @@ def _compatibility_cases() -> list[tuple[str, bool]]:
 
 
 @pytest.mark.parametrize("version, reused", _compatibility_cases())
-def test_the_compatibility_rule_same_major_not_older(version: str, reused: bool) -> None:
+def test_the_compatibility_rule_same_major_not_older(version: str, reused: bool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # no scripts/__pycache__/ in the checkout
     loader = importlib.machinery.SourceFileLoader("setup_script", str(SCRIPT))
     spec = importlib.util.spec_from_loader("setup_script", loader)
     assert spec is not None
@@ -168,6 +178,7 @@ def test_the_compatibility_rule_same_major_not_older(version: str, reused: bool)
     assert module.compatible(version) is reused
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("flags", [["--background", "--wait"], ["--nonsense"]])
 def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
     done = subprocess.run([sys.executable, str(SCRIPT), *flags], capture_output=True, text=True,
@@ -176,10 +187,12 @@ def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
     assert "usage:" in done.stderr
 
 
+@pytest.mark.engine
 def test_a_second_setup_waits_for_the_first(tmp_path: Path) -> None:
     """Two set-ups at once: the second waits on the machine-wide lock instead of racing."""
     code = textwrap.dedent(f"""
         import importlib.machinery, importlib.util, sys, time
+        sys.dont_write_bytecode = True  # no scripts/__pycache__/ in the checkout
         loader = importlib.machinery.SourceFileLoader("setup_script", {str(SCRIPT)!r})
         spec = importlib.util.spec_from_loader("setup_script", loader)
         module = importlib.util.module_from_spec(spec)
@@ -200,6 +213,7 @@ def test_a_second_setup_waits_for_the_first(tmp_path: Path) -> None:
     assert second.stdout.strip().endswith("released")
 
 
+@pytest.mark.engine
 def test_python_wrapper_names_the_fix_when_the_venv_is_missing(tmp_path: Path) -> None:
     for name in ("pulumi-language-python", "pulumi-language-python-exec",
                  "pulumi-resource-pulumi-python"):

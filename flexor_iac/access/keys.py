@@ -8,7 +8,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from flexor_iac.constants import ENVIRONMENT_NAMES
+from flexor_iac.core.constants import ENVIRONMENT_NAMES
 
 PREFIX = "flx"
 _FORMAT = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{43}})$")

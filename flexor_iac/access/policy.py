@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from flexor_iac import clock
 from flexor_iac.access import keys
 from flexor_iac.access.protection import Protection
-from flexor_iac.config.project import load_stack
-from flexor_iac.constants import Environment
 from flexor_iac.controlplane.access import ALL_VAULTS
 from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.errors import FlexorError, PolicyRefusal
+from flexor_iac.core import clock
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.errors import FlexorError, PolicyRefusal
+from flexor_iac.project.loading import load_stack
 
 KEY_VARIABLE = "FLEXOR_API_KEY"
 VERB_SCOPES: Mapping[str, str] = MappingProxyType({
@@ -52,12 +52,24 @@ class Principal:
         return scope in self.scopes or (scope == "read" and "admin" in self.scopes)
 
 
+# Why a direct `pulumi up`/`destroy` may not change a PLEXI-managed production.
+MANAGED_DIRECT = ("refused: production is PLEXI-managed; changes go through `flexor deploy "
+                  "--env production` (a deployment request) or `flexor rollback`, never "
+                  "`pulumi up` or `pulumi destroy` directly")
+
+
 @dataclass(frozen=True)
 class Authority:
     """What an authorized deploy may do, and under which protection."""
 
     principal: Principal | None
     protection: Protection
+    environment: Environment | None = None
+
+    @property
+    def managed(self) -> bool:
+        """Whether changes go through PLEXI's managed path (a PLEXI-managed production)."""
+        return self.environment is Environment.PRODUCTION and self.protection.managed
 
 
 def role_rank(role: str | None) -> int:
@@ -143,7 +155,16 @@ class Gate:
                 f"refused: Pulumi.{env.value}.yaml lowers {env.value}'s recorded protection "
                 f"({', '.join(lowered)}); only a deploy with an admin key ({KEY_VARIABLE}) may "
                 "lower it")
-        return Authority(principal, self.protection(env))
+        return Authority(principal, self.protection(env), env)
+
+    def authorize_change(self, env: Environment, vaults: Iterable[str],
+                         dry_run: bool = False) -> Authority:
+        """The one authorization of a change to `env` — `flexor deploy`, `flexor rollback`
+        and a direct `pulumi up` alike: a dry run needs what reading needs, an apply what
+        `authorize_deploy` checks."""
+        if dry_run:  # a dry run changes nothing: reading is enough
+            return Authority(self.require("deploy --dry-run", env), self.protection(env), env)
+        return self.authorize_deploy(env, vaults)
 
     def role(self, user: str, vault: str) -> str | None:
         """A user's highest role on a vault (a grant on `*` counts for every vault)."""

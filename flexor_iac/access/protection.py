@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flexor_iac.config.models import FlexorStackSettings
-from flexor_iac.constants import Environment
+from flexor_iac.core.constants import Environment
+from flexor_iac.project.models import FlexorStackSettings
 
 CTO_TIER = "full-stack-cto"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flexor_iac.config.models import MaintenanceWindow
+from flexor_iac.project.models import MaintenanceWindow
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT = (MaintenanceWindow(days=("tue", "thu"), start="22:00", end="23:00",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from flexor_iac import clock
 from flexor_iac.access.policy import Gate
-from flexor_iac.actor import local_actor
-from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.access import ALL_VAULTS, Grant
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import FlexorError
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core import clock
+from flexor_iac.core.actor import local_actor
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 
 
 def _granter(store: ControlPlane, paths: ProjectPaths, verb: str, vault: str) -> str:
@@ -29,7 +29,7 @@ def grant(paths: ProjectPaths, user: str, role: str, vault: str | None,
           console: Console) -> int:
     """Give `user` `role` on `vault` (every vault without one)."""
     target = vault or ALL_VAULTS
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         by = _granter(store, paths, "access grant", target)
         store.grant(Grant(user, target, role, clock.now(), by))
     where = f"vault {vault}" if vault else "every vault"
@@ -41,7 +41,7 @@ def grant(paths: ProjectPaths, user: str, role: str, vault: str | None,
 def revoke(paths: ProjectPaths, user: str, vault: str | None, console: Console) -> int:
     """Take `user`'s role on `vault` (the every-vault grant without one) away."""
     target = vault or ALL_VAULTS
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         _granter(store, paths, "access revoke", target)
         if not store.revoke_grant(user, target):
             raise FlexorError(f"{user} has no role on "
@@ -53,7 +53,7 @@ def revoke(paths: ProjectPaths, user: str, vault: str | None, console: Console) 
 
 def list_grants(paths: ProjectPaths, user: str | None, console: Console) -> int:
     """Every grant (of one user)."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("access list")
         grants = store.grants(user)
     console.document([{"user": g.user, "vault": g.vault, "role": g.role,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from flexor_iac.access.policy import Gate
-from flexor_iac.commands.status import agent_state, utc
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.controlplane.runs import RunRecord
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.runs import RunRecord, agent_state
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.moments import utc
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 
 HEADERS = ("NAME", "TRIGGER", "ENVIRONMENT", "STATUS", "VERSION", "LAST RUN")
 
@@ -21,7 +21,7 @@ def _last_run(run: RunRecord | None) -> str:
 
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
     """Print one row per agent active in `env`: its state and its most recent run."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("agents list", env)
         agents = store.active_agents(env.value)
         latest = store.latest_runs(env.value)
@@ -30,7 +30,7 @@ def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
         spec = agent.spec["spec"]
         last = latest.get(agent.name)
         rows.append({"name": agent.name, "trigger": spec["trigger"]["type"],
-                     "environment": spec["environment"], "status": agent_state(agent, last),
+                     "environment": spec["environment"], "status": agent_state(agent.paused, last),
                      "version": agent.version,
                      "last_run": last.trigger_at.isoformat() if last else None,
                      "last_run_status": last.status if last else None})

@@ -11,11 +11,11 @@ from typing import Any
 from tabulate import tabulate
 
 from flexor_iac.access.policy import KEY_VARIABLE, Gate
-from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.runs import RunQuery
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 
 FORMATS = ("table", "json", "csv")
 FIELDS = ("run_id", "agent_name", "environment", "version", "trigger_type", "trigger_at",
@@ -60,7 +60,7 @@ def _visible_environments(paths: ProjectPaths, request: AuditRequest, store: Con
 
 def run(paths: ProjectPaths, request: AuditRequest, console: Console) -> int:
     """Print the audit entries matching the request, newest first."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         visible = _visible_environments(paths, request, store, console)
         query = RunQuery(environment=request.environment.value if request.environment else None,
                          agent=request.agent,

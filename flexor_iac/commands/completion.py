@@ -10,8 +10,8 @@ from __future__ import annotations
 from click import Command
 from click.shell_completion import get_completion_class
 
-from flexor_iac.constants import ExitCode
-from flexor_iac.output import Console
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.output import Console
 
 PROG_NAME = "flexor"
 COMPLETE_VAR = "_FLEXOR_COMPLETE"  # what click derives from PROG_NAME (main() relies on it)

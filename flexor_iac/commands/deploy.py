@@ -3,7 +3,7 @@
 Every refusal (declaration, unsynced vault, version not bumped or lowered, a running operation,
 a stale plan) happens before anything is applied, with exit 3. A deploy holds the
 environment's operation lock from before the preview to the end of the apply, prompt
-included, and applies the plan only while its basis (flexor_iac.plan_file) has not moved.
+included, and applies the plan only while its basis (flexor_iac.deploy.plan_file) has not moved.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from flexor_iac import clock, deployment, pipeline, plan_file
-from flexor_iac import plan as plans
-from flexor_iac.access import managed, windows
+from flexor_iac.access import windows
 from flexor_iac.access.policy import Authority, Gate
-from flexor_iac.actor import local_actor
-from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.access import DeploymentRequest
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import UsageError
-from flexor_iac.locking import operation_lock
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core import clock
+from flexor_iac.core.actor import local_actor
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import UsageError
+from flexor_iac.core.locking import operation_lock
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy import deployment, managed, pipeline, plan_file
+from flexor_iac.deploy import plan as plans
 
 Confirm = Callable[[str], bool]
 
@@ -59,20 +60,16 @@ def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
                request: DeployRequest) -> _Authorized:
     """Key, roles, recorded protection and the managed-production rules."""
     env = view.environment
-    with ControlPlane(locate(paths.root)) as store:
-        gate = Gate(paths.root, store)
-        if request.dry_run:  # a dry run changes nothing: reading is enough
-            authority = Authority(gate.require("deploy --dry-run", env), gate.protection(env))
-        else:
-            authority = gate.authorize_deploy(env, [v.config.name for v in view.selection.vaults])
-        is_managed = env is Environment.PRODUCTION and authority.protection.managed
-        if request.request_id and not is_managed:
+    with ControlPlane.of(paths) as store:
+        authority = Gate(paths.root, store).authorize_change(
+            env, view.vault_names, request.dry_run)
+        if request.request_id and not authority.managed:
             raise UsageError("--request applies only to a PLEXI-managed production stack")
         applying = managed.found(store.request(request.request_id), request.request_id) \
             if request.request_id else None
     if applying is not None and not request.dry_run:  # a dry run may look at it any time
         managed.check_apply(applying, authority.protection.windows, clock.now())
-    return _Authorized(authority, is_managed, applying)
+    return _Authorized(authority, authority.managed, applying)
 
 
 def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: Confirm) -> int:
@@ -125,7 +122,7 @@ def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
     plan_file.check_current(basis, prepared.basis())
     code = pipeline.apply(paths, prepared, plan, request.refresh, console)
     if applying is not None:
-        with ControlPlane(locate(paths.root)) as store:
+        with ControlPlane.of(paths) as store:
             store.mark_request_applied(applying.request_id, clock.now())
         console.line(f"Request {applying.request_id} applied.")
     return code
@@ -172,9 +169,9 @@ def _request_review(paths: ProjectPaths, view: deployment.DeploymentView, plan: 
         staging_plan = pipeline.preview(prepared, False, False, console)
         if staging_plan.has_changes:
             pipeline.apply(paths, prepared, staging_plan, False, console)
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         principal = Gate(paths.root, store).principal()
-        made = managed.new_request(plan, [v.config.name for v in view.selection.vaults],
+        made = managed.new_request(plan, view.vault_names,
                                    principal.user if principal else local_actor(), clock.now())
         store.add_request(made)
     console.document({"request_id": made.request_id, "digest": made.digest,

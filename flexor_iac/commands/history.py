@@ -5,14 +5,14 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from flexor_iac.access.policy import Gate
-from flexor_iac.commands.status import utc
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.output import Console
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.moments import utc
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.stacks import StackSession
 from flexor_iac.resources.agent import HOLD_KEY
 from flexor_iac.resources.base import RETAINED_KEY
-from flexor_iac.stacks import StackSession
-from flexor_iac.workspace import ProjectPaths
 
 
 def changed_agents(message: str) -> list[str]:
@@ -31,7 +31,7 @@ def _kind(message: str) -> str:
 
 def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Console) -> int:
     """Print the updates (newest first), then the retained versions per agent."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("history", env)
     session = StackSession(paths, env, lambda: None)
     updates = [h for h in session.history() if h.kind == "update"

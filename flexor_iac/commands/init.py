@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flexor_iac.config.models import VAULT_NAME_PATTERN
-from flexor_iac.constants import ExitCode
-from flexor_iac.errors import FlexorError, UsageError
-from flexor_iac.output import Console
-from flexor_iac.scaffold import write_project
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.errors import FlexorError, UsageError
+from flexor_iac.core.output import Console
+from flexor_iac.project.models import VAULT_NAME_PATTERN
+from flexor_iac.project.scaffold import write_project
 
 
 def run(directory: Path, vault: str, console: Console) -> int:

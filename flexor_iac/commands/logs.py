@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flexor_iac.access.policy import Gate
-from flexor_iac.constants import Environment, ExitCode
 from flexor_iac.controlplane.runs import LogLine, RunQuery, RunRecord
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 
 FOLLOW_INTERVAL_SECONDS = 1.0
 STATUS_ALIASES = {"error": "failed"}
@@ -51,7 +51,7 @@ def _query(request: LogsRequest) -> RunQuery:
 def run(paths: ProjectPaths, request: LogsRequest, console: Console,
         sleep: Callable[[float], None] | None = None) -> int:
     """Print the runs, newest first, with their log lines; with --follow, keep going."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("logs", request.environment)
         runs = store.runs(_query(request))
         console.document([{**r.audit_entry(), "log": [

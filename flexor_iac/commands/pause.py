@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from flexor_iac.access.policy import Gate
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import FlexorError
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 
 
 def run(paths: ProjectPaths, env: Environment, agent: str, paused: bool,
         console: Console) -> int:
     """Pause (or resume) one deployed agent; saying so when it already was."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("pause" if paused else "resume", env)
         deployed = store.active_agent(env.value, agent)
         if deployed is None:

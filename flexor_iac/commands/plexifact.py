@@ -8,15 +8,15 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from flexor_iac import clock
 from flexor_iac.access.policy import Gate
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import FlexorError
-from flexor_iac.output import Console
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core import clock
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.connection import environment_catalog
 from flexor_iac.runtime.plexifact import CatalogData, PlexiFactError, catalog_path, load
-from flexor_iac.workspace import ProjectPaths
 
 DEMO_DATA = "demo_catalog.yaml"
 
@@ -39,7 +39,7 @@ def _read(source: Path | None) -> CatalogData:
 
 def run(paths: ProjectPaths, env: Environment, source: Path | None, console: Console) -> int:
     """Replace the environment's catalog with `source` (default: the built-in demo data)."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("plexifact load", env)
         uri = environment_catalog(paths, env, store)
     if uri is None:

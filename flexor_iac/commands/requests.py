@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from flexor_iac import clock
-from flexor_iac.access import managed, windows
+from flexor_iac.access import windows
 from flexor_iac.access.policy import Gate
-from flexor_iac.actor import local_actor
-from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.access import DeploymentRequest
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core import clock
+from flexor_iac.core.actor import local_actor
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy import managed
 
 
 def _document(request: DeploymentRequest) -> dict[str, object]:
@@ -29,7 +30,7 @@ def _document(request: DeploymentRequest) -> dict[str, object]:
 
 def list_requests(paths: ProjectPaths, console: Console) -> int:
     """Every request, newest first."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("requests list")
         found = store.requests()
     console.document([_document(r) for r in found])
@@ -46,7 +47,7 @@ def list_requests(paths: ProjectPaths, console: Console) -> int:
 
 def show(paths: ProjectPaths, request_id: str, console: Console) -> int:
     """One request and the plan it fixes."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("requests show")
         request = managed.found(store.request(request_id), request_id)
     console.document(_document(request))
@@ -68,7 +69,7 @@ def show(paths: ProjectPaths, request_id: str, console: Console) -> int:
 def approve(paths: ProjectPaths, request_id: str, console: Console) -> int:
     """Approve a request: an admin who did not make it, after the 48-hour staging review."""
     now = clock.now()
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         gate = Gate(paths.root, store)
         principal = gate.require("approve")
         request = managed.found(store.request(request_id), request_id)

@@ -11,20 +11,20 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from flexor_iac import plan as plans
-from flexor_iac import plan_file
 from flexor_iac.access.policy import Gate
-from flexor_iac.config.models import version_key
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import FlexorError
-from flexor_iac.locking import operation_lock
-from flexor_iac.output import Console
-from flexor_iac.program import declare, inputs_digest, redeclared, with_dependencies
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.locking import operation_lock
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy import plan as plans
+from flexor_iac.deploy import plan_file
+from flexor_iac.deploy.program import declare, inputs_digest, redeclared, with_dependencies
+from flexor_iac.deploy.stacks import DeployedResource, StackSession
+from flexor_iac.project.models import version_key
 from flexor_iac.resources.agent import HOLD_KEY, VERSION_FIELDS
 from flexor_iac.resources.base import RETAINED_KEY
-from flexor_iac.stacks import DeployedResource, StackSession
-from flexor_iac.workspace import ProjectPaths
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def run(paths: ProjectPaths, request: RollbackRequest, console: Console,
 
 def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
               confirm: Callable[[str], bool]) -> int:
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         gate = Gate(paths.root, store)
         principal = gate.require("rollback --dry-run" if request.dry_run else "rollback",
                                  request.env)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flexor_iac.access.policy import Gate
-from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.runs import RunRecord
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.output import Console
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.executor import Executor, RunRequest
-from flexor_iac.workspace import ProjectPaths
 
 
 def summary(record: RunRecord) -> list[str]:
@@ -28,7 +28,7 @@ def summary(record: RunRecord) -> list[str]:
 def run(paths: ProjectPaths, request: RunRequest, console: Console) -> int:
     """Run one agent now; exit 0 on success, 1 when the run failed or was partial."""
     live = console.verbose or console.err.isatty()
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("run", request.environment)
         # The wait between attempts is always shown: counting down on a terminal, else one line.
         record = Executor(paths, store, echo=console.progress if live else None,

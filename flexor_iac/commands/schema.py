@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from flexor_iac.config.models import AgentSpec, SkillSpec, VaultConfig
-from flexor_iac.constants import ExitCode
-from flexor_iac.output import Console
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.output import Console
+from flexor_iac.project.models import AgentSpec, SkillSpec, VaultConfig
 
 MODELS: dict[str, type[BaseModel]] = {"agent": AgentSpec, "skill": SkillSpec, "vault": VaultConfig}
 TITLES = {"agent": "Flexor agent file (agents/<name>.yaml)",

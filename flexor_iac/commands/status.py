@@ -4,18 +4,19 @@ state, and a sixth line: the environment's most recent run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flexor_iac.access.policy import Gate
-from flexor_iac.config.project import load_project
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.controlplane.runs import RunRecord
-from flexor_iac.controlplane.store import ActiveAgent, ControlPlane, locate
-from flexor_iac.output import Console
+from flexor_iac.controlplane.runs import RunRecord, agent_state
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.moments import utc
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.snapshots import local_digest
+from flexor_iac.deploy.stacks import StackSession
+from flexor_iac.project.loading import load_project
 from flexor_iac.runtime.connection import health
-from flexor_iac.snapshots import local_digest
-from flexor_iac.stacks import StackSession
-from flexor_iac.workspace import ProjectPaths
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,6 @@ class Status:
     last_run: RunRecord | None = None
 
 
-def utc(moment: datetime | None) -> str:
-    """`2026-04-30 14:32 UTC`, or `never`."""
-    if moment is None:
-        return "never"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def agent_state(agent: ActiveAgent, latest: RunRecord | None) -> str:
-    """`paused`, `erroring` (its most recent run failed, retries exhausted) or `active`."""
-    if agent.paused:
-        return "paused"
-    if latest is not None and latest.status == "failed":
-        return "erroring"
-    return "active"
-
-
 def _vault_sync(paths: ProjectPaths, env: Environment, store: ControlPlane
                 ) -> tuple[datetime | None, str]:
     """When the bound snapshots were synced, and whether they equal the local vault content."""
@@ -64,7 +49,7 @@ def _vault_sync(paths: ProjectPaths, env: Environment, store: ControlPlane
 
 def collect(paths: ProjectPaths, env: Environment) -> Status:
     """Read the control plane and the stack's history for one environment."""
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("status", env)
         agents = store.active_agents(env.value)
         latest = store.latest_runs(env.value)
@@ -73,7 +58,7 @@ def collect(paths: ProjectPaths, env: Environment) -> Status:
     history = StackSession(paths, env, lambda: None).history()
     deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
     last = (deployments[0].end_time or deployments[0].start_time) if deployments else None
-    states = [agent_state(a, latest.get(a.name)) for a in agents]
+    states = [agent_state(a.paused, latest.get(a.name)) for a in agents]
     newest = max(latest.values(), key=lambda r: r.trigger_at, default=None)
     return Status(env, states.count("active"), states.count("paused"), states.count("erroring"),
                   last, synced, sync_state, plexifact, newest)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flexor_iac.access.policy import KEY_VARIABLE, Gate
-from flexor_iac.commands.validate import report
-from flexor_iac.config.diagnostics import has_errors
-from flexor_iac.config.project import VaultSource
-from flexor_iac.constants import ExitCode, Tier
-from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import PolicyRefusal, UsageError
-from flexor_iac.output import Console
-from flexor_iac.snapshots import local_digest, publish
-from flexor_iac.validate import validate_project
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import ExitCode, Tier
+from flexor_iac.core.errors import PolicyRefusal, UsageError
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.snapshots import local_digest, publish
+from flexor_iac.project.diagnostics import has_errors, report
+from flexor_iac.project.loading import VaultSource
+from flexor_iac.project.validate import validate_project
 
 
 def _chosen(vaults: tuple[VaultSource, ...], names: tuple[str, ...] | None
@@ -54,7 +53,7 @@ def run(paths: ProjectPaths, names: tuple[str, ...] | None, dry_run: bool,
         console.error("the vault has errors; nothing was synced")
         return ExitCode.FAILED
     results = []
-    with ControlPlane(locate(paths.root)) as store:
+    with ControlPlane.of(paths) as store:
         _authorize_l2(paths, store, chosen)
         for vault in chosen:
             newest = store.newest_snapshot(vault.config.name)

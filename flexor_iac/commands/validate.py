@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from flexor_iac.config.diagnostics import Diagnostic, has_errors
-from flexor_iac.config.reading import project_files, start_reading
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.project.diagnostics import has_errors, report
+from flexor_iac.project.reading import project_files, start_reading
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,6 @@ class ValidateRequest:
     changed: bool = False
     base: str | None = None
     env: Environment | None = None
-
-
-def report(console: Console, diagnostics: list[Diagnostic]) -> None:
-    """Print diagnostics as `path:line:col: severity: message [rule]` lines (stderr)."""
-    for diagnostic in diagnostics:
-        colour = "red" if diagnostic.severity == "error" else "yellow"
-        print(console.style(diagnostic.render(), colour), file=console.err, flush=True)
 
 
 def _selected(paths: ProjectPaths, request: ValidateRequest) -> set[str] | None:
@@ -46,7 +39,9 @@ def run(paths: ProjectPaths, request: ValidateRequest, console: Console) -> int:
     """Validate the whole project, report the requested part; exit 1 on any reported error."""
     envs = (request.env,) if request.env else tuple(Environment)
     pending = start_reading(project_files(paths.root), paths.root)
-    from flexor_iac.validate import validate_project  # the models and checks: while files parse
+    from flexor_iac.project.validate import (
+        validate_project,  # the models and checks: while files parse
+    )
 
     project, diagnostics = validate_project(paths.root, envs, parsed=pending.result())
     console.debug(f"loaded {len(project.documents)} files: {len(project.vaults)} vaults, "
@@ -56,7 +51,7 @@ def run(paths: ProjectPaths, request: ValidateRequest, console: Console) -> int:
         diagnostics = [d for d in diagnostics if any(
             p in ("", d.path) or d.path.startswith(p.rstrip("/") + "/") for p in prefixes)]
     if request.changed:
-        from flexor_iac.changes import changed_files, with_referrers
+        from flexor_iac.project.changes import changed_files, with_referrers
 
         wanted = with_referrers(project, changed_files(paths.root, request.base))
         diagnostics = [d for d in diagnostics if d.path in wanted]

@@ -98,6 +98,16 @@ def _run(row: Any) -> RunRecord:
                      **{k: detail.get(k) for k in _DETAIL_FIELDS if k in detail})
 
 
+def agent_state(paused: bool, latest: RunRecord | None) -> str:
+    """An agent's state: `paused`, `erroring` (its most recent run failed, retries exhausted)
+    or `active`."""
+    if paused:
+        return "paused"
+    if latest is not None and latest.status == "failed":
+        return "erroring"
+    return "active"
+
+
 class RunRecords:
     """Methods ControlPlane gains for the runtime (uses its connection and transactions)."""
 

@@ -9,10 +9,11 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,17 @@ from flexor_iac.controlplane import health
 from flexor_iac.controlplane.access import AccessRecords
 from flexor_iac.controlplane.runs import RunRecords
 from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
-from flexor_iac.errors import ProjectNotFound, StateError
-from flexor_iac.workspace import find_project
+from flexor_iac.core import clock
+from flexor_iac.core.errors import ProjectNotFound, StateError
+from flexor_iac.core.workspace import ProjectPaths, find_project
 
 DB_NAME = "control-plane.db"
 
 
-def now() -> str:
-    """The current time, UTC, ISO 8601."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def timestamp() -> str:
+    """The current time (core.clock: the one clock, which a test may fix), as stored: UTC,
+    ISO 8601, whole seconds."""
+    return clock.now().isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ class Binding:
 class ControlPlane(RunRecords, AccessRecords):
     """The embedded store at `<project>/.flexor/control-plane.db`."""
 
+    @classmethod
+    def of(cls, paths: ProjectPaths) -> ControlPlane:
+        """The project's control plane ($FLEXOR_CONTROL_PLANE, else .flexor/), opened: the one
+        way a command opens it (as a context manager: `with ControlPlane.of(paths) as store`)."""
+        return cls(locate(paths.root))
+
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,13 +86,27 @@ class ControlPlane(RunRecords, AccessRecords):
         self._lock = threading.RLock()
         try:
             self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self._migrate()
         except sqlite3.DatabaseError as error:
             self._db.close()
             if not health.is_damage(error):
                 raise
             raise StateError(health.damaged(path, error)) from None
+
+    def _use_wal(self) -> None:
+        """Switch to WAL. SQLite does not wait its busy timeout for this switch: a second
+        process opening a new database at the same instant gets "database is locked" at once,
+        so wait for it here (the switch is made once per database, by whoever comes first)."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _migrate(self) -> None:
         """Bring the database to SCHEMA_VERSION, one migration per transaction.
@@ -146,7 +169,7 @@ class ControlPlane(RunRecords, AccessRecords):
         """Create or update an environment's registration."""
         with self._write():
             self._db.execute("INSERT INTO environments VALUES (?, ?, ?) ON CONFLICT(name) DO "
-                             "UPDATE SET spec=excluded.spec", (name, json.dumps(spec), now()))
+                             "UPDATE SET spec=excluded.spec", (name, json.dumps(spec), timestamp()))
 
     def forget_environment(self, name: str) -> None:
         """Remove an environment's registration."""
@@ -170,7 +193,7 @@ class ControlPlane(RunRecords, AccessRecords):
                 return False
             self._db.execute("INSERT INTO snapshots (digest, vault, files, created_at) "
                              "VALUES (?, ?, ?, ?)",
-                             (digest, vault, json.dumps(files), created_at or now()))
+                             (digest, vault, json.dumps(files), created_at or timestamp()))
         return True
 
     def has_snapshots(self) -> bool:
@@ -196,7 +219,7 @@ class ControlPlane(RunRecords, AccessRecords):
             self._db.execute("INSERT INTO bindings VALUES (?, ?, ?, ?, ?) ON CONFLICT "
                              "(environment, vault) DO UPDATE SET digest=excluded.digest, "
                              "spec=excluded.spec, bound_at=excluded.bound_at",
-                             (environment, vault, digest, json.dumps(spec), now()))
+                             (environment, vault, digest, json.dumps(spec), timestamp()))
 
     def unbind_vault(self, environment: str, vault: str) -> None:
         """Remove a vault's binding from an environment."""
@@ -220,7 +243,7 @@ class ControlPlane(RunRecords, AccessRecords):
                              "(environment, name) DO UPDATE SET version=excluded.version, "
                              "spec=excluded.spec, digest=excluded.digest, "
                              "activated_at=excluded.activated_at",
-                             (environment, name, version, json.dumps(spec), digest, now()))
+                             (environment, name, version, json.dumps(spec), digest, timestamp()))
 
     def deactivate_agent(self, environment: str, name: str) -> None:
         """Remove an agent from the environment."""

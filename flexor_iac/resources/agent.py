@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
-from flexor_iac.actor import local_actor
-from flexor_iac.constants import RESOURCE_MODULE
-from flexor_iac.controlplane.store import ControlPlane, now
+from flexor_iac.controlplane.store import ControlPlane, timestamp
+from flexor_iac.core.actor import local_actor
+from flexor_iac.core.constants import RESOURCE_MODULE
 from flexor_iac.resources.base import APPLIED_KEY, NOT_INPUTS, RETAINED_KEY, FlexorProvider
 
 RETAIN = 3
@@ -22,7 +22,7 @@ HOLD_KEY = "hold"
 
 def entry(props: dict[str, Any]) -> dict[str, Any]:
     """One retained version: its inputs, when and by whom it was deployed."""
-    return {**{k: props[k] for k in VERSION_FIELDS}, "deployed_at": now(),
+    return {**{k: props[k] for k in VERSION_FIELDS}, "deployed_at": timestamp(),
             "deployed_by": local_actor()}
 
 

@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 import pulumi
 from pulumi.dynamic import DiffResult, Resource
 
-from flexor_iac import clock
-from flexor_iac.actor import local_actor
-from flexor_iac.constants import RESOURCE_MODULE
 from flexor_iac.controlplane.health import identity_at
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core import clock
+from flexor_iac.core.actor import local_actor
+from flexor_iac.core.constants import RESOURCE_MODULE
 from flexor_iac.resources.base import FlexorProvider
 from flexor_iac.resources.guard import CONTROL_PLANE_KEY
 

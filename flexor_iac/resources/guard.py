@@ -15,19 +15,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flexor_iac.access.policy import KEY_VARIABLE, Gate
-from flexor_iac.constants import Environment
+from flexor_iac.access.policy import KEY_VARIABLE, MANAGED_DIRECT, Gate
 from flexor_iac.controlplane.health import identity_at
 from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.errors import PolicyRefusal
-from flexor_iac.locking import held_by_lineage
-from flexor_iac.workspace import find_project
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.errors import PolicyRefusal
+from flexor_iac.core.locking import held_by_lineage
+from flexor_iac.core.workspace import find_project
 
 # Output only: the control plane a resource was last applied to ({"id", "path"}).
 CONTROL_PLANE_KEY = "control_plane"
-MANAGED_REFUSAL = ("refused: production is PLEXI-managed; changes go through `flexor deploy "
-                   "--env production` (a deployment request) or `flexor rollback`, never "
-                   "`pulumi up` or `pulumi destroy` directly")
 # (database, environment, key, vaults) already authorized in this provider process, and whether
 # that environment is a PLEXI-managed production: the Argon2 check of a key costs tens of
 # milliseconds, and an update calls the provider once per resource.
@@ -80,8 +77,7 @@ def authorize(store: ControlPlane, env: str, vaults: Iterable[str]) -> None:
     paths = find_project()
     environment = Environment(env)
     if (managed := _AUTHORIZED.get(cached)) is None:
-        authority = Gate(paths.root, store).authorize_deploy(environment, cached[3])
-        managed = environment is Environment.PRODUCTION and authority.protection.managed
+        managed = Gate(paths.root, store).authorize_change(environment, cached[3]).managed
         _AUTHORIZED[cached] = managed
     if managed and not held_by_lineage(paths, environment):
-        raise PolicyRefusal(MANAGED_REFUSAL)
+        raise PolicyRefusal(MANAGED_DIRECT)

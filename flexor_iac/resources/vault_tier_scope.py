@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
-from flexor_iac.constants import RESOURCE_MODULE
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import RESOURCE_MODULE
 from flexor_iac.resources.base import FlexorProvider
 
 

@@ -1,6 +1,6 @@
 """The standard library (L1) actions, with typed arguments (one pydantic model each).
 
-`flexor_iac.stdlib` holds the names and argument names the validator knows (a cheap import);
+`flexor_iac.project.stdlib` holds the names and argument names the validator knows (a cheap import);
 a test keeps it and this registry equal.
 """
 

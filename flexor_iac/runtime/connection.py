@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flexor_iac.config.project import load_project
-from flexor_iac.constants import Environment
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.project.loading import load_project
 from flexor_iac.runtime.plexifact import EmbeddedCatalog, Limits, PlexiFactError, catalog_path
-from flexor_iac.workspace import ProjectPaths
 
 NOT_CONFIGURED = "not configured"
 

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from flexor_iac import clock
-from flexor_iac.config.models import AgentSpec, SkillSpec, VaultConfig
-from flexor_iac.constants import Environment, Tier
 from flexor_iac.controlplane.runs import LogLine, RunRecord
 from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
-from flexor_iac.errors import FlexorError, PolicyRefusal, UsageError
-from flexor_iac.runtime.actions import ActionFailed
-from flexor_iac.runtime.limits import (
+from flexor_iac.core import clock
+from flexor_iac.core.constants import Environment, Tier
+from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.language.limits import (
     DEFAULT_TIMEOUT_SECONDS,
     MAX_LOG_LINES,
     Deadline,
@@ -31,12 +30,13 @@ from flexor_iac.runtime.limits import (
     StepFailed,
     clip,
 )
+from flexor_iac.project.models import AgentSpec, SkillSpec, VaultConfig
+from flexor_iac.runtime.actions import ActionFailed
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier, Sender
 from flexor_iac.runtime.plexifact import Connector, EmbeddedCatalog, Limits, catalog_path
 from flexor_iac.runtime.redaction import Redactor
 from flexor_iac.runtime.secrets import Secrets
 from flexor_iac.runtime.steps import Attempt, Interpreter, Services
-from flexor_iac.workspace import ProjectPaths
 
 Clock = Callable[[], datetime]
 # Waits `seconds` through a sleep function, saying why: text(whole seconds left) (Console.countdown)

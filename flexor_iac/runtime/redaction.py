@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from flexor_iac.config.models import AuditSettings
 from flexor_iac.controlplane.runs import RunRecord
+from flexor_iac.language.templates import facts
+from flexor_iac.project.models import AuditSettings
 from flexor_iac.runtime.secrets import Secrets
-from flexor_iac.runtime.templates import facts
 
 REDACTED = "[REDACTED]"
 ENV = "[ENV]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flexor_iac.config.models import SkillSpec
+from flexor_iac.project.models import SkillSpec
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flexor_iac.config.models import (
+from flexor_iac.language.limits import Deadline, StepFailed, TimedOut
+from flexor_iac.language.templates import RenderError, names_read, render
+from flexor_iac.project.models import (
     ActionStep,
     CallStep,
     ConditionStep,
@@ -24,11 +26,9 @@ from flexor_iac.config.models import (
     SkillTask,
 )
 from flexor_iac.runtime.actions import LIBRARY, ActionFailed
-from flexor_iac.runtime.limits import Deadline, StepFailed, TimedOut
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier
 from flexor_iac.runtime.plexifact import Connector, PlexiFactError
 from flexor_iac.runtime.signatures import InputProblem, bind_inputs, check_outputs
-from flexor_iac.runtime.templates import RenderError, names_read, render
 
 MAX_DEPTH = 32
 Invocation = SkillTask | ActionStep | CallStep

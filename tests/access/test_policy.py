@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac import clock
 from flexor_iac.access.keys import key_id_of
 from flexor_iac.access.policy import VERB_SCOPES, Gate
-from flexor_iac.constants import Environment
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.errors import PolicyRefusal
-from tests.access.conftest import issue_key
+from flexor_iac.core import clock
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.errors import PolicyRefusal
+from tests.helpers.keys import issue_key
 
 PRODUCTION = Environment.PRODUCTION
 REFUSAL = r"refused: `flexor deploy` on production needs an API key with scope " \

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from flexor_iac.access.windows import DEFAULT, Window, describe, is_open, next_opening, windows
-from flexor_iac.config.models import MaintenanceWindow
+from flexor_iac.project.models import MaintenanceWindow
 
 TUE_THU = windows(None)
 

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import ExitCode
-from flexor_iac.toolchain import pulumi_bin_dir
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.deploy.toolchain import pulumi_bin_dir
+from tests.helpers.cli import flexor
+
+pytestmark = pytest.mark.engine
 
 
 @pytest.fixture(autouse=True)
 def _toolchain() -> None:
     pulumi_bin_dir()
-
-
-def flexor(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed `flexor` console script in the project, without a terminal."""
-    return subprocess.run([str(Path(sys.executable).parent / "flexor"), *args], cwd=project,
-                          capture_output=True, text=True, timeout=300, check=False,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ))
 
 
 def _state(project: Path) -> dict[str, bytes]:

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import ExitCode
-from flexor_iac.workspace import ProjectPaths, engine_env
-from tests.commands.test_deploy import flexor
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.engine_workspace import engine_env
+from tests.conftest import add_vault
+from tests.helpers.cli import flexor, flexor_ok
+from tests.helpers.project import add_staging_agent
 
-
-def _ok(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = flexor(project, *args)
-    assert done.returncode == ExitCode.OK, f"{args}: {done.stdout}{done.stderr}"
-    return done
+pytestmark = pytest.mark.engine
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -29,51 +28,43 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def _deployed_then_bumped(project: Path) -> None:
     """Staging deployed at 1.0, then feed-monitor edited to 1.1 (not deployed)."""
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "deploy", "--env", "staging", "--yes")
+    flexor_ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes")
     agent = project / "agents" / "feed-monitor.yaml"
     agent.write_text(agent.read_text().replace('"1.0"', '"1.1"').replace("max_attempts: 2",
                                                                          "max_attempts: 3"))
 
 
-def _add_staging_agent(project: Path) -> None:
-    """A second agent, declared for staging only, that does not use data-freshness-check."""
-    (project / "agents" / "staging-probe.yaml").write_text(
-        'name: staging-probe\nversion: "0.1"\ndescription: "A staging-only probe."\n'
-        'owner: "ops-team"\nvault: company\nenvironment: staging\ntrigger:\n  type: manual\n'
-        "tasks:\n  - skill: core.audit.log\n    args:\n      event: probe\n")
-
-
 def _production_key(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """FLEXOR_API_KEY: the first key (its user owns every vault), able to deploy production."""
-    made = _ok(project, "keys", "create", "--name", "ci", "--user", "ci@fund.com", "--scope",
-               "admin", "--scope", "deploy:production", "--scope", "read", "--json")
+    made = flexor_ok(project, "keys", "create", "--name", "ci", "--user", "ci@fund.com", "--scope",
+                     "admin", "--scope", "deploy:production", "--scope", "read", "--json")
     monkeypatch.setenv("FLEXOR_API_KEY", json.loads(made.stdout)["secret"])
 
 
 def test_the_vendor_workflow(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _production_key(project, monkeypatch)
-    _add_staging_agent(project)
-    _ok(project, "validate")
-    synced = _ok(project, "sync", "--vault", "company").stdout
+    add_staging_agent(project)
+    flexor_ok(project, "validate")
+    synced = flexor_ok(project, "sync", "--vault", "company").stdout
     assert "company: published snapshot sha256:" in synced
-    staging = _ok(project, "deploy", "--env", "staging", "--yes")
+    staging = flexor_ok(project, "deploy", "--env", "staging", "--yes")
     assert "Deployed to staging: 4 create." in staging.stdout
-    production = _ok(project, "deploy", "--env", "production", "--yes")
+    production = flexor_ok(project, "deploy", "--env", "production", "--yes")
     assert " + Agent feed-monitor  1.0" in production.stdout.splitlines()
     assert ("   skipped agent staging-probe: agent declares environment staging"
             in production.stdout.splitlines())
-    status = _ok(project, "status", "--env", "production").stdout.splitlines()
+    status = flexor_ok(project, "status", "--env", "production").stdout.splitlines()
     assert status[:2] == ["Environment: production", "Agents: 1 active, 0 paused, 0 erroring"]
-    roster = _ok(project, "agents", "list", "--env", "staging").stdout.splitlines()
+    roster = flexor_ok(project, "agents", "list", "--env", "staging").stdout.splitlines()
     assert roster[0].split() == ["NAME", "TRIGGER", "ENVIRONMENT", "STATUS", "VERSION", "LAST",
                                  "RUN"]
     assert [line.split()[:5] for line in roster[1:]] == [
         ["feed-monitor", "schedule", "production", "active", "1.0"],
         ["staging-probe", "manual", "staging", "active", "0.1"]]
     # targeting one agent, and a dry run of the whole environment, change nothing more
-    _ok(project, "deploy", "--env", "production", "--agent", "feed-monitor")
-    assert "No changes." in _ok(project, "deploy", "--env", "production", "--dry-run").stdout
+    flexor_ok(project, "deploy", "--env", "production", "--agent", "feed-monitor")
+    assert "No changes." in flexor_ok(project, "deploy", "--env", "production", "--dry-run").stdout
 
 
 def test_a_dry_run_changes_nothing_anywhere(project: Path) -> None:
@@ -89,8 +80,8 @@ def test_a_dry_run_changes_nothing_anywhere(project: Path) -> None:
 def test_production_refuses_an_agent_declared_for_staging(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _production_key(project, monkeypatch)
-    _add_staging_agent(project)
-    _ok(project, "sync", "--vault", "company")
+    add_staging_agent(project)
+    flexor_ok(project, "sync", "--vault", "company")
     refused = flexor(project, "deploy", "--env", "production", "--agent", "staging-probe",
                      "--yes")
     assert refused.returncode == ExitCode.REFUSED
@@ -105,20 +96,20 @@ def test_unsynced_vaults_are_refused_in_production_and_warned_elsewhere(project:
     never = flexor(project, "deploy", "--env", "staging", "--yes")
     assert never.returncode == ExitCode.REFUSED
     assert "vault company was never synced (run `flexor sync --vault company`)" in never.stderr
-    _ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "sync", "--vault", "company")
     (project / "vaults" / "company" / "knowledge" / "new.md").write_text("# new\n")
     production = flexor(project, "deploy", "--env", "production", "--yes")
     assert production.returncode == ExitCode.REFUSED
     assert "vault company has local changes not synced" in production.stderr
-    staging = _ok(project, "deploy", "--env", "staging", "--yes")
+    staging = flexor_ok(project, "deploy", "--env", "staging", "--yes")
     assert "warning: vault company has local changes that are not synced" in staging.stderr
-    status = _ok(project, "status", "--env", "staging").stdout
+    status = flexor_ok(project, "status", "--env", "staging").stdout
     assert "(stale)" in status
 
 
 def test_a_changed_spec_needs_a_new_version_outside_sandbox(project: Path) -> None:
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "deploy", "--env", "staging", "--yes")
+    flexor_ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes")
     agent = project / "agents" / "feed-monitor.yaml"
     agent.write_text(agent.read_text().replace("max_attempts: 2", "max_attempts: 5"))
     refused = flexor(project, "deploy", "--env", "staging", "--yes")
@@ -129,14 +120,15 @@ def test_a_changed_spec_needs_a_new_version_outside_sandbox(project: Path) -> No
 
 
 def test_a_skill_change_updates_exactly_the_agents_that_use_it(project: Path) -> None:
-    _add_staging_agent(project)
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "deploy", "--env", "staging", "--yes")
+    add_staging_agent(project)
+    flexor_ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes")
     skill = project / "vaults" / "company" / "skills" / "data-freshness-check.yaml"
     skill.write_text(skill.read_text().replace("default: 30", "default: 45")
                      .replace('version: "1.0"', 'version: "1.1"'))
-    _ok(project, "sync", "--vault", "company")
-    plan = json.loads(_ok(project, "deploy", "--env", "staging", "--dry-run", "--json").stdout)
+    flexor_ok(project, "sync", "--vault", "company")
+    plan = json.loads(flexor_ok(project, "deploy", "--env", "staging", "--dry-run",
+                                "--json").stdout)
     assert [(c["kind"], c["resource"], c["op"], c["fields"]) for c in plan["changes"]] == [
         ("VaultTierScope", "company", "update", ["snapshot_digest"]),
         ("Agent", "feed-monitor", "update", ["skills.data-freshness-check"])]
@@ -144,22 +136,23 @@ def test_a_skill_change_updates_exactly_the_agents_that_use_it(project: Path) ->
 
 
 def test_losing_the_control_plane_is_repaired_by_refresh(project: Path) -> None:
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "deploy", "--env", "staging", "--yes")
+    flexor_ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes")
     database = project / ".flexor" / "control-plane.db"
     for leftover in database.parent.glob("control-plane.db*"):
         leftover.unlink()
-    assert "Agents: 0 active" in _ok(project, "status", "--env", "staging").stdout
-    repaired = _ok(project, "deploy", "--env", "staging", "--refresh", "--yes")
+    assert "Agents: 0 active" in flexor_ok(project, "status", "--env", "staging").stdout
+    repaired = flexor_ok(project, "deploy", "--env", "staging", "--refresh", "--yes")
     assert "Deployed to staging: 3 update." in repaired.stdout
-    status = _ok(project, "status", "--env", "staging").stdout
+    status = flexor_ok(project, "status", "--env", "staging").stdout
     assert "Agents: 1 active" in status and "(current)" in status
-    assert "No changes." in _ok(project, "deploy", "--env", "staging", "--yes").stdout
+    assert "No changes." in flexor_ok(project, "deploy", "--env", "staging", "--yes").stdout
 
 
 def test_pulumi_preview_shows_the_same_changes_as_a_flexor_dry_run(project: Path) -> None:
     _deployed_then_bumped(project)
-    ours = json.loads(_ok(project, "deploy", "--env", "staging", "--dry-run", "--json").stdout)
+    ours = json.loads(flexor_ok(project, "deploy", "--env", "staging", "--dry-run",
+                                "--json").stdout)
     direct = subprocess.run(["pulumi", "preview", "--stack", "staging", "--json",
                              "--non-interactive"], cwd=project,
                             env={**os.environ, **engine_env(ProjectPaths(project))},
@@ -174,8 +167,8 @@ def test_pulumi_preview_shows_the_same_changes_as_a_flexor_dry_run(project: Path
 
 @pytest.mark.parametrize("extra", [[], ["--dry-run"]])
 def test_sync_is_a_no_op_when_nothing_changed(project: Path, extra: list[str]) -> None:
-    _ok(project, "sync", "--vault", "company")
-    again = _ok(project, "sync", "--vault", "company", *extra, "--json")
+    flexor_ok(project, "sync", "--vault", "company")
+    again = flexor_ok(project, "sync", "--vault", "company", *extra, "--json")
     assert json.loads(again.stdout)["vaults"][0]["changed"] is False
 
 
@@ -186,16 +179,15 @@ def test_sync_of_an_unknown_vault_is_a_usage_error(project: Path) -> None:
 
 
 def test_agent_targets_only_that_agent_and_its_own_vaults(project: Path) -> None:
-    from tests.conftest import add_vault
-
     add_vault(project, "desk", "L4", "production")
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "sync", "--vault", "desk")
-    _ok(project, "deploy", "--env", "staging", "--yes")
+    flexor_ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "sync", "--vault", "desk")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes")
     (project / "vaults" / "desk" / "rules.md").write_text("# changed\n")
-    _ok(project, "sync", "--vault", "desk")
-    targeted = json.loads(_ok(project, "deploy", "--env", "staging", "--agent", "feed-monitor",
-                              "--dry-run", "--json").stdout)
+    flexor_ok(project, "sync", "--vault", "desk")
+    targeted = json.loads(flexor_ok(project, "deploy", "--env", "staging", "--agent",
+                                    "feed-monitor", "--dry-run", "--json").stdout)
     assert targeted["changes"] == []  # desk changed, but feed-monitor does not depend on it
-    whole = json.loads(_ok(project, "deploy", "--env", "staging", "--dry-run", "--json").stdout)
+    whole = json.loads(flexor_ok(project, "deploy", "--env", "staging", "--dry-run",
+                                 "--json").stdout)
     assert [(c["kind"], c["resource"]) for c in whole["changes"]] == [("VaultTierScope", "desk")]

@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 from flexor_iac.commands import deploy
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.errors import FlexorError
-from flexor_iac.output import Console
-from flexor_iac.workspace import ProjectPaths, engine_env
-from tests.commands.test_deploy import flexor
-from tests.commands.test_deploy_flow import _ok
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.engine_workspace import engine_env
+from tests.helpers.cli import flexor, flexor_ok
+
+pytestmark = pytest.mark.engine
 
 AGENT = Path("agents") / "feed-monitor.yaml"
 STATE = Path(".flexor") / "state" / ".pulumi" / "stacks" / "flexor" / "staging.json"
@@ -41,13 +43,13 @@ def _set_version(project: Path, version: str) -> None:
 
 
 def _deployed(project: Path, version: str = "1.0") -> None:
-    _ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "sync", "--vault", "company")
     _set_version(project, version)
-    _ok(project, "deploy", "--env", "staging", "--yes")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes")
 
 
 def _roster(project: Path) -> dict[str, str]:
-    listed = json.loads(_ok(project, "agents", "list", "--env", "staging", "--json").stdout)
+    listed = json.loads(flexor_ok(project, "agents", "list", "--env", "staging", "--json").stdout)
     return {row["name"]: row["version"] for row in listed["agents"]}
 
 
@@ -85,7 +87,7 @@ def test_without_a_terminal_and_without_yes_nothing_is_applied(project: Path,
 def test_rollback_without_a_terminal_needs_yes(project: Path) -> None:
     _deployed(project)
     _set_version(project, "1.1")
-    _ok(project, "deploy", "--env", "staging", "--yes")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes")
     refused = flexor(project, "rollback", "--agent", "feed-monitor", "--env", "staging")
     assert refused.returncode == ExitCode.USAGE
     assert refused.stderr.strip().splitlines()[-1] == (
@@ -158,7 +160,7 @@ def test_a_saved_plan_applies_exactly_and_a_stale_one_is_refused(project: Path,
     _deployed(project)
     _set_version(project, "1.1")
     saved = tmp_path / "staging.plan"
-    planned = _ok(project, "deploy", "--env", "staging", "--plan-out", str(saved))
+    planned = flexor_ok(project, "deploy", "--env", "staging", "--plan-out", str(saved))
     assert " ~ Agent feed-monitor  1.0 → 1.1  (spec.retry)" in planned.stdout.splitlines()
     assert _roster(project) == {"feed-monitor": "1.0"}  # --plan-out is a dry run
     doc = json.loads(saved.read_text())
@@ -166,8 +168,8 @@ def test_a_saved_plan_applies_exactly_and_a_stale_one_is_refused(project: Path,
     # a second plan, applied first, moves the state: the first plan is stale
     other = tmp_path / "other.plan"
     _set_version(project, "1.2")
-    _ok(project, "deploy", "--env", "staging", "--plan-out", str(other))
-    applied = _ok(project, "deploy", "--env", "staging", "--plan", str(other), "--yes")
+    flexor_ok(project, "deploy", "--env", "staging", "--plan-out", str(other))
+    applied = flexor_ok(project, "deploy", "--env", "staging", "--plan", str(other), "--yes")
     assert "Deployed to staging: 1 update." in applied.stdout
     before = (project / STATE).read_bytes()
     _set_version(project, "1.1")  # even with the files as they were planned
@@ -185,7 +187,7 @@ def test_a_saved_plan_is_refused_when_the_files_changed(project: Path, tmp_path:
     _deployed(project)
     _set_version(project, "1.1")
     saved = tmp_path / "staging.plan"
-    _ok(project, "deploy", "--env", "staging", "--plan-out", str(saved))
+    flexor_ok(project, "deploy", "--env", "staging", "--plan-out", str(saved))
     _set_version(project, "1.3")
     stale = flexor(project, "deploy", "--env", "staging", "--plan", str(saved), "--yes")
     assert stale.returncode == ExitCode.REFUSED
@@ -215,12 +217,12 @@ def test_refresh_repairs_a_version_changed_in_the_control_plane(project: Path) -
     with sqlite3.connect(project / ".flexor" / "control-plane.db") as db:
         db.execute("UPDATE agents SET version='9.9' WHERE name='feed-monitor'")
     assert _roster(project) == {"feed-monitor": "9.9"}
-    repaired = _ok(project, "deploy", "--env", "staging", "--refresh", "--yes")
+    repaired = flexor_ok(project, "deploy", "--env", "staging", "--refresh", "--yes")
     assert " ~ Agent feed-monitor  (control_plane)" in repaired.stdout.splitlines()
     assert "Deployed to staging: 1 update." in repaired.stdout
     assert _roster(project) == {"feed-monitor": "1.1"}
-    assert "No changes." in _ok(project, "deploy", "--env", "staging", "--refresh",
-                                "--yes").stdout
+    assert "No changes." in flexor_ok(project, "deploy", "--env", "staging", "--refresh",
+                                      "--yes").stdout
 
 
 def test_an_older_checkout_is_refused_as_a_downgrade(project: Path) -> None:
@@ -232,13 +234,13 @@ def test_an_older_checkout_is_refused_as_a_downgrade(project: Path) -> None:
         "error: refused: agent feed-monitor would go down from 1.1 to 1.0 in staging (an older "
         "checkout?); use `flexor rollback` to go back, or --allow-downgrade if this is intended")
     assert _roster(project) == {"feed-monitor": "1.1"}
-    _ok(project, "deploy", "--env", "staging", "--yes", "--allow-downgrade")
+    flexor_ok(project, "deploy", "--env", "staging", "--yes", "--allow-downgrade")
     assert _roster(project) == {"feed-monitor": "1.0"}
 
 
 def test_sandbox_allows_going_down(project: Path) -> None:
-    _ok(project, "sync", "--vault", "company")
-    _ok(project, "deploy", "--env", "sandbox", "--yes")
+    flexor_ok(project, "sync", "--vault", "company")
+    flexor_ok(project, "deploy", "--env", "sandbox", "--yes")
     assert flexor(project, "deploy", "--env", "sandbox", "--yes").returncode == ExitCode.OK
 
 

@@ -8,10 +8,11 @@ import pytest
 import yaml
 
 from flexor_iac import main as cli_main
-from flexor_iac.constants import ExitCode
-from tests.commands.test_deploy import flexor
+from flexor_iac.core.constants import ExitCode
+from tests.helpers.cli import flexor
 
 
+@pytest.mark.engine
 def test_init_creates_a_project_that_validates_and_deploys(tmp_path: Path) -> None:
     target = tmp_path / "new-project"
     created = flexor(tmp_path, "init", str(target), "--vault", "desk")

@@ -7,34 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac import clock
 from flexor_iac.commands import logs
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.moments import parse_moment
-from flexor_iac.output import Console
+from flexor_iac.core import clock
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.moments import parse_moment
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.executor import Executor, RunRequest
-from flexor_iac.workspace import ProjectPaths
-from tests.commands.test_run import flexor
-from tests.runtime.conftest import install, load_catalog
-from tests.runtime.test_executor import CATALOG
+from tests.helpers.cli import flexor_main
+from tests.helpers.runtime import CATALOG, install, load_catalog, two_runs
 
 STAGING = Environment.STAGING
 
 
-def _two_runs(project: Path) -> None:
-    """One failed run (no catalog), then one successful run."""
-    store = install(project, STAGING)
-    executor = Executor(ProjectPaths(project), store, environ={}, sleep=lambda _s: None)
-    executor.run(RunRequest(STAGING, "feed-monitor"))
-    load_catalog(project, CATALOG, {"feeds": [{"name": "equity-prices", "age_minutes": 1}]})
-    executor.run(RunRequest(STAGING, "feed-monitor"))
-    store.close()
-
-
 def test_logs_lists_runs_newest_first_with_their_lines(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _two_runs(project)
-    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging") == 0
+    two_runs(project)
+    assert flexor_main(project, "logs", "--agent", "feed-monitor", "--env", "staging") == 0
     out = capsys.readouterr().out
     headings = [line for line in out.splitlines() if line.startswith("== ")]
     assert ["success" in headings[0], "failed" in headings[1]] == [True, True]
@@ -43,16 +32,16 @@ def test_logs_lists_runs_newest_first_with_their_lines(
 
 def test_status_error_is_an_alias_of_failed(project: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    _two_runs(project)
-    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
-                  "--status", "error") == ExitCode.OK
+    two_runs(project)
+    assert flexor_main(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                       "--status", "error") == ExitCode.OK
     headings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("==")]
     assert len(headings) == 1 and "  failed " in headings[0]
-    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
-                  "--status", "partial") == ExitCode.OK
+    assert flexor_main(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                       "--status", "partial") == ExitCode.OK
     assert capsys.readouterr().out == "No runs of feed-monitor in staging with status partial.\n"
-    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
-                  "--since", "yesterday-ish") == ExitCode.USAGE
+    assert flexor_main(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                       "--since", "yesterday-ish") == ExitCode.USAGE
 
 
 def test_follow_prints_runs_recorded_after_it_started(
@@ -86,9 +75,9 @@ def test_follow_prints_runs_recorded_after_it_started(
 def test_out_of_range_options_are_one_usage_line(option: str, value: str, message: str,
                                                  project: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    _two_runs(project)
-    assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
-                  option, value) == ExitCode.USAGE
+    two_runs(project)
+    assert flexor_main(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                       option, value) == ExitCode.USAGE
     assert capsys.readouterr().err == f"error: {message}\n"
 
 
@@ -104,8 +93,8 @@ def test_since_with_a_utc_offset_means_that_moment(
         executor.run(RunRequest(STAGING, "feed-monitor"))
     store.close()
     for since in ("2026-01-01T09:00:00+05:00", "2026-01-01T04:00Z", "2025-12-31T23:00-05:00"):
-        assert flexor(project, "logs", "--agent", "feed-monitor", "--env", "staging",
-                      "--since", since) == ExitCode.OK
+        assert flexor_main(project, "logs", "--agent", "feed-monitor", "--env", "staging",
+                           "--since", since) == ExitCode.OK
         headings = [line for line in capsys.readouterr().out.splitlines()
                     if line.startswith("== ")]
         assert len(headings) == 1 and "success" in headings[0], (since, headings)

@@ -9,22 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import Environment, ExitCode
-from flexor_iac.main import main
+from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.runtime.executor import Executor
-from tests.runtime.conftest import install, load_catalog
-from tests.runtime.test_executor import CATALOG, write_agent
-
-
-def flexor(project: Path, *args: str) -> int:
-    return main([*args, "--project-dir", str(project)])
+from tests.helpers.cli import flexor_main
+from tests.helpers.project import write_agent
+from tests.helpers.runtime import CATALOG, install, load_catalog
 
 
 def test_a_successful_run_prints_its_summary_and_exits_0(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     load_catalog(project, CATALOG, {"feeds": [{"name": "equity-prices", "age_minutes": 3}]})
     install(project, Environment.STAGING).close()
-    assert flexor(project, "run", "feed-monitor", "--now", "--env", "staging") == ExitCode.OK
+    assert flexor_main(project, "run", "feed-monitor", "--now", "--env", "staging") == ExitCode.OK
     lines = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r"Run [0-9a-f]{32}: feed-monitor 1\.0 in staging: success "
                         r"\(1 attempt\(s\), \d+\.\d\d s\)", lines[0])
@@ -38,7 +34,7 @@ def test_a_failed_run_exits_1_and_json_is_the_audit_entry(
     write_agent(project, "reader", "  - skill: plexifact.catalog.get_feed_metadata\n"
                 "    args: {feed: fx}\n", retry="retry:\n  max_attempts: 2\n")
     install(project, Environment.STAGING).close()  # no catalog data loaded
-    code = flexor(project, "run", "reader", "--now", "--env", "staging", "--json")
+    code = flexor_main(project, "run", "reader", "--now", "--env", "staging", "--json")
     entry = json.loads(capsys.readouterr().out)
     assert code == ExitCode.FAILED
     assert (entry["status"], entry["attempts"], entry["agent_name"]) == ("failed", 2, "reader")
@@ -48,20 +44,20 @@ def test_a_failed_run_exits_1_and_json_is_the_audit_entry(
 def test_refusals_and_usage_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_agent(project, "probe", "  - skill: core.audit.log\n    args: {event: p}\n")
     install(project, Environment.STAGING).close()
-    assert flexor(project, "run", "probe", "--env", "staging") == ExitCode.USAGE
+    assert flexor_main(project, "run", "probe", "--env", "staging") == ExitCode.USAGE
     assert "run needs --now" in capsys.readouterr().err
-    assert flexor(project, "run", "nobody", "--now", "--env", "staging") == ExitCode.FAILED
+    assert flexor_main(project, "run", "nobody", "--now", "--env", "staging") == ExitCode.FAILED
     assert "agent nobody is not deployed to staging" in capsys.readouterr().err
-    assert flexor(project, "run", "probe", "--now", "--env", "staging",
-                  "--trigger", "schedule") == ExitCode.USAGE
+    assert flexor_main(project, "run", "probe", "--now", "--env", "staging",
+                       "--trigger", "schedule") == ExitCode.USAGE
     assert "probe has a manual trigger, not schedule" in capsys.readouterr().err
-    assert flexor(project, "run", "probe", "--now", "--env", "staging",
-                  "--input", "novalue") == ExitCode.USAGE
-    assert flexor(project, "pause", "--agent", "probe", "--env", "staging") == ExitCode.OK
-    assert flexor(project, "run", "probe", "--now", "--env", "staging") == ExitCode.REFUSED
+    assert flexor_main(project, "run", "probe", "--now", "--env", "staging",
+                       "--input", "novalue") == ExitCode.USAGE
+    assert flexor_main(project, "pause", "--agent", "probe", "--env", "staging") == ExitCode.OK
+    assert flexor_main(project, "run", "probe", "--now", "--env", "staging") == ExitCode.REFUSED
     assert "probe is paused in staging" in capsys.readouterr().err
-    assert flexor(project, "run", "probe", "--now", "--env", "staging",
-                  "--force") == ExitCode.OK
+    assert flexor_main(project, "run", "probe", "--now", "--env", "staging",
+                       "--force") == ExitCode.OK
 
 
 def test_pause_and_resume_say_what_changed(project: Path,
@@ -70,9 +66,9 @@ def test_pause_and_resume_say_what_changed(project: Path,
     for verb, expected in [("pause", "feed-monitor paused in staging."),
                            ("pause", "feed-monitor is already paused in staging."),
                            ("resume", "feed-monitor resumed in staging.")]:
-        assert flexor(project, verb, "--agent", "feed-monitor", "--env", "staging") == 0
+        assert flexor_main(project, verb, "--agent", "feed-monitor", "--env", "staging") == 0
         assert capsys.readouterr().out.strip() == expected
-    assert flexor(project, "pause", "--agent", "ghost", "--env", "staging") == ExitCode.FAILED
+    assert flexor_main(project, "pause", "--agent", "ghost", "--env", "staging") == ExitCode.FAILED
 
 
 @pytest.mark.parametrize("event", [
@@ -86,11 +82,11 @@ def test_a_run_over_a_limit_exits_1_with_its_run_recorded(
                 f"  - skill: core.audit.log\n    args:\n      event: \"{event}\"\n",
                 retry="retry:\n  max_attempts: 2\n")
     install(project, Environment.STAGING).close()
-    code = flexor(project, "run", "greedy", "--now", "--env", "staging", "--json")
+    code = flexor_main(project, "run", "greedy", "--now", "--env", "staging", "--json")
     entry = json.loads(capsys.readouterr().out)
     assert code == ExitCode.FAILED
     assert (entry["status"], entry["attempts"]) == ("failed", 2)
-    assert flexor(project, "logs", "--agent", "greedy", "--env", "staging") == ExitCode.OK
+    assert flexor_main(project, "logs", "--agent", "greedy", "--env", "staging") == ExitCode.OK
     assert entry["run_id"] in capsys.readouterr().out
 
 
@@ -102,7 +98,7 @@ def test_the_wait_between_attempts_is_one_line_each_without_a_terminal(
     install(project, Environment.STAGING).close()  # no catalog data: every attempt fails
     waits: list[float] = []
     monkeypatch.setattr("flexor_iac.commands.run.Executor", partial(Executor, sleep=waits.append))
-    code = flexor(project, "run", "reader", "--now", "--env", "staging", "--json")
+    code = flexor_main(project, "run", "reader", "--now", "--env", "staging", "--json")
     assert (code, waits) == (ExitCode.FAILED, [42, 42])
     waiting = [line for line in capsys.readouterr().err.splitlines() if "retrying" in line]
     assert [re.sub(r"failed: .*;", "failed: …;", line) for line in waiting] == [

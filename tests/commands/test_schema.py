@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from flexor_iac import main as cli_main
-from flexor_iac.constants import ExitCode
+from flexor_iac.core.constants import ExitCode
 from tests.conftest import REPO
 
 EXAMPLES = {"agent": sorted(REPO.glob("agents/*.yaml")),

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from flexor_iac import main as cli_main
-from flexor_iac.constants import ExitCode
-from tests.commands.test_sync import add_special_files, flexor_child
+from flexor_iac.core.constants import ExitCode
 from tests.conftest import add_vault
+from tests.helpers.cli import flexor_child
+from tests.helpers.project import add_special_files
 
 
 def _validate(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -56,6 +57,7 @@ def test_paths_limit_the_report_not_the_loading(project: Path,
     assert len(lines) == 1 and lines[0].startswith("agents/feed-monitor.yaml:9:3")
 
 
+@pytest.mark.engine
 def test_changed_reports_changed_files_and_their_referrers(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = project / "agents" / "other.yaml"
@@ -83,6 +85,7 @@ def test_changed_reports_changed_files_and_their_referrers(
     assert code == ExitCode.FAILED
 
 
+@pytest.mark.engine
 def test_changed_outside_git_is_a_usage_error(project: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = _validate(project, capsys, "--changed")
@@ -116,6 +119,7 @@ def test_json_is_a_list_of_diagnostics(project: Path, capsys: pytest.CaptureFixt
                                  "hour day-of-month month day-of-week)"}]
 
 
+@pytest.mark.engine
 def test_special_files_and_links_leaving_a_vault_are_reported_never_read(
         project: Path, tmp_path: Path) -> None:
     expected = add_special_files(project, tmp_path / "secret.md")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flexor_iac.toolchain import pulumi_bin_dir
+from flexor_iac.deploy.toolchain import pulumi_bin_dir
 
 
 @pytest.fixture(autouse=True)

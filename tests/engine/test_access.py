@@ -16,13 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac import clock
 from flexor_iac.access.keys import key_id_of
-from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core import clock
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.engine_workspace import engine_env
 from flexor_iac.main import main
-from flexor_iac.workspace import ProjectPaths, engine_env
-from tests.access.conftest import issue_key
+from tests.helpers.keys import issue_key
+
+pytestmark = pytest.mark.engine
 
 Cli = Callable[..., tuple[int, str, str]]
 

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import ExitCode
-from flexor_iac.workspace import ProjectPaths, engine_env
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.engine_workspace import engine_env
+
+pytestmark = pytest.mark.engine
 
 AGENTS = 50
 FLEXOR = str(Path(sys.executable).parent / "flexor")
@@ -113,7 +116,6 @@ def _exported_versions(project: Path) -> dict[str, str]:
             for r in deployment["resources"] if r["type"].endswith("flexor:Agent")}
 
 
-@pytest.mark.engine
 def test_a_killed_update_converges_on_the_next_plain_deploy(project: Path) -> None:
     (project / "agents" / "feed-monitor.yaml").unlink()
     _write_agents(project, "1.0")

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.clone import fresh_clone, git
+
+pytestmark = pytest.mark.engine
 
 FLEXOR = str(Path(sys.executable).parent / "flexor")
 

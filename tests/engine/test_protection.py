@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.workspace import ProjectPaths, engine_env
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.engine_workspace import engine_env
+
+pytestmark = pytest.mark.engine
 
 FLEXOR = str(Path(sys.executable).parent / "flexor")
 STATE = Path(".flexor/state/.pulumi/stacks/flexor/production.json")

@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLE_FILES, REPO
+
+pytestmark = pytest.mark.engine
 
 
 def _repo_layout(tmp_path: Path) -> Path:

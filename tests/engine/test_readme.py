@@ -11,11 +11,16 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 from tests.helpers.clone import fresh_clone, git, set_up_machine
 
-# `make test` runs this very suite; every other line of every `sh` block runs.
-NOT_RUN = ("make test",)
+pytestmark = pytest.mark.engine
+
+# `make test` and `make test-fast` run this very suite (or its part without the engine); every
+# other line of every `sh` block runs.
+NOT_RUN = ("make test", "make test-fast")
 PROMPT = "[y/N]: "
 TIMEOUT_SECONDS = 900
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flexor_iac import deployment
-from flexor_iac.config.project import load_project
-from flexor_iac.constants import Environment
+import pytest
+
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.program import declare, desired
-from flexor_iac.snapshots import publish
-from flexor_iac.stacks import StackSession
-from flexor_iac.workspace import ProjectPaths
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy import deployment
+from flexor_iac.deploy.program import declare, desired
+from flexor_iac.deploy.snapshots import publish
+from flexor_iac.deploy.stacks import StackSession
+from flexor_iac.project.loading import load_project
+
+pytestmark = pytest.mark.engine
 
 
 def _session(root: Path, env: Environment) -> StackSession:

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.commands.status import utc
-from flexor_iac.constants import ExitCode
-from tests.commands.test_deploy import flexor
-from tests.runtime.test_executor import allow_loopback, write_agent, write_skill
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.moments import utc
+from tests.helpers.cli import flexor
+from tests.helpers.project import allow_loopback, write_agent, write_skill
+
+pytestmark = pytest.mark.engine
 
 SECRET = "xoxb-SECRET-0042"
 

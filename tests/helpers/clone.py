@@ -4,12 +4,15 @@ and the machine's set-up (the .venv and the Pulumi toolchain) reused, as on a ma
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
 
-from flexor_iac.toolchain import pins, pulumi_bin_dir
+from flexor_iac.deploy.toolchain import pins, pulumi_bin_dir
 from tests.conftest import REPO
+
+STAMP = ".flexor-setup-stamp"  # scripts/setup: the pyproject.toml hash .venv was set up for
 
 
 def git(where: Path, *args: str) -> str:
@@ -39,8 +42,13 @@ def set_up_machine(clone: Path, tmp_path: Path) -> dict[str, str]:
     that points the clone's set-up at that cache."""
     venv = clone / ".venv"
     venv.mkdir()
-    for entry in (REPO / ".venv").iterdir():  # bin, lib, pyvenv.cfg, the set-up stamp
-        (venv / entry.name).symlink_to(entry)
+    for entry in (REPO / ".venv").iterdir():  # bin, lib, pyvenv.cfg
+        if entry.name != STAMP:
+            (venv / entry.name).symlink_to(entry)
+    # The stamp is the clone's own, a file, up to date: the clone's set-up must never install
+    # into this checkout's .venv (through the links above).
+    (venv / STAMP).write_text(
+        hashlib.sha256((clone / "pyproject.toml").read_bytes()).hexdigest())
     real_bin = (pulumi_bin_dir() / "pulumi").resolve().parent
     cache = tmp_path / "tools-cache"
     (cache / f"pulumi-v{pins()['cli']}").mkdir(parents=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import ENVIRONMENT_NAMES
 from flexor_iac.controlplane.store import ControlPlane
-from tests.access.conftest import issue_key
+from flexor_iac.core.constants import ENVIRONMENT_NAMES
+from tests.helpers.keys import issue_key
 
 
 @pytest.fixture

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import Environment
 from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.errors import PolicyRefusal
-from flexor_iac.locking import operation_lock
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.errors import PolicyRefusal
+from flexor_iac.core.locking import operation_lock
+from flexor_iac.core.workspace import find_project
 from flexor_iac.resources.agent import AgentProvider
 from flexor_iac.resources.base import APPLIED_KEY
 from flexor_iac.resources.guard import CONTROL_PLANE_KEY
 from flexor_iac.resources.vault_tier_scope import VaultTierScopeProvider
-from flexor_iac.workspace import find_project
-from tests.access.conftest import issue_key
+from tests.helpers.keys import issue_key
 
 PROPS = {"name": "company", "environment": "production", "tier": "L2", "config": {},
          "snapshot_digest": "sha256:01"}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from flexor_iac.project.stdlib import ACTIONS, OPEN_ARGUMENTS
 from flexor_iac.runtime.actions import LIBRARY, ActionFailed
-from flexor_iac.stdlib import ACTIONS, OPEN_ARGUMENTS
 
 
 class _Context:

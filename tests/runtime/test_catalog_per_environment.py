@@ -6,63 +6,24 @@ vendor's example does (`data.catalog: plexifact://prod/catalog`) and an agent th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from flexor_iac.constants import Environment
 from flexor_iac.controlplane.runs import RunRecord
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.main import main
 from flexor_iac.runtime.connection import health
 from flexor_iac.runtime.executor import Executor, RunRequest
-from flexor_iac.workspace import ProjectPaths
-from tests.runtime.conftest import install, load_catalog
+from tests.helpers.project import LIVE, drop_stack_catalog, init_project
+from tests.helpers.runtime import install, load_catalog
 
-LIVE = "plexifact://prod/catalog"
 STAGING_CATALOG = "plexifact://staging/catalog"
-READER = """\
-name: reader
-version: "1.0"
-description: "Reads one feed and logs its row count."
-owner: "ops-team"
-vault: desk
-environment: production
-trigger:
-  type: manual
-tasks:
-  - skill: plexifact.catalog.get_feed_metadata
-    args:
-      feed: equity-prices
-    capture: meta
-  - skill: core.audit.log
-    args:
-      event: "rows"
-      result: "{{ meta.row_count }}"
-"""
 
 
 def feed(rows: int) -> dict[str, list[dict[str, object]]]:
     return {"feeds": [{"name": "equity-prices", "age_minutes": 5, "row_count": rows}]}
-
-
-def init_project(root: Path, catalog: str | None = LIVE) -> Path:
-    """`flexor init` + a vault naming `catalog` (the live one) + an agent reading PlexiFact."""
-    assert main(["init", str(root), "--vault", "desk"]) == 0
-    vault = root / "vaults" / "desk" / "vault.json"
-    config = json.loads(vault.read_text())
-    if catalog is not None:
-        config["data"] = {"catalog": catalog}
-    vault.write_text(json.dumps(config, indent=2) + "\n")
-    (root / "agents" / "reader.yaml").write_text(READER)
-    return root
-
-
-def drop_stack_catalog(root: Path, env: Environment) -> None:
-    """Remove `flexor:catalog` from Pulumi.<env>.yaml."""
-    stack = root / f"Pulumi.{env}.yaml"
-    stack.write_text("".join(line for line in stack.read_text().splitlines(keepends=True)
-                             if "flexor:catalog" not in line))
 
 
 @pytest.fixture

@@ -12,60 +12,23 @@ from typing import Any
 
 import pytest
 
-from flexor_iac.constants import Environment
 from flexor_iac.controlplane.runs import RunQuery, RunRecord
-from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.errors import PolicyRefusal
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.errors import PolicyRefusal
+from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.executor import Executor, RunRequest
-from flexor_iac.workspace import ProjectPaths
-from tests.runtime.conftest import install, load_catalog
-
-STAGING = Environment.STAGING
-CATALOG = "plexifact://staging/catalog"
-SECRET_URL_PART = "T0SECRET/B0SECRET/xoxsecret42"
-
-
-def write_agent(root: Path, name: str, body: str, *, retry: str = "",
-                trigger: str = "type: manual") -> None:
-    """An agent of the company vault, declared for staging."""
-    (root / "agents" / f"{name}.yaml").write_text(
-        f'name: {name}\nversion: "1.0"\ndescription: "A test agent."\nowner: "ops-team"\n'
-        f"vault: company\nenvironment: staging\ntrigger:\n  {trigger}\n{retry}tasks:\n{body}")
-
-
-def write_skill(root: Path, name: str, text: str) -> None:
-    (root / "vaults" / "company" / "skills" / f"{name}.yaml").write_text(
-        f'name: {name}\nversion: "1.0"\ndescription: "A test skill."\n{text}')
-
-
-def set_vault(root: Path, **changes: Any) -> None:
-    """Change keys of the company vault.json (dotted keys reach into groups)."""
-    path = root / "vaults" / "company" / "vault.json"
-    config = json.loads(path.read_text())
-    for dotted, value in changes.items():
-        *groups, key = dotted.split("__")
-        target = config
-        for group in groups:
-            target = target.setdefault(group, {})
-        target[key] = value
-    path.write_text(json.dumps(config))
-
-
-def allow_loopback(root: Path) -> None:
-    """Let the company vault's notifications reach the tests' servers on 127.0.0.1."""
-    set_vault(root, notifications__allowed_hosts=["127.0.0.1"])
-
-
-def run(root: Path, agent: str, environ: dict[str, str] | None = None,
-        **request: Any) -> tuple[RunRecord, ControlPlane]:
-    store = install(root, STAGING)
-    executor = Executor(ProjectPaths(root), store, environ=environ or {}, sleep=lambda _s: None)
-    return executor.run(RunRequest(STAGING, agent, **request)), store
-
-
-def feeds(root: Path, age_minutes: float) -> None:
-    load_catalog(root, CATALOG, {"feeds": [{"name": "equity-prices",
-                                            "age_minutes": age_minutes}]})
+from tests.helpers.project import allow_loopback, set_vault, write_agent, write_skill
+from tests.helpers.runtime import (
+    CATALOG,
+    SECRET_URL_PART,
+    STAGING,
+    Ticking,
+    feeds,
+    install,
+    load_catalog,
+    run,
+)
+from tests.helpers.servers import serving
 
 
 def test_feed_monitor_with_a_fresh_feed_succeeds_and_sends_nothing(
@@ -255,19 +218,14 @@ def test_parallel_branches_really_run_at_the_same_time(project: Path) -> None:
         def log_message(self, *_args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
+        url = f"http://127.0.0.1:{server.server_port}"
         write_skill(project, "fan-out", f"steps:\n  - parallel:\n"
                     f"    - action: core.notify.webhook\n      args: {{url: '{url}/a'}}\n"
                     f"    - action: core.notify.webhook\n      args: {{url: '{url}/b'}}\n")
         write_agent(project, "fanner", "  - skill: fan-out\n")
         allow_loopback(project)
         record, store = run(project, "fanner")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert record.status == "success", record.errors
     assert [m.delivery for m in store.outbox()] == ["delivered", "delivered"]
 
@@ -505,21 +463,6 @@ def test_a_recursive_macro_fails_the_run_instead_of_the_cli(project: Path) -> No
     assert store.runs(RunQuery(agent="looper")) != []
 
 
-class Ticking:
-    """A monotonic clock that moves `step` seconds each time it is read (and when told)."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-    def advance(self, seconds: float) -> dict[str, Any]:
-        self.now += seconds
-        return {}
-
-
 def test_an_attempt_stops_at_timeout_seconds_and_is_retried(project: Path) -> None:
     write_agent(project, "slow", "  - skill: core.audit.log\n    args: {event: one}\n"
                 "  - skill: core.audit.log\n    args: {event: two}\n    optional: true\n"
@@ -556,7 +499,7 @@ def test_a_timeout_inside_a_skill_is_not_tolerated(project: Path,
 
 
 def test_an_agent_without_timeout_seconds_gets_the_default(project: Path) -> None:
-    from flexor_iac.runtime.limits import DEFAULT_TIMEOUT_SECONDS
+    from flexor_iac.language.limits import DEFAULT_TIMEOUT_SECONDS
 
     write_agent(project, "plain", "  - skill: core.audit.log\n    args: {event: one}\n"
                 "  - skill: core.audit.log\n    args: {event: two}\n")
@@ -582,26 +525,23 @@ def test_an_http_call_waits_no_longer_than_the_time_left(project: Path) -> None:
         def log_message(self, *_args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        write_agent(project, "waiter", "  - skill: core.notify.webhook\n"
-                    f"    args: {{url: 'http://127.0.0.1:{server.server_port}/'}}\n",
-                    retry="timeout_seconds: 0.3\n")
-        allow_loopback(project)
-        started = time.monotonic()
-        record, _store = run(project, "waiter")
-        elapsed = time.monotonic() - started
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Slow)) as server:
+        try:
+            write_agent(project, "waiter", "  - skill: core.notify.webhook\n"
+                        f"    args: {{url: 'http://127.0.0.1:{server.server_port}/'}}\n",
+                        retry="timeout_seconds: 0.3\n")
+            allow_loopback(project)
+            started = time.monotonic()
+            record, _store = run(project, "waiter")
+            elapsed = time.monotonic() - started
+        finally:
+            release.set()  # before the server closes: closing waits for its handlers
     assert record.status == "failed" and "not delivered" in record.errors[0]
     assert elapsed < 3  # not the 10 s HTTP timeout
 
 
 def test_what_a_run_records_is_capped(project: Path) -> None:
-    from flexor_iac.runtime.limits import MAX_LOG_LINES, MAX_RECORDED, MAX_RECORDED_LINE
+    from flexor_iac.language.limits import MAX_LOG_LINES, MAX_RECORDED, MAX_RECORDED_LINE
 
     set_vault(project, audit__include_outputs=True)
     body = "".join(f"  - skill: core.audit.log\n    args: {{event: \"{{{{ 'x' * 600000 }}}}\"}}\n"

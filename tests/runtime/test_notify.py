@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.runtime.test_executor import SECRET_URL_PART, run, set_vault, write_agent, write_skill
+from tests.helpers.project import set_vault, write_agent, write_skill
+from tests.helpers.runtime import SECRET_URL_PART, run
 
 HINT = "(allow it with notifications.allowed_hosts)"
 

@@ -58,10 +58,10 @@ def test_a_feed_needs_exactly_one_time() -> None:
 
 
 def test_an_environment_without_a_catalog_is_not_configured(project: Path) -> None:
-    from flexor_iac.constants import Environment
     from flexor_iac.controlplane.store import ControlPlane, locate
+    from flexor_iac.core.constants import Environment
+    from flexor_iac.core.workspace import ProjectPaths
     from flexor_iac.runtime.connection import health
-    from flexor_iac.workspace import ProjectPaths
 
     stack = project / "Pulumi.sandbox.yaml"
     stack.write_text(stack.read_text().replace("  flexor:catalog: plexifact://sandbox/catalog\n",

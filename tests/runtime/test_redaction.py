@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from flexor_iac.constants import ExitCode
 from flexor_iac.controlplane.runs import RunQuery, RunRecord
 from flexor_iac.controlplane.store import ControlPlane
-from tests.commands.test_run import flexor
-from tests.runtime.conftest import install
-from tests.runtime.test_executor import STAGING, feeds, run, set_vault, write_agent
+from flexor_iac.core.constants import ExitCode
+from tests.helpers.cli import flexor_main
+from tests.helpers.project import set_vault, write_agent
+from tests.helpers.runtime import STAGING, feeds, install, run
 
 ENV_VALUE = "https://hooks.example.test/T0ENVSECRET/x9"
 PASSWORD = "INPUTSECRET-hunter2"
@@ -154,7 +154,7 @@ def _cli_outputs(project: Path, capsys: pytest.CaptureFixture[str]) -> dict[str,
                        ("audit json", ["audit", "--format", "json"]),
                        ("audit csv", ["audit", "--format", "csv"]),
                        ("logs", ["logs", "--agent", "checker", "--env", "staging", "--json"])]:
-        code = flexor(project, *args)
+        code = flexor_main(project, *args)
         captured = capsys.readouterr()
         assert code in (ExitCode.OK, ExitCode.FAILED), captured.err
         outputs[verb] = captured.out + captured.err

@@ -1,0 +1,1 @@
+"""The click command line: the options, the verb families and the error boundary."""

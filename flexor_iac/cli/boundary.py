@@ -1,0 +1,45 @@
+"""The one error boundary of the CLI: a FlexorError becomes one line and its exit code, a usage
+error exit 64, an interrupt 130, a damaged control plane one line (exit 1), anything unexpected
+exit 4 with the traceback in a crash log the message names."""
+
+from __future__ import annotations
+
+import click
+
+from flexor_iac.cli import failures
+from flexor_iac.cli.options import (
+    Settings,
+)
+from flexor_iac.core import process
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.output import Console
+
+
+def run_group(group: click.Group, argv: list[str] | None = None) -> int:
+    """Run `group` and return its exit code: the one error boundary of the CLI."""
+    process.prepare()
+    console = Console()
+    given = Settings()
+    try:
+        code = group.main(args=argv, prog_name="flexor", standalone_mode=False, obj=given)
+        return int(code or 0)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+        console.error(f"{error.format_message()}{hint}")
+        return ExitCode.USAGE
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.error("interrupted")
+        return 130
+    except FlexorError as error:
+        console.error(str(error))
+        return error.exit_code
+    except Exception as error:
+        if (damage := failures.damaged_store(error, given.project_dir)) is not None:
+            console.error(damage)
+            return ExitCode.FAILED
+        log = failures.crash_log(error, given.project_dir)
+        console.error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
+        return ExitCode.INTERNAL

@@ -1,1 +1,0 @@
-"""Project configuration: pydantic models (no I/O), the YAML/JSON loader, the project loader."""

@@ -1,0 +1,2 @@
+"""The bottom layer: constants, errors, output, time, processes, the project's paths and
+the operation lock."""

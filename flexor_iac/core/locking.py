@@ -1,0 +1,161 @@
+"""One operation lock per environment, held from the preview to the end of the apply.
+
+The lock is flock(2) on `.flexor/locks/<env>.lock`: the kernel releases it when its holder
+dies, kill -9 included, so a crash never leaves an environment locked. The holder writes who
+it is into the file, so a refused operation can name it (user, host, pid, command, age), and
+the next holder can tell that an operation ended without finishing. A process that holds the
+lock may take it again (the stack layer does, around each engine call).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from flexor_iac.core.actor import local_actor
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.errors import PolicyRefusal
+from flexor_iac.core.process import lineage
+from flexor_iac.core.workspace import ProjectPaths
+
+POLL_SECONDS = 0.2
+# Lock files this process holds, with how many times it took each.
+_HELD: dict[Path, int] = {}
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds (or last held) an environment's lock."""
+
+    user: str
+    host: str
+    pid: int
+    command: str
+    since: str
+
+    @classmethod
+    def me(cls) -> Holder:
+        """This process."""
+        words = [os.path.basename(sys.argv[0]) or "flexor", *sys.argv[1:]]
+        command = " ".join(words).encode("ascii", "replace").decode()
+        printable = "".join(c if c.isprintable() else "?" for c in command)
+        return cls(local_actor(), socket.gethostname(), os.getpid(), printable,
+                   datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def describe(self) -> str:
+        """`ops@ci-7 (pid 4242) running `flexor deploy --env staging` for 2m05s`."""
+        try:
+            age = datetime.now(UTC) - datetime.fromisoformat(self.since)
+        except ValueError:
+            age = timedelta(0)
+        return f"{self.user}@{self.host} (pid {self.pid}) running `{self.command}` for " \
+               f"{_age(age)}, since {self.since}"
+
+
+def _age(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _read_holder(handle: IO[str]) -> Holder | None:
+    handle.seek(0)
+    try:
+        return Holder(**json.loads(handle.read()))
+    except (ValueError, TypeError):
+        return None
+
+
+def lock_file(paths: ProjectPaths, env: Environment) -> Path:
+    """The lock file of one environment."""
+    return paths.state_dir / "locks" / f"{env.value}.lock"
+
+
+def holds_lock(paths: ProjectPaths, env: Environment) -> bool:
+    """Whether this process holds the environment's lock."""
+    return lock_file(paths, env) in _HELD
+
+
+def held_by_lineage(paths: ProjectPaths, env: Environment) -> bool:
+    """Whether this process or one it descends from holds the environment's lock: a provider
+    started by `flexor deploy`/`rollback` (through the engine) yes, one started by a direct
+    `pulumi up` (whose program, a sibling, holds it) or `pulumi destroy` (no lock) no."""
+    try:
+        with lock_file(paths, env).open() as handle:
+            holder = _read_holder(handle)
+    except OSError:
+        return False
+    return holder is not None and holder.host == socket.gethostname() \
+        and holder.pid in lineage()
+
+
+@contextmanager
+def operation_lock(paths: ProjectPaths, env: Environment, timeout: float = 0.0,
+                   say: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the environment's lock for the block; refuse (exit 3) naming the holder.
+
+    `timeout` seconds are waited for a holder to finish first. `say` hears one line when the
+    lock is waited for, and one when the previous holder ended without finishing.
+    """
+    path = lock_file(paths, env)
+    if path in _HELD:
+        _HELD[path] += 1
+        try:
+            yield
+        finally:
+            _HELD[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        _acquire(handle, env, timeout, say)
+        previous = _read_holder(handle)
+        if previous is not None and say is not None:
+            say(f"the previous operation on {env.value} ended without finishing: "
+                f"{previous.describe()}; recovering")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(asdict(Holder.me())))
+        handle.flush()
+        _HELD[path] = 1
+        try:
+            yield
+        finally:
+            del _HELD[path]
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(handle: IO[str], env: Environment, timeout: float,
+             say: Callable[[str], None] | None) -> None:
+    deadline = time.monotonic() + timeout
+    announced = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            holder = _read_holder(handle)
+            who = holder.describe() if holder else "another process"
+            if time.monotonic() >= deadline:
+                hint = "wait for it to finish" if timeout else \
+                    "wait for it, or pass --lock-timeout 5m to wait here"
+                raise PolicyRefusal(f"{env.value} is locked by another flexor operation: "
+                                    f"{who}; {hint}") from None
+            if say is not None and not announced:
+                say(f"waiting up to {_age(timedelta(seconds=timeout))} for the {env.value} "
+                    f"lock: {who}")
+                announced = True
+            time.sleep(POLL_SECONDS)

@@ -1,0 +1,1 @@
+"""Deploying a project with the Pulumi engine: binding, snapshots, plans, the program, stacks."""

@@ -1,0 +1,169 @@
+"""The deploy pipeline's steps: validate and bind snapshots, prepare the stack, preview into a
+checked plan, apply. `flexor deploy` (commands/deploy.py) runs them under the environment's
+lock and decides what is asked and refused between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import PolicyRefusal, UsageError
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy import deployment, plan_file
+from flexor_iac.deploy import plan as plans
+from flexor_iac.deploy.program import Desired, agent_vaults, declare, desired, inputs_digest
+from flexor_iac.deploy.snapshots import publish
+from flexor_iac.deploy.stacks import ResourceStep, StackSession
+from flexor_iac.deploy.toolchain import pulumi_bin_dir
+from flexor_iac.project.diagnostics import has_errors, report
+from flexor_iac.project.models import version_key
+from flexor_iac.project.validate import validate_project
+
+# Environments where a changed agent must carry a new version, and may not go down.
+VERSIONED = (Environment.STAGING, Environment.PRODUCTION)
+
+
+def targets(session: StackSession, view: deployment.DeploymentView,
+             agents: tuple[str, ...]) -> list[str]:
+    """URNs for --agent: the agents plus the binding and vault scopes they depend on."""
+    if not agents:
+        return []
+    eligible = {a.spec.name: a for a in view.selection.agents}
+    skipped = {s.name: s.reason for s in view.selection.skipped if s.kind == "agent"}
+    urns = [session.urn("EnvironmentBinding", view.environment.value)]
+    vaults: set[str] = set()
+    for name in agents:
+        if name in skipped:
+            raise PolicyRefusal(f"refused: agent {name} cannot be deployed to "
+                                f"{view.environment.value}: {skipped[name]}")
+        if name not in eligible:
+            raise UsageError(f"no agent named {name!r} in this project")
+        urns.append(session.urn("Agent", name))
+        vaults |= agent_vaults(view.project, eligible[name], view.environment)
+    in_scope = set(view.vault_names)
+    return urns + [session.urn("VaultTierScope", v) for v in sorted(vaults & in_scope)]
+
+
+def check_versions(plan: plans.Plan, allow_downgrade: bool = False) -> None:
+    """Refuse an agent whose own spec changed while its version did not, and (unless
+    allowed) an agent whose deployed version would go down: rollback is the way back.
+
+    Skill changes are not refused: a skill carries its own version, recorded with the agent.
+    """
+    if plan.environment not in VERSIONED:
+        return
+    for change in plan.changes:
+        if change.kind != "Agent" or change.op != "update" or not change.from_version \
+                or not change.to_version:
+            continue
+        content = [f for f in change.fields if f.startswith("spec.") or f == "vault"]
+        if content and change.from_version == change.to_version:
+            raise PolicyRefusal(
+                f"refused: agent {change.name} changed ({', '.join(content)}) but its version is "
+                f"still {change.to_version}; bump `version` in its file to deploy to "
+                f"{plan.environment.value}")
+        if not allow_downgrade and \
+                version_key(change.to_version) < version_key(change.from_version):
+            raise PolicyRefusal(
+                f"refused: agent {change.name} would go down from {change.from_version} to "
+                f"{change.to_version} in {plan.environment.value} (an older checkout?); use "
+                "`flexor rollback` to go back, or --allow-downgrade if this is intended")
+
+
+def progress(console: Console) -> Callable[[ResourceStep], None]:
+    """One line per resource step as the update finishes it."""
+    def show(step: ResourceStep) -> None:
+        if step.op != "same":
+            console.progress(f"  {plans.SYMBOLS.get(step.op, '?')} {step.kind} {step.name} done")
+    return show
+
+
+def bind(paths: ProjectPaths, env: Environment, console: Console,
+         dry_run: bool = False) -> deployment.DeploymentView | None:
+    """Validate and bind snapshots; None (after reporting) when the project has errors.
+
+    A dry run changes nothing anywhere: it reads the parse cache but does not update it.
+    """
+    project, diagnostics = validate_project(paths.root, (env,),
+                                            cache="read" if dry_run else "use")
+    report(console, diagnostics)
+    if has_errors(diagnostics):
+        console.error("the project has errors; nothing was deployed")
+        return None
+    with ControlPlane.of(paths) as store:
+        view = deployment.view(paths, project, env, store)
+    console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {locate(paths.root)}")
+    for vault, digest in sorted(view.snapshots.items()):
+        console.debug(f"vault {vault}: binds snapshot {digest}")
+    report(console, list(view.diagnostics))
+    if has_errors(list(view.diagnostics)):
+        console.error("a bound vault snapshot has errors; nothing was deployed")
+        return None
+    for warning in view.warnings:
+        console.warning(warning)
+    return view
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One environment ready to preview and apply: its resources, stack and targets."""
+
+    view: deployment.DeploymentView
+    resources: list[Desired]
+    session: StackSession
+    targets: list[str]
+    agents: tuple[str, ...]
+
+    def basis(self) -> plan_file.Basis:
+        """What a plan computed now is computed from (the state is read afresh)."""
+        return plan_file.Basis(self.view.environment.value, self.session.state_digest(),
+                               inputs_digest(self.resources), dict(self.view.snapshots),
+                               self.agents)
+
+
+def prepare(paths: ProjectPaths, view: deployment.DeploymentView, agents: tuple[str, ...],
+            console: Console) -> Prepared:
+    """The resources, the stack and the --agent targets of one environment."""
+    resources = desired(view)
+    session = StackSession(paths, view.environment, lambda: declare(resources),
+                           console.progress)
+    return Prepared(view, resources, session, targets(session, view, agents), agents)
+
+
+def preview(prepared: Prepared, refresh: bool, allow_downgrade: bool,
+            console: Console) -> plans.Plan:
+    """Preview, check the plan against the version rules, print it."""
+    view = prepared.view
+    console.progress(f"Previewing {view.environment.value} …")
+    plan = plans.build_plan(view.environment,
+                            prepared.session.preview(prepared.targets, refresh=refresh),
+                            view.selection.skipped)
+    check_versions(plan, allow_downgrade)
+    plans.render(plan, console)
+    return plan
+
+
+def apply(paths: ProjectPaths, prepared: Prepared, plan: plans.Plan, refresh: bool,
+          console: Console) -> int:
+    """Publish sync.auto vaults, run the update, print the result."""
+    view = prepared.view
+    if view.to_publish:
+        with ControlPlane.of(paths) as store:
+            for vault in view.to_publish:
+                published = publish(paths, vault, store)
+                console.progress(f"Synced {published.vault} (sync.auto): {published.digest[:19]}…")
+    console.progress(f"Deploying to {view.environment.value} …")
+    message = f"flexor deploy --env {view.environment.value}"
+    if transitions := plans.agent_transitions(plan):
+        message += f": {transitions}"
+    result = prepared.session.up(prepared.targets, message=message, on_step=progress(console),
+                                 refresh=refresh)
+    console.document({**plans.to_json(plan), "applied": True, "result": result.summary})
+    done = ", ".join(f"{count} {op}" for op, count in sorted(result.summary.items())
+                     if op != "same" and count)
+    console.line(f"Deployed to {view.environment.value}: {done or 'nothing changed'}.")
+    return ExitCode.OK

@@ -1,0 +1,103 @@
+"""Vault snapshots: immutable, content-addressed copies of a vault directory (see decision 004)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.project.digest import tree_digest
+from flexor_iac.project.files import NotRegular, read_regular
+from flexor_iac.project.loading import VaultSource
+
+JOURNAL = "journal.jsonl"
+
+
+@dataclass(frozen=True)
+class Published:
+    """The outcome of a sync: the snapshot's digest and whether it is new."""
+
+    vault: str
+    digest: str
+    files: tuple[str, ...]
+    created: bool
+
+
+def vault_directory(paths: ProjectPaths, vault: VaultSource) -> Path:
+    """The vault's folder in the working tree."""
+    return paths.root / "vaults" / vault.directory
+
+
+@contextmanager
+def _listed_files() -> Iterator[None]:
+    """A vault file that is no longer the one listed (a link or FIFO swapped in) is one line."""
+    try:
+        yield
+    except NotRegular as error:
+        raise FlexorError(f"{error.filename}: {error.message} [file-not-regular]") from None
+
+
+def local_digest(paths: ProjectPaths, vault: VaultSource) -> str:
+    """The digest the vault's working-tree content would have as a snapshot."""
+    with _listed_files():
+        return tree_digest(vault_directory(paths, vault), vault.files, vault.identities)
+
+
+def snapshot_directory(paths: ProjectPaths, digest: str) -> Path:
+    """Where a snapshot's files live (written once, never changed)."""
+    return paths.state_dir / "snapshots" / digest.removeprefix("sha256:")
+
+
+def publish(paths: ProjectPaths, vault: VaultSource, control_plane: ControlPlane) -> Published:
+    """Copy the vault into its content-addressed folder (atomically) and record it."""
+    digest = local_digest(paths, vault)
+    target = snapshot_directory(paths, digest)
+    if not target.exists():
+        staging = target.with_name(f".{target.name}.{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        source = vault_directory(paths, vault)
+        for name in vault.files:
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            # The bytes, never a link; only the regular files listed (vault.files).
+            with _listed_files():
+                data = read_regular(source / name, identity=vault.identities[name])
+            (staging / name).write_bytes(data)
+        try:
+            os.rename(staging, target)
+        except OSError:  # another sync of the same content won the race: same bytes
+            shutil.rmtree(staging, ignore_errors=True)
+    created = control_plane.publish_snapshot(digest, vault.config.name, list(vault.files))
+    published_at = control_plane.snapshot_time(vault.config.name, digest)
+    if created and published_at is not None:
+        _journal(paths, {"vault": vault.config.name, "digest": digest, "files": list(vault.files),
+                         "created_at": published_at.isoformat()})
+    return Published(vault.config.name, digest, vault.files, created)
+
+
+def _journal(paths: ProjectPaths, entry: dict[str, Any]) -> None:
+    """Append one publication to the journal a lost control plane is rebuilt from."""
+    with (paths.state_dir / "snapshots" / JOURNAL).open("a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def recover(paths: ProjectPaths, control_plane: ControlPlane) -> int:
+    """Replay the publication journal into a control plane that lost its records."""
+    journal = paths.state_dir / "snapshots" / JOURNAL
+    if control_plane.has_snapshots() or not journal.exists():
+        return 0
+    replayed = 0
+    for line in journal.read_text().splitlines():
+        entry = json.loads(line)
+        if snapshot_directory(paths, entry["digest"]).is_dir():
+            control_plane.publish_snapshot(entry["digest"], entry["vault"], entry["files"],
+                                           entry["created_at"])
+            replayed += 1
+    return replayed

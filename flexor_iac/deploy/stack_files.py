@@ -1,0 +1,120 @@
+"""A stack's files on a `file://` backend, read without the engine: its checkpoint (for a
+digest, pending operations, damage) and what a killed operation leaves beside it (Pulumi
+lock files of dead processes, half-written metadata). Other backends have no files here:
+`checkpoint` is None for them and the stack layer asks the engine instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flexor_iac.core.constants import PULUMI_PROJECT, Environment
+from flexor_iac.core.errors import PolicyRefusal, StateError
+from flexor_iac.core.process import alive
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy.engine_workspace import backend_url
+
+Notice = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StackFiles:
+    """Where one environment's stack lives on a local backend."""
+
+    folder: Path  # the backend's `.pulumi` folder
+    env: Environment
+
+    @classmethod
+    def of(cls, paths: ProjectPaths, env: Environment) -> StackFiles | None:
+        """The stack's files, or None when the backend is not a local folder."""
+        url = backend_url(paths)
+        if not url.startswith("file://"):
+            return None
+        return cls(Path(url.removeprefix("file://")).expanduser() / ".pulumi", env)
+
+    @property
+    def checkpoint(self) -> Path:
+        """The stack's current state (`project` layout, else the legacy flat one)."""
+        stacks = self.folder / "stacks"
+        for folder in (stacks / PULUMI_PROJECT, stacks):
+            for suffix in (".json", ".json.gz", ".json.zst"):
+                if (found := folder / f"{self.env.value}{suffix}").is_file():
+                    return found
+        return stacks / PULUMI_PROJECT / f"{self.env.value}.json"
+
+    def digest(self) -> str:
+        """A digest of the checkpoint's bytes (`none` before the first update)."""
+        found = self.checkpoint
+        return "sha256:" + hashlib.sha256(found.read_bytes()).hexdigest() \
+            if found.is_file() else "none"
+
+    def deployment(self) -> dict[str, Any] | None:
+        """The current deployment ({} for a new stack); None when compressed (ask the engine).
+
+        A checkpoint that does not parse is a StateError naming the file and the way out.
+        """
+        found = self.checkpoint
+        if found.suffix != ".json":
+            return None
+        if not found.is_file():
+            return {}
+        try:
+            return dict(json.loads(found.read_bytes())["checkpoint"].get("latest") or {})
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise StateError(
+                f"the Pulumi state of {self.env.value} is damaged ({found}: {error}); restore "
+                f"it from {found.name}.bak beside it or from the backups/ folder of the state, "
+                "then run `flexor deploy --refresh`") from None
+
+    def repair_metadata(self, notice: Notice) -> None:
+        """Remove metadata a killed write left empty or half-written.
+
+        The backend keeps each file's attributes in a `<file>.attrs` JSON beside it and cannot
+        load a checkpoint whose attributes do not parse ("failed to load checkpoint: EOF");
+        without the file it uses none, which is what it writes for a checkpoint.
+        """
+        found = self.checkpoint
+        for sidecar in found.parent.glob(f"{self.env.value}.json*.attrs"):
+            try:
+                json.loads(sidecar.read_bytes())
+            except ValueError:
+                sidecar.unlink(missing_ok=True)
+                notice(f"{self.env.value}: removed {sidecar.name}, left damaged by an "
+                       "interrupted write")
+
+    def break_dead_locks(self, notice: Notice) -> None:
+        """Delete Pulumi's lock files left by processes of this host that are gone.
+
+        A lock of a live process, or of another host, is refused naming its holder.
+        """
+        here = socket.gethostname()
+        locks = self.folder / "locks"
+        for lock in locks.glob(f"*/{PULUMI_PROJECT}/{self.env.value}/*.json"):
+            try:
+                holder = json.loads(lock.read_text())
+                who = f"{holder['username']}@{holder['hostname']} (pid {holder['pid']}) " \
+                      f"since {holder['timestamp']}"
+                pid = int(holder["pid"])
+            except (OSError, ValueError, KeyError, TypeError):
+                holder, who, pid = {}, "an unreadable lock file", 0
+            if holder.get("hostname") == here and not alive(pid):
+                lock.unlink(missing_ok=True)
+                notice(f"{self.env.value}: removed the Pulumi lock of a process that ended "
+                       f"without finishing: {who}")
+                continue
+            raise PolicyRefusal(
+                f"{self.env.value} is locked by a Pulumi operation outside flexor: {who} "
+                f"({lock}); wait for it, or when it is surely gone run "
+                f"`pulumi cancel --stack {self.env.value}`")
+
+
+def pending_name(operation: dict[str, Any]) -> str:
+    """`updating probe-07`: a pending operation in words."""
+    urn = str((operation.get("resource") or {}).get("urn", "?"))
+    return f"{operation.get('type', '?')} {urn.rsplit('::', 1)[-1]}"

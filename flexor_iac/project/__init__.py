@@ -1,0 +1,1 @@
+"""A Flexor project on disk: reading, models, checks and validation."""

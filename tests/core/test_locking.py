@@ -1,0 +1,118 @@
+"""The per-environment operation lock: who holds it, waiting for it, and crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import PolicyRefusal
+from flexor_iac.core.locking import lock_file, operation_lock
+from flexor_iac.core.workspace import ProjectPaths
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.locking import operation_lock
+from flexor_iac.core.workspace import ProjectPaths
+with operation_lock(ProjectPaths(Path(sys.argv[1])), Environment.STAGING):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> ProjectPaths:
+    return ProjectPaths(tmp_path / "project")
+
+
+def _hold(paths: ProjectPaths, seconds: float) -> subprocess.Popen[str]:
+    """Another process (a stand-in for `flexor deploy`) holding the staging lock."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(paths.root), str(seconds),
+                               "deploy", "--env", "staging"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+@pytest.fixture
+def held(paths: ProjectPaths) -> Iterator[subprocess.Popen[str]]:
+    holder = _hold(paths, 60)
+    yield holder
+    holder.kill()
+    holder.wait()
+
+
+@pytest.mark.engine
+def test_a_second_operation_is_refused_naming_the_holder(
+        paths: ProjectPaths, held: subprocess.Popen[str]) -> None:
+    with pytest.raises(PolicyRefusal) as refused, operation_lock(paths, Environment.STAGING):
+        pass
+    message = str(refused.value)
+    assert refused.value.exit_code == ExitCode.REFUSED
+    assert message.startswith("staging is locked by another flexor operation: ")
+    assert f"(pid {held.pid})" in message
+    assert "running `-c " in message and "deploy --env staging`" in message
+    assert "--lock-timeout" in message
+
+
+@pytest.mark.engine
+def test_other_environments_are_not_locked(paths: ProjectPaths,
+                                           held: subprocess.Popen[str]) -> None:
+    with operation_lock(paths, Environment.PRODUCTION):
+        assert json.loads(lock_file(paths, Environment.PRODUCTION).read_text())["pid"] == \
+            os.getpid()
+
+
+@pytest.mark.engine
+def test_a_timeout_waits_for_the_holder_to_finish(paths: ProjectPaths) -> None:
+    holder = _hold(paths, 1.0)
+    heard: list[str] = []
+    started = time.monotonic()
+    with operation_lock(paths, Environment.STAGING, timeout=30, say=heard.append):
+        waited = time.monotonic() - started
+    holder.wait()
+    assert waited > 0.3
+    assert heard and heard[0].startswith("waiting up to 0m30s for the staging lock: ")
+    assert not any("ended without finishing" in line for line in heard)
+
+
+@pytest.mark.engine
+def test_a_timeout_that_runs_out_is_refused(paths: ProjectPaths,
+                                            held: subprocess.Popen[str]) -> None:
+    with pytest.raises(PolicyRefusal, match="wait for it to finish"), \
+            operation_lock(paths, Environment.STAGING, timeout=0.5):
+        pass
+
+
+@pytest.mark.engine
+def test_a_killed_holder_frees_the_lock_and_is_named_by_the_next(paths: ProjectPaths) -> None:
+    holder = _hold(paths, 60)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    heard: list[str] = []
+    with operation_lock(paths, Environment.STAGING, say=heard.append):
+        pass
+    assert len(heard) == 1
+    assert heard[0].startswith("the previous operation on staging ended without finishing: ")
+    assert f"(pid {holder.pid})" in heard[0]
+    # released cleanly: the next one hears nothing
+    heard.clear()
+    with operation_lock(paths, Environment.STAGING, say=heard.append):
+        pass
+    assert heard == []
+
+
+def test_the_holder_may_take_its_lock_again(paths: ProjectPaths) -> None:
+    with operation_lock(paths, Environment.STAGING), operation_lock(paths, Environment.STAGING):
+        assert json.loads(lock_file(paths, Environment.STAGING).read_text())["pid"] == \
+            os.getpid()
+    assert lock_file(paths, Environment.STAGING).read_text() == ""
