@@ -100,6 +100,9 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
     """
     env: dict[str, str] = {
         "PULUMI_SKIP_UPDATE_CHECK": "true",
+        # one checkpoint per update, not one per step: every provider operation is an idempotent
+        # upsert, so a deploy killed midway converges on the next (decision 013)
+        "PULUMI_SKIP_CHECKPOINTS": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_HOME": str(paths.pulumi_home),
         "PULUMI_PYTHON_CMD": sys.executable,
