@@ -51,7 +51,7 @@ def _write_if_changed(target: Path, text: str) -> None:
             return
     except OSError:
         pass
-    temporary = target.with_suffix(".tmp")
+    temporary = target.with_name(f"{target.name}.{os.getpid()}")  # previews run side by side
     temporary.write_text(text)
     temporary.replace(target)
 
@@ -92,6 +92,10 @@ def backend_url(paths: ProjectPaths) -> str:
     return os.environ.get("PULUMI_BACKEND_URL") or f"file://{paths.backend_dir}"
 
 
+# Paths an operator may give relative to where they run flexor.
+RELATIVE_TO_CALLER = ("FLEXOR_CONTROL_PLANE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+
+
 def engine_env(paths: ProjectPaths) -> dict[str, str]:
     """Environment for every Pulumi engine call: local backend, secrets, no network, our tools.
 
@@ -100,9 +104,6 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
     """
     env: dict[str, str] = {
         "PULUMI_SKIP_UPDATE_CHECK": "true",
-        # one checkpoint per update, not one per step: every provider operation is an idempotent
-        # upsert, so a deploy killed midway converges on the next (decision 013)
-        "PULUMI_SKIP_CHECKPOINTS": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_HOME": str(paths.pulumi_home),
         "PULUMI_PYTHON_CMD": sys.executable,
@@ -116,4 +117,9 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
         env["PULUMI_BACKEND_URL"] = backend_url(paths)
     if not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ):
         env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(ensure_passphrase(paths))
+    # The engine and the providers work in the engine's folder, not where flexor was started:
+    # a relative path the caller gave means what it meant to the caller.
+    for name in RELATIVE_TO_CALLER:
+        if given := os.environ.get(name):
+            env[name] = str(Path(given).absolute())
     return env

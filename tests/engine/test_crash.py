@@ -1,7 +1,6 @@
 """kill -9 in the middle of a 50-agent update (updates, a create and a delete), of flexor or of
 its engine, at ten points: the next plain `flexor deploy` converges, no orphan keeps working,
-and the views agree. Deploys write one checkpoint per update (decision 013), so a kill loses
-the state's record of what was applied: the next deploy re-applies it."""
+and the views agree."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Every provider operation is an idempotent upsert: replaying it — as the next deploy does
-after a deploy killed before the state recorded it (deploys skip Pulumi's intermediate
-checkpoints, see docs/decisions/013-one-checkpoint-per-update.md) — leaves the control plane
-and the outputs exactly as one run does."""
+after a deploy killed before the state recorded it (see
+docs/decisions/013-one-checkpoint-per-update.md) — leaves the control plane and the outputs
+exactly as one run does."""
 
 from __future__ import annotations
 
