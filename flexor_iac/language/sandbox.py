@@ -190,8 +190,33 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+class _BlockText(list):  # type: ignore[type-arg]
+    """The buffer Jinja collects a set, macro, call or filter block's output in: refused as soon
+    as it holds more than MAX_TEXT, not only when `concat` joins it at the block's end."""
+
+    size = 0
+
+    def append(self, item: Any) -> None:
+        self._grow(text_size(item))
+        super().append(item)
+
+    def extend(self, items: Iterable[Any]) -> None:
+        items = tuple(items)
+        self._grow(sum(text_size(item) for item in items))
+        super().extend(items)
+
+    def _grow(self, size: int) -> None:
+        self.size += size
+        at_most(self.size, "")
+
+
 class _CodeGenerator(CodeGenerator):
-    """`a ~ b` goes through the environment, which checks the size before joining."""
+    """`a ~ b` goes through the environment, which checks the size before joining; block
+    buffers are _BlockText."""
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.block_text()")
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.concat_checked((")
@@ -225,6 +250,11 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
         owner = getattr(__obj, "__self__", None)
         return built(super().call(__context, __obj, *args, **kwargs), owner, *args,
                      *kwargs.values())
+
+    @staticmethod
+    def block_text() -> list[Any]:
+        """A new block buffer (see _CodeGenerator.buffer)."""
+        return _BlockText()
 
     def concat(self, parts: Iterable[str]) -> str:
         """Jinja's own joins (set blocks, macros, filter blocks, caller()), checked as they grow."""

@@ -62,6 +62,8 @@ FORTY = "{% for i in range(40) %}{{ s }}{% endfor %}"  # 40 MB, in pieces of 1 M
     S + "{% filter trim %}" + FORTY + "{% endfilter %}",                      # a filter block
     S + "{% macro w() %}{{ caller()|length }}{% endmacro %}"
         "{% call w() %}" + FORTY + "{% endcall %}",                            # caller()
+    S + "{% set t %}{% for i in range(40) %}{{ s[i:] }}{% endfor %}{% endset %}"
+        "{{ t|length }}",                                        # 40 new strings of 1 MB
 ])
 def test_text_joined_by_blocks_and_macros_is_held_to_the_text_limit(
         project: Path, template: str) -> None:
