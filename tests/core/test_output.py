@@ -110,6 +110,19 @@ def test_without_a_cursor_a_countdown_is_one_line_per_wait(
     assert _written(console.out) == ""
 
 
+def _drain(leader: int) -> bytes:
+    """Everything a closed pseudo-terminal's follower wrote (it may arrive in several reads)."""
+    received = b""
+    try:
+        while chunk := os.read(leader, 4096):
+            received += chunk
+    except OSError:  # Linux reports EIO once the closed follower's output is drained
+        pass
+    finally:
+        os.close(leader)
+    return received
+
+
 def test_a_terminal_that_reports_no_width_gets_columns_or_80(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "30")
@@ -117,6 +130,5 @@ def test_a_terminal_that_reports_no_width_gets_columns_or_80(
     leader, follower = os.openpty()  # a new pseudo-terminal is 0 columns wide until set
     with os.fdopen(follower, "w", encoding="utf-8") as err:
         Console(out=io.StringIO(), err=err).countdown(_retrying, 1, lambda _s: None)
-    written = os.read(leader, 4096).decode()
-    os.close(leader)
+    written = _drain(leader).decode()
     assert written == "\rattempt 1 of 3…rying in 1 s …\x1b[K\r\x1b[K"  # 29 columns
