@@ -10,7 +10,7 @@ from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.moments import utc
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.deploy.stacks import StackSession
+from flexor_iac.deploy import sessions
 from flexor_iac.resources.agent import HOLD_KEY
 from flexor_iac.resources.base import RETAINED_KEY
 
@@ -33,7 +33,7 @@ def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Conso
     """Print the updates (newest first), then the retained versions per agent."""
     with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("history", env)
-    session = StackSession(paths, env, lambda: None)
+    session = sessions.open_stack(paths, env)
     updates = [h for h in session.history() if h.kind == "update"
                and (agent is None or agent in changed_agents(h.message))]
     agents = [r for r in session.resources() if r.kind == "Agent"

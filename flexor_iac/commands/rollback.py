@@ -19,9 +19,9 @@ from flexor_iac.core.locking import operation_lock
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import plan as plans
-from flexor_iac.deploy import plan_file
-from flexor_iac.deploy.program import declare, inputs_digest, redeclared, with_dependencies
-from flexor_iac.deploy.stacks import DeployedResource, StackSession
+from flexor_iac.deploy import plan_file, sessions
+from flexor_iac.deploy.program import inputs_digest, redeclared, with_dependencies
+from flexor_iac.deploy.stacks import DeployedResource
 from flexor_iac.project.models import version_key
 from flexor_iac.resources.agent import HOLD_KEY, VERSION_FIELDS
 from flexor_iac.resources.base import RETAINED_KEY
@@ -78,7 +78,7 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
         gate = Gate(paths.root, store)
         principal = gate.require("rollback --dry-run" if request.dry_run else "rollback",
                                  request.env)
-        deployed = StackSession(paths, request.env, lambda: None).resources()
+        deployed = sessions.open_stack(paths, request.env).resources()
         agent = next((r for r in deployed if r.kind == "Agent" and r.name == request.agent),
                      None)
         if agent is None:
@@ -92,7 +92,7 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
     # A targeted update leaves resources it does not target alone, registered or not: declare
     # only the agent and its dependencies, so a rollback costs the same in any stack size.
     needed = redeclared(with_dependencies(deployed, agent), overrides)
-    session = StackSession(paths, request.env, lambda: declare(needed), console.progress)
+    session = sessions.open_stack(paths, request.env, needed, console.progress)
 
     def basis() -> plan_file.Basis:
         return plan_file.Basis(request.env.value, session.state_digest(), inputs_digest(needed),

@@ -13,8 +13,8 @@ from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.moments import utc
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy import sessions
 from flexor_iac.deploy.snapshots import local_digest
-from flexor_iac.deploy.stacks import StackSession
 from flexor_iac.project.loading import load_project
 from flexor_iac.runtime.connection import health
 
@@ -55,7 +55,7 @@ def collect(paths: ProjectPaths, env: Environment) -> Status:
         latest = store.latest_runs(env.value)
         synced, sync_state = _vault_sync(paths, env, store)
         plexifact = health(paths, env, store)
-    history = StackSession(paths, env, lambda: None).history()
+    history = sessions.open_stack(paths, env).history()
     deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
     last = (deployments[0].end_time or deployments[0].start_time) if deployments else None
     states = [agent_state(a.paused, latest.get(a.name)) for a in agents]

@@ -13,11 +13,12 @@ from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import PolicyRefusal, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.deploy import deployment, plan_file
+from flexor_iac.deploy import deployment, plan_file, sessions
 from flexor_iac.deploy import plan as plans
-from flexor_iac.deploy.program import Desired, agent_vaults, declare, desired, inputs_digest
+from flexor_iac.deploy.program import Desired, agent_vaults, desired, inputs_digest
+from flexor_iac.deploy.sessions import Stack
 from flexor_iac.deploy.snapshots import publish
-from flexor_iac.deploy.stacks import ResourceStep, StackSession
+from flexor_iac.deploy.stacks import ResourceStep
 from flexor_iac.deploy.toolchain import pulumi_bin_dir
 from flexor_iac.project.diagnostics import has_errors, report
 from flexor_iac.project.models import version_key
@@ -27,7 +28,7 @@ from flexor_iac.project.validate import validate_project
 VERSIONED = (Environment.STAGING, Environment.PRODUCTION)
 
 
-def targets(session: StackSession, view: deployment.DeploymentView,
+def targets(session: Stack, view: deployment.DeploymentView,
              agents: tuple[str, ...]) -> list[str]:
     """URNs for --agent: the agents plus the binding and vault scopes they depend on."""
     if not agents:
@@ -114,7 +115,7 @@ class Prepared:
 
     view: deployment.DeploymentView
     resources: list[Desired]
-    session: StackSession
+    session: Stack
     targets: list[str]
     agents: tuple[str, ...]
 
@@ -129,8 +130,7 @@ def prepare(paths: ProjectPaths, view: deployment.DeploymentView, agents: tuple[
             console: Console) -> Prepared:
     """The resources, the stack and the --agent targets of one environment."""
     resources = desired(view)
-    session = StackSession(paths, view.environment, lambda: declare(resources),
-                           console.progress)
+    session = sessions.open_stack(paths, view.environment, resources, console.progress)
     return Prepared(view, resources, session, targets(session, view, agents), agents)
 
 

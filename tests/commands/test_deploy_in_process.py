@@ -1,0 +1,136 @@
+"""`flexor deploy` in this process, on fake stacks (tests/helpers/stacks.py): what a user sees
+(exit code, plan, summary, `status`) in milliseconds. tests/commands/test_deploy.py runs the
+same verbs on the real engine."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.core.constants import Environment, ExitCode
+from tests.helpers.cli import flexor_main
+from tests.helpers.stacks import FakeStacks, use_fake_stacks
+
+Flexor = Callable[..., tuple[int, list[str], str]]
+STAGING = Environment.STAGING
+
+
+@pytest.fixture
+def stacks(monkeypatch: pytest.MonkeyPatch) -> FakeStacks:
+    return use_fake_stacks(monkeypatch)
+
+
+@pytest.fixture
+def cli(project: Path, stacks: FakeStacks, capsys: pytest.CaptureFixture[str]) -> Flexor:
+    """`flexor ARGS` in process: (exit code, stdout lines, stderr)."""
+    def invoke(*args: str) -> tuple[int, list[str], str]:
+        capsys.readouterr()
+        code = flexor_main(project, *args)
+        out, err = capsys.readouterr()
+        return code, out.splitlines(), err
+    return invoke
+
+
+def _status(cli: Flexor) -> list[str]:
+    code, out, err = cli("status", "--env", "staging")
+    assert code == ExitCode.OK, err
+    return out
+
+
+def _roster(cli: Flexor) -> list[list[str]]:
+    """`agents list --env staging`: name and version of each agent."""
+    code, out, err = cli("agents", "list", "--env", "staging")
+    assert code == ExitCode.OK, err
+    return [[line.split()[0], line.split()[4]] for line in out[1:]]
+
+
+def _bump(project: Path, version: str | None) -> None:
+    """feed-monitor's retry changed, at `version` (None: the version left as it is)."""
+    agent = project / "agents" / "feed-monitor.yaml"
+    text = agent.read_text().replace("max_attempts: 2", "max_attempts: 3")
+    if version is not None:
+        text = text.replace('version: "1.0"', f'version: "{version}"')
+    agent.write_text(text)
+
+
+def test_a_first_deploy_creates_everything_and_status_counts_the_agent(cli: Flexor) -> None:
+    assert cli("sync", "--vault", "company")[0] == ExitCode.OK
+    assert _status(cli)[1:3] == ["Agents: 0 active, 0 paused, 0 erroring",
+                                 "Last deployment: never"]
+    code, out, err = cli("deploy", "--env", "staging", "--yes")
+    assert code == ExitCode.OK, err
+    assert out[:3] == [" + EnvironmentBinding staging", " + VaultTierScope company",
+                       " + Agent feed-monitor  1.0"]
+    assert "Plan for staging: 3 to create, 0 to update, 0 to replace, 0 to delete; " \
+        "0 unchanged, 0 skipped." in out
+    assert out[-1] == "Deployed to staging: 3 create."
+    status = _status(cli)
+    assert status[1] == "Agents: 1 active, 0 paused, 0 erroring"
+    assert status[2].startswith("Last deployment: 20") and status[2].endswith(" UTC")
+    assert status[3].startswith("Vault sync: 20") and status[3].endswith(" UTC (current)")
+    assert _roster(cli) == [["feed-monitor", "1.0"]]
+
+
+def test_a_second_deploy_with_nothing_changed_has_no_changes(cli: Flexor) -> None:
+    cli("sync", "--vault", "company")
+    assert cli("deploy", "--env", "staging", "--yes")[0] == ExitCode.OK
+    deployed = _status(cli)
+    code, out, err = cli("deploy", "--env", "staging", "--yes")
+    assert code == ExitCode.OK, err
+    assert "No changes." in out
+    assert "Plan for staging: 0 to create, 0 to update, 0 to replace, 0 to delete; " \
+        "3 unchanged, 0 skipped." in out
+    assert not any(line.startswith("Deployed to") for line in out)
+    assert _status(cli) == deployed  # no second deployment recorded
+
+
+def test_a_dry_run_shows_the_change_and_applies_nothing(cli: Flexor, project: Path,
+                                                        stacks: FakeStacks) -> None:
+    cli("sync", "--vault", "company")
+    assert cli("deploy", "--env", "staging", "--yes")[0] == ExitCode.OK
+    deployed = _status(cli)
+    _bump(project, "1.1")
+    code, out, err = cli("deploy", "--env", "staging", "--dry-run", "--detailed-exitcode")
+    assert code == ExitCode.CHANGES_PRESENT, err
+    assert " ~ Agent feed-monitor  1.0 → 1.1  (spec.retry)" in out
+    assert (_status(cli), _roster(cli)) == (deployed, [["feed-monitor", "1.0"]])
+    assert stacks.asked_of(STAGING).count("up") == 1  # the first deploy's
+
+
+def test_a_deploy_then_applies_what_the_dry_run_showed(cli: Flexor, project: Path) -> None:
+    cli("sync", "--vault", "company")
+    cli("deploy", "--env", "staging", "--yes")
+    _bump(project, "1.1")
+    code, out, err = cli("deploy", "--env", "staging", "--yes")
+    assert code == ExitCode.OK, err
+    assert out[-1] == "Deployed to staging: 1 update."
+    assert _roster(cli) == [["feed-monitor", "1.1"]]
+
+
+def test_an_invalid_project_deploys_nothing(cli: Flexor, project: Path,
+                                            stacks: FakeStacks) -> None:
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace('version: "1.0"', 'version: "one"'))
+    code, _out, err = cli("deploy", "--env", "staging", "--yes")
+    assert code == ExitCode.FAILED
+    assert "agents/feed-monitor.yaml:2:1: error: version: 'one' does not match" in err
+    assert "error: the project has errors; nothing was deployed" in err.splitlines()
+    assert stacks.asked == []
+    assert not (project / ".flexor" / "control-plane.db").exists()
+
+
+def test_a_refused_deploy_leaves_the_stack_and_the_control_plane_as_they_were(
+        cli: Flexor, project: Path, stacks: FakeStacks) -> None:
+    cli("sync", "--vault", "company")
+    cli("deploy", "--env", "staging", "--yes")
+    deployed = (_status(cli), _roster(cli), copy.deepcopy(stacks.states))
+    _bump(project, None)  # a changed spec at the same version
+    code, _out, err = cli("deploy", "--env", "staging", "--yes")
+    assert code == ExitCode.REFUSED
+    assert err.splitlines()[-1] == (
+        "error: refused: agent feed-monitor changed (spec.retry) but its version is still 1.0; "
+        "bump `version` in its file to deploy to staging")
+    assert (_status(cli), _roster(cli), copy.deepcopy(stacks.states)) == deployed
