@@ -26,6 +26,7 @@ from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import deployment, managed, pipeline, plan_file
 from flexor_iac.deploy import plan as plans
+from flexor_iac.project.loading import Project
 
 Confirm = Callable[[str], bool]
 
@@ -96,7 +97,8 @@ def _check_flags(request: DeployRequest) -> None:
 def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
             confirm: Confirm) -> int:
     env = request.env
-    if (view := pipeline.bind(paths, env, console, request.dry_run)) is None:
+    project = pipeline.validate(paths, env, console, request.dry_run)
+    if project is None or (view := pipeline.bind(paths, project, env, console)) is None:
         return ExitCode.FAILED
     authorized = _authorize(paths, view, request)
     applying = authorized.applying
@@ -118,7 +120,7 @@ def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
         console.error("deploy cancelled; nothing was applied")
         return ExitCode.FAILED
     if applying is None and authorized.managed:
-        return _request_review(paths, view, plan, console)
+        return _request_review(paths, project, view, plan, console)
     plan_file.check_current(basis, prepared.basis())
     code = pipeline.apply(paths, prepared, plan, request.refresh, console)
     if applying is not None:
@@ -137,7 +139,8 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
         raise UsageError(f"--plan {source} is a plan for {saved.basis.environment}, "
                          f"not {env.value}")
     with operation_lock(paths, env, request.lock_timeout, console.progress):
-        if (view := pipeline.bind(paths, env, console)) is None:
+        project = pipeline.validate(paths, env, console)
+        if project is None or (view := pipeline.bind(paths, project, env, console)) is None:
             return ExitCode.FAILED
         if _authorize(paths, view, request).managed:
             raise UsageError("a PLEXI-managed production applies approved requests "
@@ -156,14 +159,16 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
         return pipeline.apply(paths, prepared, saved.plan, False, console)
 
 
-def _request_review(paths: ProjectPaths, view: deployment.DeploymentView, plan: plans.Plan,
-                    console: Console) -> int:
-    """Managed production: deploy to staging for review and record the request."""
+def _request_review(paths: ProjectPaths, project: Project, view: deployment.DeploymentView,
+                    plan: plans.Plan, console: Console) -> int:
+    """Managed production: deploy to staging for review and record the request (the project
+    as validated for production, checked for staging too)."""
     console.line("Production is PLEXI-managed: this becomes a deployment request, "
                  "reviewed in staging first.")
     with operation_lock(paths, Environment.STAGING, 0.0, console.progress):
-        staging = pipeline.bind(paths, Environment.STAGING, console)
-        if staging is None:
+        checked = pipeline.validate(paths, Environment.STAGING, console, project=project)
+        if checked is None or (staging := pipeline.bind(paths, checked, Environment.STAGING,
+                                                        console)) is None:
             return ExitCode.FAILED
         prepared = pipeline.prepare(paths, staging, (), console)
         staging_plan = pipeline.preview(prepared, False, False, console)

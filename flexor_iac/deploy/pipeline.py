@@ -21,8 +21,9 @@ from flexor_iac.deploy.snapshots import publish
 from flexor_iac.deploy.stacks import ResourceStep
 from flexor_iac.deploy.toolchain import pulumi_bin_dir
 from flexor_iac.project.diagnostics import has_errors, report
+from flexor_iac.project.loading import Project
 from flexor_iac.project.models import version_key
-from flexor_iac.project.validate import validate_project
+from flexor_iac.project.validate import check_project, validate_project
 
 # Environments where a changed agent must carry a new version, and may not go down.
 VERSIONED = (Environment.STAGING, Environment.PRODUCTION)
@@ -83,18 +84,30 @@ def progress(console: Console) -> Callable[[ResourceStep], None]:
     return show
 
 
-def bind(paths: ProjectPaths, env: Environment, console: Console,
-         dry_run: bool = False) -> deployment.DeploymentView | None:
-    """Validate and bind snapshots; None (after reporting) when the project has errors.
+def validate(paths: ProjectPaths, env: Environment, console: Console, dry_run: bool = False,
+             project: Project | None = None) -> Project | None:
+    """The project, validated for `env`; None (after reporting) when it has errors.
 
     A dry run changes nothing anywhere: it reads the parse cache but does not update it.
+    `project`: the project as this command already read and validated it, for another
+    environment: only the rules that depend on `env` can find more, so its files are not read
+    again (reading finds errors only, and it had none).
     """
-    project, diagnostics = validate_project(paths.root, (env,),
-                                            cache="read" if dry_run else "use")
+    if project is None:
+        project, diagnostics = validate_project(paths.root, (env,),
+                                                cache="read" if dry_run else "use")
+    else:
+        diagnostics = check_project(project, (env,))
     report(console, diagnostics)
     if has_errors(diagnostics):
         console.error("the project has errors; nothing was deployed")
         return None
+    return project
+
+
+def bind(paths: ProjectPaths, project: Project, env: Environment,
+         console: Console) -> deployment.DeploymentView | None:
+    """Bind the validated project's snapshots; None (after reporting) when one has errors."""
     with ControlPlane.of(paths) as store:
         view = deployment.view(paths, project, env, store)
     console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {locate(paths.root)}")

@@ -36,7 +36,12 @@ def validate_project(root: Path, environments: tuple[Environment, ...] = tuple(E
     `parsed`: the project's files already parsed (see reading.start_reading).
     """
     project, diagnostics = load_project(root, cache, parsed)
+    return project, sorted(set(diagnostics + check_project(project, environments)))
+
+
+def check_project(project: Project, environments: tuple[Environment, ...] = tuple(Environment)
+                  ) -> list[Diagnostic]:
+    """The diagnostics of the cross-file rules of a loaded project (sorted): what validating it
+    for other `environments` adds, without reading its files again."""
     context = CheckContext(project, environments)
-    for check in CHECKS:
-        diagnostics.extend(check(context))
-    return project, sorted(set(diagnostics))
+    return sorted({diagnostic for check in CHECKS for diagnostic in check(context)})

@@ -7,11 +7,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.deploy import pipeline
 from tests.helpers.cli import flexor_main
+from tests.helpers.keys import issue_key
 from tests.helpers.stacks import FakeStacks, use_fake_stacks
 
 Flexor = Callable[..., tuple[int, list[str], str]]
@@ -134,3 +138,53 @@ def test_a_refused_deploy_leaves_the_stack_and_the_control_plane_as_they_were(
         "error: refused: agent feed-monitor changed (spec.retry) but its version is still 1.0; "
         "bump `version` in its file to deploy to staging")
     assert (_status(cli), _roster(cli), copy.deepcopy(stacks.states)) == deployed
+
+
+# --- a PLEXI-managed production --------------------------------------------------------------
+
+def _managed(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production PLEXI-managed, and FLEXOR_API_KEY a key that may deploy there."""
+    stack = project / "Pulumi.production.yaml"
+    stack.write_text(stack.read_text() + "  flexor:managed: true\n")
+    with ControlPlane(locate(project)) as store:
+        secret = issue_key(store, "alice", "deploy:production", "deploy:staging", "read")
+    monkeypatch.setenv("FLEXOR_API_KEY", secret)
+
+
+def test_a_managed_production_deploy_validates_the_project_once(
+        cli: Flexor, project: Path, stacks: FakeStacks, monkeypatch: pytest.MonkeyPatch) -> None:
+    _managed(project, monkeypatch)
+    cli("sync", "--vault", "company")
+    calls: list[tuple[str, ...]] = []
+    validate = pipeline.validate_project
+
+    def counted(root: Path, environments: tuple[Environment, ...], **options: Any) -> Any:
+        calls.append(tuple(env.value for env in environments))
+        return validate(root, environments, **options)
+
+    monkeypatch.setattr(pipeline, "validate_project", counted)
+    code, out, err = cli("deploy", "--env", "production", "--yes")
+    assert code == ExitCode.OK, err
+    request = out[-1].split()[3]
+    assert out[-1] == (f"Then: flexor approve {request} (someone else), and in a maintenance "
+                       f"window: flexor deploy --request {request} --env production")
+    assert "Deployed to staging: 3 create." in out  # the staging review
+    assert (stacks.asked_of(Environment.PRODUCTION), stacks.asked_of(STAGING)) == (
+        ["preview"], ["preview", "up"])
+    assert calls == [("production",)]
+
+
+def test_a_managed_production_request_still_needs_a_project_valid_for_staging(
+        cli: Flexor, project: Path, stacks: FakeStacks, monkeypatch: pytest.MonkeyPatch) -> None:
+    _managed(project, monkeypatch)
+    (project / "agents" / "staging-probe.yaml").write_text(
+        'name: staging-probe\nversion: "0.1"\ndescription: "A staging-only probe."\n'
+        'owner: "ops-team"\nvault: company\nenvironment: staging\ntrigger:\n  type: manual\n'
+        "tasks:\n  - skill: no-such-skill\n")
+    cli("sync", "--vault", "company")
+    code, out, err = cli("deploy", "--env", "production", "--yes")
+    assert code == ExitCode.FAILED, err
+    assert "agents/staging-probe.yaml" in err
+    assert err.splitlines()[-1] == "error: the project has errors; nothing was deployed"
+    assert not any(line.startswith("Request ") for line in out)
+    assert stacks.asked_of(STAGING) == []
