@@ -57,17 +57,15 @@ class _Authorized:
     applying: DeploymentRequest | None
 
 
-def _authorize(paths: ProjectPaths, view: deployment.DeploymentView,
+def _authorize(paths: ProjectPaths, store: ControlPlane, view: deployment.DeploymentView,
                request: DeployRequest) -> _Authorized:
     """Key, roles, recorded protection and the managed-production rules."""
     env = view.environment
-    with ControlPlane.of(paths) as store:
-        authority = Gate(paths.root, store).authorize_change(
-            env, view.vault_names, request.dry_run)
-        if request.request_id and not authority.managed:
-            raise UsageError("--request applies only to a PLEXI-managed production stack")
-        applying = managed.found(store.request(request.request_id), request.request_id) \
-            if request.request_id else None
+    authority = Gate(paths.root, store).authorize_change(env, view.vault_names, request.dry_run)
+    if request.request_id and not authority.managed:
+        raise UsageError("--request applies only to a PLEXI-managed production stack")
+    applying = managed.found(store.request(request.request_id), request.request_id) \
+        if request.request_id else None
     if applying is not None and not request.dry_run:  # a dry run may look at it any time
         managed.check_apply(applying, authority.protection.windows, clock.now())
     return _Authorized(authority, authority.managed, applying)
@@ -96,11 +94,20 @@ def _check_flags(request: DeployRequest) -> None:
 
 def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
             confirm: Confirm) -> int:
-    env = request.env
-    project = pipeline.validate(paths, env, console, request.dry_run)
-    if project is None or (view := pipeline.bind(paths, project, env, console)) is None:
+    project = pipeline.validate(paths, request.env, console, request.dry_run)
+    if project is None:
         return ExitCode.FAILED
-    authorized = _authorize(paths, view, request)
+    # Opened once for the whole command (the engine's providers open their own).
+    with ControlPlane.of(paths) as store:
+        return _deploy_valid(paths, store, project, request, console, confirm)
+
+
+def _deploy_valid(paths: ProjectPaths, store: ControlPlane, project: Project,
+                  request: DeployRequest, console: Console, confirm: Confirm) -> int:
+    env = request.env
+    if (view := pipeline.bind(paths, store, project, env, console)) is None:
+        return ExitCode.FAILED
+    authorized = _authorize(paths, store, view, request)
     applying = authorized.applying
     prepared = pipeline.prepare(paths, view, request.agents, console)
     basis = prepared.basis()
@@ -120,12 +127,11 @@ def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
         console.error("deploy cancelled; nothing was applied")
         return ExitCode.FAILED
     if applying is None and authorized.managed:
-        return _request_review(paths, project, view, plan, console)
+        return _request_review(paths, store, project, view, plan, console)
     plan_file.check_current(basis, prepared.basis())
-    code = pipeline.apply(paths, prepared, plan, request.refresh, console)
+    code = pipeline.apply(paths, store, prepared, plan, request.refresh, console)
     if applying is not None:
-        with ControlPlane.of(paths) as store:
-            store.mark_request_applied(applying.request_id, clock.now())
+        store.mark_request_applied(applying.request_id, clock.now())
         console.line(f"Request {applying.request_id} applied.")
     return code
 
@@ -139,46 +145,47 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
         raise UsageError(f"--plan {source} is a plan for {saved.basis.environment}, "
                          f"not {env.value}")
     with operation_lock(paths, env, request.lock_timeout, console.progress):
-        project = pipeline.validate(paths, env, console)
-        if project is None or (view := pipeline.bind(paths, project, env, console)) is None:
+        if (project := pipeline.validate(paths, env, console)) is None:
             return ExitCode.FAILED
-        if _authorize(paths, view, request).managed:
-            raise UsageError("a PLEXI-managed production applies approved requests "
-                             "(--request), not saved plans")
-        prepared = pipeline.prepare(paths, view, saved.basis.agents, console)
-        plan_file.check_current(saved.basis, prepared.basis())
-        console.progress(f"Applying the plan saved in {source} …")
-        plans.render(saved.plan, console)
-        if not saved.plan.has_changes:
-            console.document({**plans.to_json(saved.plan), "applied": False})
-            return ExitCode.OK
-        if not console.approved(f"Deploy these changes to {env.value}?", request.yes,
-                                confirm, f"deploying to {env.value}"):
-            console.error("deploy cancelled; nothing was applied")
-            return ExitCode.FAILED
-        return pipeline.apply(paths, prepared, saved.plan, False, console)
+        with ControlPlane.of(paths) as store:
+            if (view := pipeline.bind(paths, store, project, env, console)) is None:
+                return ExitCode.FAILED
+            if _authorize(paths, store, view, request).managed:
+                raise UsageError("a PLEXI-managed production applies approved requests "
+                                 "(--request), not saved plans")
+            prepared = pipeline.prepare(paths, view, saved.basis.agents, console)
+            plan_file.check_current(saved.basis, prepared.basis())
+            console.progress(f"Applying the plan saved in {source} …")
+            plans.render(saved.plan, console)
+            if not saved.plan.has_changes:
+                console.document({**plans.to_json(saved.plan), "applied": False})
+                return ExitCode.OK
+            if not console.approved(f"Deploy these changes to {env.value}?", request.yes,
+                                    confirm, f"deploying to {env.value}"):
+                console.error("deploy cancelled; nothing was applied")
+                return ExitCode.FAILED
+            return pipeline.apply(paths, store, prepared, saved.plan, False, console)
 
 
-def _request_review(paths: ProjectPaths, project: Project, view: deployment.DeploymentView,
-                    plan: plans.Plan, console: Console) -> int:
+def _request_review(paths: ProjectPaths, store: ControlPlane, project: Project,
+                    view: deployment.DeploymentView, plan: plans.Plan, console: Console) -> int:
     """Managed production: deploy to staging for review and record the request (the project
     as validated for production, checked for staging too)."""
     console.line("Production is PLEXI-managed: this becomes a deployment request, "
                  "reviewed in staging first.")
     with operation_lock(paths, Environment.STAGING, 0.0, console.progress):
         checked = pipeline.validate(paths, Environment.STAGING, console, project=project)
-        if checked is None or (staging := pipeline.bind(paths, checked, Environment.STAGING,
-                                                        console)) is None:
+        if checked is None or (staging := pipeline.bind(
+                paths, store, checked, Environment.STAGING, console)) is None:
             return ExitCode.FAILED
         prepared = pipeline.prepare(paths, staging, (), console)
         staging_plan = pipeline.preview(prepared, False, False, console)
         if staging_plan.has_changes:
-            pipeline.apply(paths, prepared, staging_plan, False, console)
-    with ControlPlane.of(paths) as store:
-        principal = Gate(paths.root, store).principal()
-        made = managed.new_request(plan, view.vault_names,
-                                   principal.user if principal else local_actor(), clock.now())
-        store.add_request(made)
+            pipeline.apply(paths, store, prepared, staging_plan, False, console)
+    principal = Gate(paths.root, store).principal()
+    made = managed.new_request(plan, view.vault_names,
+                               principal.user if principal else local_actor(), clock.now())
+    store.add_request(made)
     console.document({"request_id": made.request_id, "digest": made.digest,
                       "review_ends": managed.review_ends(made).isoformat(),
                       "plan": plans.to_json(plan)})

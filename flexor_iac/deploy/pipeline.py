@@ -105,11 +105,10 @@ def validate(paths: ProjectPaths, env: Environment, console: Console, dry_run: b
     return project
 
 
-def bind(paths: ProjectPaths, project: Project, env: Environment,
+def bind(paths: ProjectPaths, store: ControlPlane, project: Project, env: Environment,
          console: Console) -> deployment.DeploymentView | None:
     """Bind the validated project's snapshots; None (after reporting) when one has errors."""
-    with ControlPlane.of(paths) as store:
-        view = deployment.view(paths, project, env, store)
+    view = deployment.view(paths, project, env, store)
     console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {locate(paths.root)}")
     for vault, digest in sorted(view.snapshots.items()):
         console.debug(f"vault {vault}: binds snapshot {digest}")
@@ -160,15 +159,13 @@ def preview(prepared: Prepared, refresh: bool, allow_downgrade: bool,
     return plan
 
 
-def apply(paths: ProjectPaths, prepared: Prepared, plan: plans.Plan, refresh: bool,
-          console: Console) -> int:
+def apply(paths: ProjectPaths, store: ControlPlane, prepared: Prepared, plan: plans.Plan,
+          refresh: bool, console: Console) -> int:
     """Publish sync.auto vaults, run the update, print the result."""
     view = prepared.view
-    if view.to_publish:
-        with ControlPlane.of(paths) as store:
-            for vault in view.to_publish:
-                published = publish(paths, vault, store)
-                console.progress(f"Synced {published.vault} (sync.auto): {published.digest[:19]}…")
+    for vault in view.to_publish:
+        published = publish(paths, vault, store)
+        console.progress(f"Synced {published.vault} (sync.auto): {published.digest[:19]}…")
     console.progress(f"Deploying to {view.environment.value} …")
     message = f"flexor deploy --env {view.environment.value}"
     if transitions := plans.agent_transitions(plan):

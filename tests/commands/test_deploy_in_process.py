@@ -13,9 +13,11 @@ import pytest
 
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import pipeline
 from tests.helpers.cli import flexor_main
 from tests.helpers.keys import issue_key
+from tests.helpers.project import set_vault
 from tests.helpers.stacks import FakeStacks, use_fake_stacks
 
 Flexor = Callable[..., tuple[int, list[str], str]]
@@ -188,3 +190,43 @@ def test_a_managed_production_request_still_needs_a_project_valid_for_staging(
     assert err.splitlines()[-1] == "error: the project has errors; nothing was deployed"
     assert not any(line.startswith("Request ") for line in out)
     assert stacks.asked_of(STAGING) == []
+
+
+def _count_opens(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Each project whose control plane a command opens (ControlPlane.of), from now on."""
+    opened: list[Path] = []
+    real = ControlPlane.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[ControlPlane], paths: ProjectPaths) -> ControlPlane:
+        opened.append(paths.root)
+        return real(cls, paths)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ControlPlane, "of", classmethod(counting))
+    return opened
+
+
+def test_a_deploy_opens_the_control_plane_once(cli: Flexor, project: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    cli("sync", "--vault", "company")
+    opened = _count_opens(monkeypatch)
+    assert cli("deploy", "--env", "staging", "--yes")[0] == ExitCode.OK
+    assert opened == [project]
+    _bump(project, "1.1")
+    (project / "vaults" / "company" / "rules" / "extra.md").write_text("A new rule.\n")
+    set_vault(project, sync__auto=True)  # published by the deploy itself
+    opened.clear()
+    code, out, err = cli("deploy", "--env", "staging", "--yes")
+    assert (code, out[-1]) == (ExitCode.OK, "Deployed to staging: 2 update."), err
+    assert "Synced company (sync.auto): sha256:" in err
+    assert opened == [project]
+
+
+def test_a_managed_production_request_opens_the_control_plane_once(
+        cli: Flexor, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _managed(project, monkeypatch)
+    cli("sync", "--vault", "company")
+    opened = _count_opens(monkeypatch)
+    code, out, err = cli("deploy", "--env", "production", "--yes")
+    assert code == ExitCode.OK, err
+    assert out[-1].startswith("Then: flexor approve R-")
+    assert opened == [project]
