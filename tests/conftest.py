@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
+from tests.helpers.postgres import Server
 from tests.helpers.servers import serving
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,6 +102,7 @@ def write_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wri
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("FLEXOR_ENV", raising=False)
+    monkeypatch.delenv("FLEXOR_DATABASE_URL", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     GUARD.allowed = [tmp_path.resolve()]
     GUARD.active = True
@@ -173,3 +175,24 @@ def hooks() -> Iterator[http.server.HTTPServer]:
     server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
     with serving(server):
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real PostgreSQL for this test session (and xdist worker), stopped at its end. It may
+    be first asked for inside a test (a parametrized store), so its own files are not the
+    test's writes."""
+    active, GUARD.active = GUARD.active, False
+    try:
+        server = Server(tmp_path_factory.mktemp("postgres") / "data")
+    finally:
+        GUARD.active = active
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def team_database(postgres_server: Server) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database for one test."""
+    with postgres_server.database() as url:
+        yield url

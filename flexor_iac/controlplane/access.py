@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from flexor_iac.controlplane.database import Database
 
 ALL_VAULTS = "*"
 
@@ -59,7 +60,7 @@ class DeploymentRequest:
     applied_at: datetime | None = None
 
 
-_KEY_COLUMNS = ("key_id, name, user, scopes, hash, created_at, expires_at, revoked_at, "
+_KEY_COLUMNS = ('key_id, name, "user", scopes, hash, created_at, expires_at, revoked_at, '
                 "created_by, acts_as")
 _REQUEST_COLUMNS = ("request_id, environment, plan, digest, requested_by, requested_at, status, "
                     "approved_by, approved_at, applied_at")
@@ -80,7 +81,7 @@ def _request(row: Any) -> DeploymentRequest:
 class AccessRecords:
     """Methods ControlPlane gains for access control and managed environments."""
 
-    _db: sqlite3.Connection
+    _db: Database
 
     def _write(self) -> AbstractContextManager[None]:
         raise NotImplementedError
@@ -140,23 +141,24 @@ class AccessRecords:
     def grant(self, grant: Grant) -> None:
         """Give a user a role on a vault (replacing the role it had there)."""
         with self._write():
-            self._db.execute("INSERT INTO grants VALUES (?, ?, ?, ?, ?) ON CONFLICT (user, vault) "
-                             "DO UPDATE SET role=excluded.role, granted_at=excluded.granted_at, "
-                             "granted_by=excluded.granted_by",
+            self._db.execute('INSERT INTO grants VALUES (?, ?, ?, ?, ?) ON CONFLICT '
+                             '("user", vault) DO UPDATE SET role=excluded.role, '
+                             "granted_at=excluded.granted_at, granted_by=excluded.granted_by",
                              (grant.user, grant.vault, grant.role, grant.granted_at.isoformat(),
                               grant.granted_by))
 
     def revoke_grant(self, user: str, vault: str) -> bool:
         """Take a user's role on a vault away; False when there was none."""
         with self._write():
-            cursor = self._db.execute("DELETE FROM grants WHERE user=? AND vault=?", (user, vault))
+            cursor = self._db.execute('DELETE FROM grants WHERE "user"=? AND vault=?',
+                                      (user, vault))
         return cursor.rowcount == 1
 
     def grants(self, user: str | None = None) -> list[Grant]:
         """Grants (of one user), by user and vault."""
-        sql = "SELECT user, vault, role, granted_at, granted_by FROM grants"
-        rows = (self._db.execute(sql + " WHERE user=? ORDER BY vault", (user,)) if user
-                else self._db.execute(sql + " ORDER BY user, vault"))
+        sql = 'SELECT "user", vault, role, granted_at, granted_by FROM grants'
+        rows = (self._db.execute(sql + ' WHERE "user"=? ORDER BY vault', (user,)) if user
+                else self._db.execute(sql + ' ORDER BY "user", vault'))
         return [Grant(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4]) for r in rows]
 
     # --- deployment requests --------------------------------------------------------------

@@ -6,12 +6,13 @@ A mixin of ControlPlane: the SQL for the runtime's tables lives here, next to no
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from flexor_iac.controlplane.database import Database
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def agent_state(paused: bool, latest: RunRecord | None) -> str:
 class RunRecords:
     """Methods ControlPlane gains for the runtime (uses its connection and transactions)."""
 
-    _db: sqlite3.Connection
+    _db: Database
 
     def _write(self) -> AbstractContextManager[None]:
         raise NotImplementedError

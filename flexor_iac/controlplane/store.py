@@ -1,17 +1,15 @@
-"""The embedded control plane: one small SQLite (WAL) store with intent-named methods.
+"""The control plane store: intent-named methods over one database (database.py).
 
-SQL lives only here. Every write is one transaction; reads return frozen dataclasses.
+SQL lives only here and in the mixins (runs.py, access.py), written once for SQLite and
+PostgreSQL. Every write is one transaction; reads return frozen dataclasses.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,13 +17,13 @@ from typing import Any
 
 from flexor_iac.controlplane import health
 from flexor_iac.controlplane.access import AccessRecords
+from flexor_iac.controlplane.database import Database, connect
+from flexor_iac.controlplane.location import locate as locate  # where commands find it
+from flexor_iac.controlplane.migrate import ensure_schema
 from flexor_iac.controlplane.runs import RunRecords
-from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
 from flexor_iac.core import clock
-from flexor_iac.core.errors import ProjectNotFound, StateError
-from flexor_iac.core.workspace import ProjectPaths, find_project
-
-DB_NAME = "control-plane.db"
+from flexor_iac.core.errors import StateError
+from flexor_iac.core.workspace import ProjectPaths
 
 
 def timestamp() -> str:
@@ -68,71 +66,33 @@ class Binding:
 
 
 class ControlPlane(RunRecords, AccessRecords):
-    """The embedded store at `<project>/.flexor/control-plane.db`."""
+    """The control plane: the embedded SQLite file, or a team's PostgreSQL (database.py)."""
 
     @classmethod
     def of(cls, paths: ProjectPaths) -> ControlPlane:
-        """The project's control plane ($FLEXOR_CONTROL_PLANE, else .flexor/), opened: the one
-        way a command opens it (as a context manager: `with ControlPlane.of(paths) as store`)."""
+        """The project's control plane (see `locate`), opened: the one way a command opens it
+        (as a context manager: `with ControlPlane.of(paths) as store`)."""
         return cls(locate(paths.root))
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # The runtime's parallel steps write (the outbox) from worker threads: one connection,
-        # shared, with writes serialised by a lock.
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._lock = threading.RLock()
+    def __init__(self, where: Path | str) -> None:
+        self._db: Database = connect(where)
         try:
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._use_wal()
-            self._migrate()
-        except sqlite3.DatabaseError as error:
+            ensure_schema(self._db)
+        except BaseException as error:
             self._db.close()
-            if not health.is_damage(error):
-                raise
-            raise StateError(health.damaged(path, error)) from None
+            if isinstance(error, sqlite3.DatabaseError) and health.is_damage(error):
+                raise StateError(health.damaged(Path(where), error)) from None
+            raise
 
-    def _use_wal(self) -> None:
-        """Switch to WAL. SQLite does not wait its busy timeout for this switch: a second
-        process opening a new database at the same instant gets "database is locked" at once,
-        so wait for it here (the switch is made once per database, by whoever comes first)."""
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
+    @property
+    def where(self) -> str:
+        """The database file's resolved path, or the team database's URL without password."""
+        return self._db.where
 
-    def _migrate(self) -> None:
-        """Bring the database to SCHEMA_VERSION, one migration per transaction.
-
-        The version is read inside each transaction, so two processes opening a new or old
-        database at once apply every migration exactly once.
-        """
-        while True:
-            with self._write():
-                found = self._schema_version() or 0
-                if found > SCHEMA_VERSION:
-                    raise RuntimeError(f"{self.path} has schema {found}; "
-                                       f"this flexor knows {SCHEMA_VERSION}")
-                if found == SCHEMA_VERSION:
-                    return
-                for statement in statements(MIGRATIONS[found]):
-                    self._db.execute(statement)
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) "
-                                 "DO UPDATE SET value=excluded.value", (str(found + 1),))
-
-    def _schema_version(self) -> int | None:
-        try:
-            row = self._one("SELECT value FROM meta WHERE key='schema_version'")
-        except sqlite3.OperationalError:  # a new database: no tables yet
-            return None
-        return int(row[0]) if row else None
+    @property
+    def dialect(self) -> str:
+        """`sqlite` (embedded) or `postgresql` (team mode)."""
+        return self._db.dialect
 
     def close(self) -> None:
         """Close the connection."""
@@ -144,16 +104,8 @@ class ControlPlane(RunRecords, AccessRecords):
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[None]:
+        return self._db.transaction()
 
     def _one(self, sql: str, *args: Any) -> Any:
         return self._db.execute(sql, args).fetchone()
@@ -184,9 +136,15 @@ class ControlPlane(RunRecords, AccessRecords):
     # --- snapshots and bindings -----------------------------------------------------------
 
     def publish_snapshot(self, digest: str, vault: str, files: list[str],
-                         created_at: str | None = None) -> bool:
-        """Make `digest` the vault's newest snapshot; False if it already was (a no-op)."""
+                         created_at: str | None = None,
+                         content: Mapping[str, bytes] | None = None) -> bool:
+        """Make `digest` the vault's newest snapshot, keeping its files' `content` (once per
+        digest); False if it already was the newest (a no-op)."""
         with self._write():
+            if content is not None and self._one(
+                    "SELECT 1 FROM snapshot_files WHERE digest=? LIMIT 1", digest) is None:
+                self._db.executemany("INSERT INTO snapshot_files VALUES (?, ?, ?)",
+                                     [(digest, name, data) for name, data in content.items()])
             newest = self._one("SELECT digest FROM snapshots WHERE vault=? ORDER BY id DESC "
                                "LIMIT 1", vault)
             if newest is not None and newest[0] == digest:
@@ -195,6 +153,13 @@ class ControlPlane(RunRecords, AccessRecords):
                              "VALUES (?, ?, ?, ?)",
                              (digest, vault, json.dumps(files), created_at or timestamp()))
         return True
+
+    def snapshot_content(self, digest: str) -> dict[str, bytes] | None:
+        """A snapshot's files by relative path (None: its content was never stored here —
+        snapshots published before schema 7 keep theirs only in the clone that synced them)."""
+        rows = self._db.execute("SELECT path, content FROM snapshot_files WHERE digest=? "
+                                "ORDER BY path", (digest,)).rows
+        return {row[0]: bytes(row[1]) for row in rows} if rows else None
 
     def has_snapshots(self) -> bool:
         """Whether any snapshot was ever recorded (False: new or lost database)."""
@@ -288,13 +253,3 @@ class ControlPlane(RunRecords, AccessRecords):
 def _active_agent(row: Any) -> ActiveAgent:
     return ActiveAgent(row[0], row[1], row[2], json.loads(row[3]), row[4],
                        datetime.fromisoformat(row[5]), bool(row[6]))
-
-
-def locate(start: Path | None = None) -> Path:
-    """The control plane database: $FLEXOR_CONTROL_PLANE, else `.flexor/` of the project."""
-    if explicit := os.environ.get("FLEXOR_CONTROL_PLANE"):
-        return Path(explicit)
-    try:
-        return find_project(start).state_dir / DB_NAME
-    except ProjectNotFound as missing:
-        raise FileNotFoundError(f"{missing}: cannot find the control plane") from None

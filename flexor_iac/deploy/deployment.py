@@ -9,7 +9,7 @@ from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.deploy.snapshots import local_digest, recover, snapshot_directory, vault_directory
+from flexor_iac.deploy.snapshots import local_digest, recover, snapshot_folder, vault_directory
 from flexor_iac.project.diagnostics import Diagnostic
 from flexor_iac.project.loading import Project, VaultSource, load_vault, with_vaults
 from flexor_iac.project.selection import Selection, select, vault_skip_reason
@@ -60,12 +60,12 @@ def sync_states(paths: ProjectPaths, project: Project, plane: ControlPlane) -> l
     return states
 
 
-def _source(paths: ProjectPaths, sync: VaultSync, env: Environment, problems: list[str],
-            warnings: list[str]) -> tuple[Path, str, bool] | None:
+def _source(paths: ProjectPaths, plane: ControlPlane, sync: VaultSync, env: Environment,
+            problems: list[str], warnings: list[str]) -> tuple[Path, str, bool] | None:
     """(folder to load the vault from, digest it binds, publish first?) or None if refused."""
     name = sync.vault.config.name
     if sync.state == "current":
-        return snapshot_directory(paths, sync.local), sync.local, False
+        return snapshot_folder(paths, plane, sync.local), sync.local, False
     if sync.vault.config.sync.auto:
         return vault_directory(paths, sync.vault), sync.local, True
     if sync.newest is None:
@@ -77,7 +77,7 @@ def _source(paths: ProjectPaths, sync: VaultSync, env: Environment, problems: li
         return None
     warnings.append(f"vault {name} has local changes that are not synced; deploying its "
                     f"newest snapshot without them (run `flexor sync --vault {name}`)")
-    return snapshot_directory(paths, sync.newest), sync.newest, False
+    return snapshot_folder(paths, plane, sync.newest), sync.newest, False
 
 
 def view(paths: ProjectPaths, project: Project, env: Environment,
@@ -93,7 +93,7 @@ def view(paths: ProjectPaths, project: Project, env: Environment,
         if vault_skip_reason(sync.vault, env) is not None:
             vaults.append(sync.vault)  # not deployed here; kept so agents name a known vault
             continue
-        source = _source(paths, sync, env, problems, warnings)
+        source = _source(paths, plane, sync, env, problems, warnings)
         if source is None:
             continue
         folder, digest, first = source

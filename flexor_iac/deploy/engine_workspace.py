@@ -15,8 +15,9 @@ import os
 import sys
 from pathlib import Path
 
+from flexor_iac.controlplane.location import team_database
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
-from flexor_iac.core.errors import StateError
+from flexor_iac.core.errors import StateError, UsageError
 from flexor_iac.core.workspace import PROJECT_VARIABLE, ProjectPaths
 from flexor_iac.deploy.toolchain import pulumi_bin_dir
 
@@ -88,9 +89,18 @@ def ensure_passphrase(paths: ProjectPaths) -> Path:
 
 
 def backend_url(paths: ProjectPaths) -> str:
-    """The Pulumi state backend: $PULUMI_BACKEND_URL, else the embedded `file://` folder."""
-    return os.environ.get("PULUMI_BACKEND_URL") or f"file://{paths.backend_dir}"
+    """The Pulumi state backend: $PULUMI_BACKEND_URL, else in team mode Pulumi's `postgres://`
+    backend on the team database, else the embedded `file://` folder."""
+    if explicit := os.environ.get("PULUMI_BACKEND_URL"):
+        return explicit
+    if (team := team_database(paths.root)) is not None:
+        return "postgres://" + team.split("://", 1)[1]  # Pulumi knows this scheme only
+    return f"file://{paths.backend_dir}"
 
+
+TEAM_PASSPHRASE = ("team mode (FLEXOR_DATABASE_URL) needs the team's shared passphrase: set "
+                   "PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (a passphrase made "
+                   "on one machine cannot open the stacks of another)")
 
 # Paths an operator may give relative to where they run flexor.
 RELATIVE_TO_CALLER = ("FLEXOR_CONTROL_PLANE", "PULUMI_CONFIG_PASSPHRASE_FILE")
@@ -113,9 +123,12 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
         "PATH": f"{pulumi_bin_dir()}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     if "PULUMI_BACKEND_URL" not in os.environ:
-        paths.backend_dir.mkdir(parents=True, exist_ok=True)
         env["PULUMI_BACKEND_URL"] = backend_url(paths)
+        if env["PULUMI_BACKEND_URL"].startswith("file://"):
+            paths.backend_dir.mkdir(parents=True, exist_ok=True)
     if not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ):
+        if team_database(paths.root) is not None:
+            raise UsageError(TEAM_PASSPHRASE)
         env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(ensure_passphrase(paths))
     # The engine and the providers work in the engine's folder, not where flexor was started:
     # a relative path the caller gave means what it meant to the caller.

@@ -57,29 +57,52 @@ def snapshot_directory(paths: ProjectPaths, digest: str) -> Path:
 
 
 def publish(paths: ProjectPaths, vault: VaultSource, control_plane: ControlPlane) -> Published:
-    """Copy the vault into its content-addressed folder (atomically) and record it."""
+    """Record the vault's content as a snapshot in the control plane, and keep a copy in its
+    content-addressed folder (written atomically, once)."""
     digest = local_digest(paths, vault)
-    target = snapshot_directory(paths, digest)
-    if not target.exists():
-        staging = target.with_name(f".{target.name}.{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        source = vault_directory(paths, vault)
-        for name in vault.files:
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            # The bytes, never a link; only the regular files listed (vault.files).
-            with _listed_files():
-                data = read_regular(source / name, identity=vault.identities[name])
-            (staging / name).write_bytes(data)
-        try:
-            os.rename(staging, target)
-        except OSError:  # another sync of the same content won the race: same bytes
-            shutil.rmtree(staging, ignore_errors=True)
-    created = control_plane.publish_snapshot(digest, vault.config.name, list(vault.files))
+    source = vault_directory(paths, vault)
+    content: dict[str, bytes] = {}
+    for name in vault.files:
+        # The bytes, never a link; only the regular files listed (vault.files).
+        with _listed_files():
+            content[name] = read_regular(source / name, identity=vault.identities[name])
+    _write_folder(snapshot_directory(paths, digest), content)
+    created = control_plane.publish_snapshot(digest, vault.config.name, list(vault.files),
+                                             content=content)
     published_at = control_plane.snapshot_time(vault.config.name, digest)
     if created and published_at is not None:
         _journal(paths, {"vault": vault.config.name, "digest": digest, "files": list(vault.files),
                          "created_at": published_at.isoformat()})
     return Published(vault.config.name, digest, vault.files, created)
+
+
+def _write_folder(target: Path, content: dict[str, bytes]) -> None:
+    """Write a snapshot's folder once, atomically (a rename of a complete copy)."""
+    if target.exists():
+        return
+    staging = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    for name, data in content.items():
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).write_bytes(data)
+    staging.mkdir(parents=True, exist_ok=True)  # a vault of no listed files
+    try:
+        os.rename(staging, target)
+    except OSError:  # another process wrote the same content first: same bytes
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def snapshot_folder(paths: ProjectPaths, control_plane: ControlPlane, digest: str) -> Path:
+    """A snapshot's files on this machine: the clone's copy, else written out from the control
+    plane (a team database holds every synced snapshot, so a fresh clone needs no `.flexor/`)."""
+    target = snapshot_directory(paths, digest)
+    if not target.is_dir():
+        content = control_plane.snapshot_content(digest)
+        if content is None:
+            raise FlexorError(f"snapshot {digest[:19]}… has no content here or in the control "
+                              "plane: run `flexor sync` in the clone that has the vault")
+        _write_folder(target, content)
+    return target
 
 
 def _journal(paths: ProjectPaths, entry: dict[str, Any]) -> None:
@@ -96,8 +119,10 @@ def recover(paths: ProjectPaths, control_plane: ControlPlane) -> int:
     replayed = 0
     for line in journal.read_text().splitlines():
         entry = json.loads(line)
-        if snapshot_directory(paths, entry["digest"]).is_dir():
+        folder = snapshot_directory(paths, entry["digest"])
+        if folder.is_dir():
+            content = {name: (folder / name).read_bytes() for name in entry["files"]}
             control_plane.publish_snapshot(entry["digest"], entry["vault"], entry["files"],
-                                           entry["created_at"])
+                                           entry["created_at"], content=content)
             replayed += 1
     return replayed

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from flexor_iac.access.policy import KEY_VARIABLE, MANAGED_DIRECT, Gate
@@ -33,18 +32,18 @@ _AUTHORIZED: dict[tuple[str, str, str | None, tuple[str, ...]], bool] = {}
 
 def plane_record(store: ControlPlane) -> dict[str, str]:
     """What a resource records about the control plane it was applied to."""
-    return {"id": store.identity, "path": str(store.path.resolve())}
+    return {"id": store.identity, "path": store.where}
 
 
 def _belongs_elsewhere(store: ControlPlane, recorded: Any) -> str | None:
     """The refusal when the resource was applied to another control plane that still exists."""
     if not isinstance(recorded, dict) or recorded.get("id") in (None, store.identity):
         return None
-    where = Path(str(recorded.get("path")))
+    where = str(recorded.get("path"))
     if identity_at(where) != recorded["id"]:
         return None  # that database is gone (lost or replaced): this one may adopt the stack
     return (f"refused: this stack was applied to the control plane at {where} (identity "
-            f"{recorded['id'][:8]}), not {store.path} ({store.identity[:8]}); point "
+            f"{recorded['id'][:8]}), not {store.where} ({store.identity[:8]}); point "
             "FLEXOR_CONTROL_PLANE back at it")
 
 
@@ -57,7 +56,7 @@ def check_plane(store: ControlPlane, olds: dict[str, Any] | None) -> None:
     if isinstance(recorded, dict) and recorded.get("id") != store.identity:
         raise PolicyRefusal(
             f"refused: this stack was applied to another control plane ({recorded.get('path')}"
-            f", now gone); run `flexor deploy --refresh` to rebuild it in {store.path}")
+            f", now gone); run `flexor deploy --refresh` to rebuild it in {store.where}")
 
 
 def adopted(store: ControlPlane, props: dict[str, Any]) -> dict[str, str]:
@@ -73,7 +72,7 @@ def authorize(store: ControlPlane, env: str, vaults: Iterable[str]) -> None:
     touches, under the recorded protection; a PLEXI-managed production changes only through
     flexor (an approved request, or a rollback), never a direct `pulumi up`/`destroy`."""
     token = os.environ.get(KEY_VARIABLE)
-    cached = (str(store.path), env, token, tuple(sorted(vaults)))
+    cached = (store.where, env, token, tuple(sorted(vaults)))
     paths = find_project()
     environment = Environment(env)
     if (managed := _AUTHORIZED.get(cached)) is None:

@@ -6,9 +6,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from flexor_iac.controlplane.migrate import HEAD as SCHEMA_VERSION
 from flexor_iac.controlplane.runs import RunQuery
-from flexor_iac.controlplane.schema import MIGRATIONS, SCHEMA_VERSION, statements
 from flexor_iac.controlplane.store import ControlPlane
+from tests.helpers.legacy_schema import MIGRATIONS, statements
 
 
 def _version(path: Path) -> int:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.deploy.snapshots import publish, snapshot_directory
+from flexor_iac.deploy.deployment import view
+from flexor_iac.deploy.snapshots import publish, snapshot_directory, snapshot_folder
 from flexor_iac.project.loading import load_project
 
 
@@ -63,3 +66,32 @@ def test_a_vault_file_swapped_for_a_link_after_the_listing_is_not_published(
         assert store.newest_snapshot("company") is None
     assert not any(b"the-secret" in p.read_bytes()
                    for p in (paths.state_dir / "snapshots").rglob("*") if p.is_file())
+
+
+def test_a_clone_that_never_synced_deploys_the_snapshot_the_control_plane_holds(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared.db"  # one control plane for two clones (a team database's role)
+    monkeypatch.setenv("FLEXOR_CONTROL_PLANE", str(shared))
+    first, _diagnostics = load_project(project)
+    vault = first.vault("company")
+    assert vault is not None
+    with ControlPlane(shared) as store:
+        published = publish(ProjectPaths(project), vault, store)
+    clone = tmp_path / "clone"
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns(".flexor"))
+    second, _diagnostics = load_project(clone)
+    with ControlPlane(shared) as store:
+        bound = view(ProjectPaths(clone), second, Environment.STAGING, store)
+    assert bound.snapshots == {"company": published.digest}
+    written = snapshot_directory(ProjectPaths(clone), published.digest)
+    assert (written / "vault.json").read_bytes() == \
+        (project / "vaults" / "company" / "vault.json").read_bytes()
+
+
+def test_a_snapshot_with_no_content_anywhere_is_one_clear_error(project: Path) -> None:
+    paths = ProjectPaths(project)
+    with ControlPlane(locate(project)) as store:
+        store.publish_snapshot("sha256:" + "ab" * 32, "company", ["vault.json"])  # no content
+        with pytest.raises(FlexorError, match=r"snapshot sha256:abababababab… has no content "
+                                              r"here or in the control plane"):
+            snapshot_folder(paths, store, "sha256:" + "ab" * 32)

@@ -23,7 +23,7 @@ def test_create_registers_and_delete_forgets(store: ControlPlane) -> None:
     created = provider.create(dict(PROPS))
     assert created.id == "staging/environment/staging"
     assert created.outs == {**PROPS, APPLIED_KEY: True, CONTROL_PLANE_KEY: {
-        "id": store.identity, "path": str(store.path.resolve())}}
+        "id": store.identity, "path": store.where}}
     assert store.environment("staging") == {"tier_scope": ["L4", "L3", "L2", "L1"],
                                             "triggers": ["manual"], "isolation": "isolated",
                                             "catalog": "plexifact://staging/catalog"}

@@ -38,7 +38,7 @@ def test_another_control_plane_is_refused_while_the_first_exists(
                         lambda: provider.delete("id", applied),
                         lambda: provider.read("id", applied)):
             with pytest.raises(PolicyRefusal, match="this stack was applied to the control "
-                                                    f"plane at {store.path}"):
+                                                    f"plane at {store.where}"):
                 attempt()
         assert other.bindings("production") == []
     assert store.binding_digest("production", "company") == "sha256:01"
@@ -51,7 +51,7 @@ def test_a_lost_control_plane_is_adopted_by_a_refresh_only(
     store.close()
     for leftover in tmp_path.glob("control-plane.db*"):
         leftover.unlink()
-    with ControlPlane(store.path) as rebuilt:  # a new, empty database where the old one was
+    with ControlPlane(Path(store.where)) as rebuilt:  # a new, empty database where the old one was
         with pytest.raises(PolicyRefusal, match="run `flexor deploy --refresh`"):
             provider.update("id", applied, dict(PROPS))
         refreshed = provider.read("id", applied).outs
@@ -90,7 +90,7 @@ def test_a_key_needs_a_role_on_every_vault_the_resource_touches(
 
 
 def _managed(store: ControlPlane) -> None:
-    (store.path.parent / "Pulumi.production.yaml").write_text(
+    (Path(store.where).parent / "Pulumi.production.yaml").write_text(
         "config:\n  flexor:managed: true\n")
 
 

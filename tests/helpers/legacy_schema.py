@@ -1,4 +1,5 @@
-"""The control plane's SQL schema, as numbered migrations (applied in order, each once)."""
+"""The control plane's schema as flexor wrote it before alembic kept it (SQLite only): the tests
+build databases of each old version with it, to check they are brought to the current one."""
 
 from __future__ import annotations
 

@@ -1,0 +1,208 @@
+"""Where the control plane's rows live: the embedded SQLite file or a team's PostgreSQL.
+
+Both speak one small interface (`Database`): `execute`/`executemany` take SQL written once with
+`?` placeholders, and `transaction()` is one serialised write transaction (SQLite: BEGIN
+IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock, so a read-then-write such as
+publishing a snapshot behaves the same on both). The store (store.py) and its mixins hold all
+the SQL; nothing above the control plane knows which database it talks to.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from flexor_iac.controlplane import health
+from flexor_iac.controlplane.location import is_url, redacted
+from flexor_iac.core.errors import StateError
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+# One advisory-lock key for the control plane's write transactions ("flexorcp" as a number).
+WRITE_LOCK_KEY = 0x666C65786F726370
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows one statement returned (read in full) and how many rows it changed."""
+
+    rows: list[Any]
+    rowcount: int
+
+    def fetchone(self) -> Any:
+        """The first row, or None."""
+        return self.rows[0] if self.rows else None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
+
+
+class Database(Protocol):
+    """What the store needs of a database."""
+
+    dialect: str  # "sqlite" or "postgresql"
+    where: str  # the file's resolved path, or the URL without its password
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        """Run one statement (inside the current thread's write transaction, if any)."""
+        ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per row of arguments."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction, serialised with every other writer of the database."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection(s)."""
+        ...
+
+
+class SQLiteDatabase:
+    """The embedded control plane: one file in WAL mode, one connection shared by threads."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = str(path.resolve())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The runtime's parallel steps write (the outbox) from worker threads: one connection,
+        # shared, with writes serialised by a lock.
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._lock = threading.RLock()
+        try:
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._use_wal()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            if not health.is_damage(error):
+                raise
+            raise StateError(health.damaged(path, error)) from None
+
+    def _use_wal(self) -> None:
+        """Switch to WAL. SQLite does not wait its busy timeout for this switch: a second
+        process opening a new database at the same instant gets "database is locked" at once,
+        so wait for it here (the switch is made once per database, by whoever comes first)."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        with self._lock:
+            cursor = self._db.execute(sql, tuple(args))
+            return Rows(cursor.fetchall(), cursor.rowcount)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._lock:
+            self._db.executemany(sql, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresDatabase:
+    """Team mode: a PostgreSQL database shared by every clone and CI runner (psycopg 3, with a
+    small connection pool; a write transaction keeps its connection for its thread)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self.where = redacted(url)
+        self._local = threading.local()
+        try:
+            self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                url, min_size=1, max_size=4, kwargs={"autocommit": True}, open=False,
+                name="flexor-control-plane")
+            self._pool.open(wait=True, timeout=15)
+        except (psycopg.Error, OSError) as error:
+            raise StateError(unreachable(self.where, error)) from None
+
+    def _bound(self) -> psycopg.Connection[Any] | None:
+        return getattr(self._local, "connection", None)
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        if (connection := self._bound()) is not None:
+            return _fetched(connection.execute(_postgres(sql), tuple(args)))
+        with self._pool.connection() as pooled:
+            return _fetched(pooled.execute(_postgres(sql), tuple(args)))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if (connection := self._bound()) is not None:
+            connection.cursor().executemany(_postgres(sql), list(rows))
+            return
+        with self._pool.connection() as pooled:
+            pooled.cursor().executemany(_postgres(sql), list(rows))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._bound() is not None:
+            raise RuntimeError("a control-plane write transaction is already open here")
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            self._local.connection = connection
+            try:
+                yield
+            finally:
+                self._local.connection = None
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _fetched(cursor: psycopg.Cursor[Any]) -> Rows:
+    return Rows(cursor.fetchall() if cursor.description else [], cursor.rowcount)
+
+
+@cache
+def _postgres(sql: str) -> str:
+    """The store's SQL for psycopg: `?` placeholders become `%s`, literal `%` are doubled."""
+    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
+
+
+def unreachable(where: str, error: BaseException) -> str:
+    """The one line for a team database that cannot be reached."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (f"cannot reach the team control plane {where} ({reason}): check FLEXOR_DATABASE_URL "
+            "and that the server is running")
+
+
+def connect(where: Path | str) -> Database:
+    """The database at `where`: a PostgreSQL URL, or a SQLite file's path."""
+    if is_url(where):
+        return PostgresDatabase(str(where))
+    return SQLiteDatabase(Path(where))

@@ -1,0 +1,76 @@
+"""Where a project's control plane is: a team's PostgreSQL (a URL) or the embedded SQLite file.
+
+FLEXOR_DATABASE_URL (or `flexor:database` in Pulumi.yaml's config; the variable wins) switches a
+project to team mode; FLEXOR_CONTROL_PLANE names another SQLite file; else `.flexor/`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from flexor_iac.core.errors import ProjectNotFound, UsageError
+from flexor_iac.core.workspace import find_project
+
+DB_NAME = "control-plane.db"
+DATABASE_VARIABLE = "FLEXOR_DATABASE_URL"
+DATABASE_CONFIG_KEY = "flexor:database"
+URL_SCHEMES = ("postgresql", "postgres")
+
+
+def is_url(where: str | Path) -> bool:
+    """Whether `where` names a PostgreSQL database (a URL), not a SQLite file."""
+    return isinstance(where, str) and urlsplit(where).scheme in URL_SCHEMES
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages, `db status` and what a stack records."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _checked(url: str) -> str:
+    if not is_url(url):
+        raise UsageError(f"{DATABASE_VARIABLE} (or {DATABASE_CONFIG_KEY}) must be a "
+                         f"postgresql:// URL, not {redacted(url)!r}")
+    return url
+
+
+def _configured(root: Path) -> str | None:
+    import yaml
+
+    try:
+        config = (yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}).get("config") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None  # validate reports a broken Pulumi.yaml; the embedded store still opens
+    value = config.get(DATABASE_CONFIG_KEY) if isinstance(config, dict) else None
+    if isinstance(value, dict):  # the project-config form: {value: ..., description: ...}
+        value = value.get("value") or value.get("default")
+    return str(value) if value else None
+
+
+def team_database(root: Path) -> str | None:
+    """The team database's URL ($FLEXOR_DATABASE_URL, else Pulumi.yaml's `flexor:database`);
+    None: the project is on the embedded control plane."""
+    url = os.environ.get(DATABASE_VARIABLE) or _configured(root)
+    return _checked(url) if url else None
+
+
+def locate(start: Path | None = None) -> Path | str:
+    """The control plane: $FLEXOR_DATABASE_URL, else $FLEXOR_CONTROL_PLANE (a SQLite file),
+    else Pulumi.yaml's `flexor:database`, else the project's `.flexor/control-plane.db`."""
+    if url := os.environ.get(DATABASE_VARIABLE):
+        return _checked(url)
+    if explicit := os.environ.get("FLEXOR_CONTROL_PLANE"):
+        return Path(explicit)
+    try:
+        paths = find_project(start)
+    except ProjectNotFound as missing:
+        raise FileNotFoundError(f"{missing}: cannot find the control plane") from None
+    if url := _configured(paths.root):
+        return _checked(url)
+    return paths.state_dir / DB_NAME
