@@ -1,10 +1,12 @@
 # Two commands set everything up on a fresh machine (see README):
 #   make demo   — set up if needed, then scripts/demo: deploy the example project to sandbox and
 #                 staging, run its demo agent in each, show their status
-#   make test   — set up if needed, run lint, types and the whole test suite (real Pulumi engine)
+#   make test   — set up if needed, run lint, types and the whole test suite (real Pulumi engine),
+#                 then the store-touching suites again on PostgreSQL (team mode)
 #   make test-fast — the tests that start no process (no engine, CLI, git or scripts): seconds
 PYTHON ?= python3
 VENV := .venv/bin
+TEAM_SUITES := tests/access tests/runtime tests/commands tests/controlplane tests/resources tests/deploy
 
 .PHONY: setup demo test test-fast lint bench clean-state
 
@@ -18,8 +20,11 @@ lint: setup
 	$(VENV)/ruff check flexor_iac tests bench scripts/setup
 	$(VENV)/mypy
 
+# The second pass runs the store-touching suites again in team mode, on a PostgreSQL the tests
+# start themselves (`--store postgresql`; the real-engine ones too with `-m engine`).
 test: lint
 	$(VENV)/python -m pytest
+	$(VENV)/python -m pytest --store postgresql -m "not engine" -q -n 2 $(TEAM_SUITES)
 
 test-fast: setup
 	$(VENV)/python -m pytest -m "not engine" -q -n 2   # pytest-xdist: one worker per core

@@ -133,10 +133,31 @@ def unsalted(stack_text: str) -> str:
                    if not line.startswith(_SECRETS_KEYS))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="the control plane of every `project`: the embedded SQLite file, or "
+                          "a new database on a PostgreSQL the tests start (team mode)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `--store postgresql`, the tests of the embedded store's own files are left out."""
+    if config.getoption("store") != "postgresql":
+        return
+    embedded = [item for item in items if item.get_closest_marker("embedded")]
+    if embedded:
+        config.hook.pytest_deselected(items=embedded)
+        items[:] = [item for item in items if not item.get_closest_marker("embedded")]
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path, request: pytest.FixtureRequest,
+            monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the repository's example project (the vendor's example: feed-monitor in the
-    company vault, without the demo's additions) in a temp dir, with its own .flexor/."""
+    company vault, without the demo's additions) in a temp dir, with its own .flexor/ — and,
+    with `--store postgresql`, in team mode on a new PostgreSQL database."""
+    if request.config.getoption("store") == "postgresql":
+        monkeypatch.setenv("FLEXOR_DATABASE_URL", request.getfixturevalue("team_database"))
+        monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-team-passphrase")
     root = tmp_path / "project"
     root.mkdir()
     for name in EXAMPLE_FILES:

@@ -16,12 +16,12 @@ from pathlib import Path
 from flexor_iac.access import windows
 from flexor_iac.access.policy import Authority, Gate
 from flexor_iac.controlplane.access import DeploymentRequest
+from flexor_iac.controlplane.locks import environment_lock
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import UsageError
-from flexor_iac.core.locking import operation_lock
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import deployment, managed, pipeline, plan_file
@@ -76,7 +76,7 @@ def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: 
     _check_flags(request)
     if request.saved_plan is not None:
         return _apply_saved(paths, request, request.saved_plan, console, confirm)
-    lock = nullcontext() if request.dry_run else operation_lock(
+    lock = nullcontext() if request.dry_run else environment_lock(
         paths, request.env, request.lock_timeout, console.progress)
     with lock:
         return _deploy(paths, request, console, confirm)
@@ -144,7 +144,7 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
     if saved.basis.environment != env.value:
         raise UsageError(f"--plan {source} is a plan for {saved.basis.environment}, "
                          f"not {env.value}")
-    with operation_lock(paths, env, request.lock_timeout, console.progress):
+    with environment_lock(paths, env, request.lock_timeout, console.progress):
         if (project := pipeline.validate(paths, env, console)) is None:
             return ExitCode.FAILED
         with ControlPlane.of(paths) as store:
@@ -173,7 +173,7 @@ def _request_review(paths: ProjectPaths, store: ControlPlane, project: Project,
     as validated for production, checked for staging too)."""
     console.line("Production is PLEXI-managed: this becomes a deployment request, "
                  "reviewed in staging first.")
-    with operation_lock(paths, Environment.STAGING, 0.0, console.progress):
+    with environment_lock(paths, Environment.STAGING, 0.0, console.progress):
         checked = pipeline.validate(paths, Environment.STAGING, console, project=project)
         if checked is None or (staging := pipeline.bind(
                 paths, store, checked, Environment.STAGING, console)) is None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flexor_iac.access.policy import Gate
+from flexor_iac.controlplane.locks import environment_lock
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError
-from flexor_iac.core.locking import operation_lock
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import plan as plans
@@ -66,7 +66,7 @@ def rolled_back_inputs(agent: DeployedResource, target: dict[str, Any]) -> dict[
 def run(paths: ProjectPaths, request: RollbackRequest, console: Console,
         confirm: Callable[[str], bool]) -> int:
     """Roll one agent back in one environment; returns the exit code."""
-    lock = nullcontext() if request.dry_run else operation_lock(
+    lock = nullcontext() if request.dry_run else environment_lock(
         paths, request.env, request.lock_timeout, console.progress)
     with lock:
         return _rollback(paths, request, console, confirm)

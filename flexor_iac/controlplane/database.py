@@ -38,6 +38,7 @@ class Rows:
 
     rows: list[Any]
     rowcount: int
+    columns: tuple[str, ...] = ()
 
     def fetchone(self) -> Any:
         """The first row, or None."""
@@ -110,7 +111,7 @@ class SQLiteDatabase:
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
         with self._lock:
             cursor = self._db.execute(sql, tuple(args))
-            return Rows(cursor.fetchall(), cursor.rowcount)
+            return Rows(cursor.fetchall(), cursor.rowcount, _names(cursor.description))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock:
@@ -185,7 +186,12 @@ class PostgresDatabase:
 
 
 def _fetched(cursor: psycopg.Cursor[Any]) -> Rows:
-    return Rows(cursor.fetchall() if cursor.description else [], cursor.rowcount)
+    return Rows(cursor.fetchall() if cursor.description else [], cursor.rowcount,
+                _names(cursor.description))
+
+
+def _names(description: Any) -> tuple[str, ...]:
+    return tuple(column[0] for column in description or ())
 
 
 @cache

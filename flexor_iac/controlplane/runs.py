@@ -118,18 +118,25 @@ class RunRecords:
         raise NotImplementedError
 
     def record_run(self, run: RunRecord, lines: Sequence[LogLine]) -> None:
-        """Store a finished run and its log lines (one transaction)."""
+        """Store a finished run and its log lines (one transaction); it becomes its agent's
+        latest run unless a later one is recorded (a tie goes to the one recorded last)."""
         detail = {k: getattr(run, k) for k in _DETAIL_FIELDS}
+        at = run.trigger_at.isoformat()
         with self._write():
             self._db.execute(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.run_id, run.environment, run.agent, run.version, run.vault,
-                 run.trigger_type, run.trigger_at.isoformat(), run.status, run.attempts,
+                 run.trigger_type, at, run.status, run.attempts,
                  run.duration_ms, int(run.audited), json.dumps(detail, default=str)))
             self._db.executemany(
                 "INSERT INTO run_logs VALUES (?, ?, ?, ?, ?)",
                 [(run.run_id, seq, line.at.isoformat(), line.level, line.message)
                  for seq, line in enumerate(lines)])
+            self._db.execute(
+                "INSERT INTO latest_runs VALUES (?, ?, ?, ?) ON CONFLICT (environment, agent) "
+                "DO UPDATE SET run_id=excluded.run_id, trigger_at=excluded.trigger_at "
+                "WHERE excluded.trigger_at >= latest_runs.trigger_at",
+                (run.environment, run.agent, run.run_id, at))
 
     def runs(self, query: RunQuery) -> list[RunRecord]:
         """Runs matching `query`, newest first."""
@@ -160,10 +167,9 @@ class RunRecords:
 
     def latest_runs(self, environment: str) -> dict[str, RunRecord]:
         """Each agent's most recent run in the environment."""
-        rows = self._db.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs r WHERE environment=? AND rowid=(SELECT rowid "
-            "FROM runs WHERE environment=r.environment AND agent=r.agent "
-            "ORDER BY trigger_at DESC, rowid DESC LIMIT 1)", (environment,))
+        columns = ", ".join(f"r.{name}" for name in _RUN_COLUMNS.split(", "))
+        rows = self._db.execute(f"SELECT {columns} FROM latest_runs l JOIN runs r ON "
+                                "r.run_id = l.run_id WHERE l.environment=?", (environment,))
         return {run.agent: run for run in map(_run, rows)}
 
     def run_log(self, run_id: str) -> list[LogLine]:
@@ -181,6 +187,13 @@ class RunRecords:
             for table in ("run_logs", "outbox", "runs"):
                 self._db.executemany(f"DELETE FROM {table} WHERE run_id=?",
                                      [(run_id,) for run_id in old])
+            if old:  # its latest run may have gone too: the newest one left, if any
+                self._db.execute("DELETE FROM latest_runs WHERE environment=? AND agent=?",
+                                 (environment, agent))
+                self._db.execute(
+                    "INSERT INTO latest_runs SELECT environment, agent, run_id, trigger_at "
+                    "FROM runs WHERE environment=? AND agent=? ORDER BY trigger_at DESC, "
+                    "rowid DESC LIMIT 1", (environment, agent))
         return len(old)
 
     def add_to_outbox(self, message: OutboxMessage) -> None:

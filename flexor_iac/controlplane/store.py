@@ -90,6 +90,11 @@ class ControlPlane(RunRecords, AccessRecords):
         return self._db.where
 
     @property
+    def database(self) -> Database:
+        """The database itself (for moving a whole control plane: controlplane.transfer)."""
+        return self._db
+
+    @property
     def dialect(self) -> str:
         """`sqlite` (embedded) or `postgresql` (team mode)."""
         return self._db.dialect

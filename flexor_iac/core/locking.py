@@ -52,6 +52,18 @@ class Holder:
         return cls(local_actor(), socket.gethostname(), os.getpid(), printable,
                    datetime.now(UTC).isoformat(timespec="seconds"))
 
+    @classmethod
+    def parse(cls, text: str) -> Holder | None:
+        """A holder as written by `dump` (None: nothing, or not a holder)."""
+        try:
+            return cls(**json.loads(text))
+        except (ValueError, TypeError):
+            return None
+
+    def dump(self) -> str:
+        """The holder as one line of JSON."""
+        return json.dumps(asdict(self))
+
     def describe(self) -> str:
         """`ops@ci-7 (pid 4242) running `flexor deploy --env staging` for 2m05s`."""
         try:
@@ -71,10 +83,47 @@ def _age(delta: timedelta) -> str:
 
 def _read_holder(handle: IO[str]) -> Holder | None:
     handle.seek(0)
+    return Holder.parse(handle.read())
+
+
+@dataclass(frozen=True)
+class LockState:
+    """An environment's lock as `flexor db status` shows it: its last holder, and whether that
+    holder still holds it (False: it ended without finishing; the next operation recovers)."""
+
+    environment: str
+    holder: Holder
+    held: bool
+
+
+def local_locks(paths: ProjectPaths) -> list[LockState]:
+    """This machine's environment locks that are held, or whose holder ended without finishing
+    (read without taking them: an operation starting meanwhile is never refused)."""
+    found = []
+    for env in Environment:
+        try:
+            with lock_file(paths, env).open() as handle:
+                holder = _read_holder(handle)
+                inode = os.fstat(handle.fileno()).st_ino
+        except OSError:
+            continue
+        if holder is not None:
+            found.append(LockState(env.value, holder, inode in _flocked_inodes()))
+    return found
+
+
+def _flocked_inodes() -> set[int]:
+    """Inodes that some process holds a flock(2) lock on (Linux: /proc/locks)."""
     try:
-        return Holder(**json.loads(handle.read()))
-    except (ValueError, TypeError):
-        return None
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return set()
+    inodes = set()
+    for line in lines:
+        fields = line.split()
+        if "FLOCK" in fields and len(fields) >= 6:
+            inodes.add(int(fields[5].rsplit(":", 1)[-1]))
+    return inodes
 
 
 def lock_file(paths: ProjectPaths, env: Environment) -> Path:
@@ -121,11 +170,10 @@ def operation_lock(paths: ProjectPaths, env: Environment, timeout: float = 0.0,
         _acquire(handle, env, timeout, say)
         previous = _read_holder(handle)
         if previous is not None and say is not None:
-            say(f"the previous operation on {env.value} ended without finishing: "
-                f"{previous.describe()}; recovering")
+            say(unfinished(env, previous))
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps(asdict(Holder.me())))
+        handle.write(Holder.me().dump())
         handle.flush()
         _HELD[path] = 1
         try:
@@ -148,14 +196,29 @@ def _acquire(handle: IO[str], env: Environment, timeout: float,
             return
         except BlockingIOError:
             holder = _read_holder(handle)
-            who = holder.describe() if holder else "another process"
             if time.monotonic() >= deadline:
-                hint = "wait for it to finish" if timeout else \
-                    "wait for it, or pass --lock-timeout 5m to wait here"
-                raise PolicyRefusal(f"{env.value} is locked by another flexor operation: "
-                                    f"{who}; {hint}") from None
+                raise refusal(env, holder, timeout) from None
             if say is not None and not announced:
-                say(f"waiting up to {_age(timedelta(seconds=timeout))} for the {env.value} "
-                    f"lock: {who}")
+                say(waiting(env, holder, timeout))
                 announced = True
             time.sleep(POLL_SECONDS)
+
+
+def refusal(env: Environment, holder: Holder | None, timeout: float) -> PolicyRefusal:
+    """The refusal of an operation that found the environment locked (it names the holder)."""
+    who = holder.describe() if holder else "another process"
+    hint = "wait for it to finish" if timeout else \
+        "wait for it, or pass --lock-timeout 5m to wait here"
+    return PolicyRefusal(f"{env.value} is locked by another flexor operation: {who}; {hint}")
+
+
+def waiting(env: Environment, holder: Holder | None, timeout: float) -> str:
+    """The line said once while an operation waits for the environment's lock."""
+    who = holder.describe() if holder else "another process"
+    return f"waiting up to {_age(timedelta(seconds=timeout))} for the {env.value} lock: {who}"
+
+
+def unfinished(env: Environment, previous: Holder) -> str:
+    """The line said when the previous holder ended without finishing."""
+    return (f"the previous operation on {env.value} ended without finishing: "
+            f"{previous.describe()}; recovering")

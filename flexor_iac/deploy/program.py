@@ -16,10 +16,10 @@ import pulumi
 
 from flexor_iac.access.policy import MANAGED_DIRECT, Gate
 from flexor_iac.access.protection import Protection
+from flexor_iac.controlplane.locks import environment_lock
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import TIER_SCOPE, Environment
 from flexor_iac.core.errors import FlexorError, PolicyRefusal
-from flexor_iac.core.locking import operation_lock
 from flexor_iac.core.workspace import ProjectPaths, find_project
 from flexor_iac.deploy.deployment import DeploymentView
 from flexor_iac.deploy.deployment import view as deployment_view
@@ -206,7 +206,7 @@ def _hold_lock_until_exit(paths: ProjectPaths, env: Environment) -> None:
     """A direct `pulumi up` holds the environment's operation lock while its program runs,
     which is until the update ends: it never slips in while `flexor deploy` waits at its
     prompt, and flexor refuses to start while it runs."""
-    _HELD.enter_context(operation_lock(paths, env))
+    _HELD.enter_context(environment_lock(paths, env))
     atexit.register(_HELD.close)
 
 

@@ -23,9 +23,10 @@ from typing import Any
 from pulumi import automation as auto
 from pulumi.automation import events
 
+from flexor_iac.controlplane.locks import environment_lock
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
 from flexor_iac.core.errors import EngineError, PolicyRefusal, ToolchainError
-from flexor_iac.core.locking import holds_lock, operation_lock
+from flexor_iac.core.locking import holds_lock
 from flexor_iac.core.process import tethered_pulumi
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import engine_workspace
@@ -167,7 +168,7 @@ class StackSession:
              changes: bool = False) -> Any:
         """Run one engine call; one that changes the stack holds the lock and recovers first
         (a preview changes nothing and takes no lock)."""
-        with operation_lock(self.paths, self.env) if changes else nullcontext():
+        with environment_lock(self.paths, self.env) if changes else nullcontext():
             try:
                 stack = self._stack()
                 if changes:

@@ -17,6 +17,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from flexor_iac.controlplane.location import is_url
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.process import end_with_engine
 from flexor_iac.resources.guard import (
@@ -68,10 +69,22 @@ def changed_fields(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     return found
 
 
+# A team database's store, per provider process: its connection pool serves every operation
+# (the engine calls a provider once per resource). An embedded file is opened per operation.
+_TEAM_STORES: dict[str, ControlPlane] = {}
+
+
 @contextmanager
 def control_plane() -> Iterator[ControlPlane]:
-    """The project's control plane, opened for one operation (providers hold no clients)."""
-    store = ControlPlane(locate())
+    """The project's control plane, for one operation."""
+    where = locate()
+    if is_url(where):
+        url = str(where)
+        if url not in _TEAM_STORES:
+            _TEAM_STORES[url] = ControlPlane(url)
+        yield _TEAM_STORES[url]
+        return
+    store = ControlPlane(where)
     try:
         yield store
     finally:

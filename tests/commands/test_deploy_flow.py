@@ -135,6 +135,7 @@ def test_a_skill_change_updates_exactly_the_agents_that_use_it(project: Path) ->
     assert plan["summary"]["unchanged"] == 2
 
 
+@pytest.mark.embedded
 def test_losing_the_control_plane_is_repaired_by_refresh(project: Path) -> None:
     flexor_ok(project, "sync", "--vault", "company")
     flexor_ok(project, "deploy", "--env", "staging", "--yes")

@@ -69,6 +69,7 @@ def _pulumi(project: Path, *args: str, stdin: str | None = None) -> str:
 
 # --- confirmation -------------------------------------------------------------------------
 
+@pytest.mark.embedded
 @pytest.mark.parametrize("extra", [[], ["--json"]], ids=["text", "json"])
 def test_without_a_terminal_and_without_yes_nothing_is_applied(project: Path,
                                                                extra: list[str]) -> None:
@@ -129,6 +130,7 @@ def test_the_lock_is_held_while_the_prompt_waits(project: Path) -> None:
     assert _roster(project) == {"feed-monitor": "1.1"}
 
 
+@pytest.mark.embedded
 def test_a_plan_whose_state_moved_at_the_prompt_is_not_applied(project: Path) -> None:
     _deployed(project)
     _set_version(project, "1.1")
@@ -155,6 +157,7 @@ def test_a_plan_whose_state_moved_at_the_prompt_is_not_applied(project: Path) ->
     assert _roster(project) == {"feed-monitor": "1.0"}
 
 
+@pytest.mark.embedded
 def test_a_saved_plan_applies_exactly_and_a_stale_one_is_refused(project: Path,
                                                                  tmp_path: Path) -> None:
     _deployed(project)
@@ -212,6 +215,7 @@ def test_a_file_that_is_no_saved_plan_is_a_usage_error(project: Path, tmp_path: 
 
 # --- drift and downgrades ---------------------------------------------------------------------
 
+@pytest.mark.embedded
 def test_refresh_repairs_a_version_changed_in_the_control_plane(project: Path) -> None:
     _deployed(project, "1.1")
     with sqlite3.connect(project / ".flexor" / "control-plane.db") as db:
@@ -246,6 +250,7 @@ def test_sandbox_allows_going_down(project: Path) -> None:
 
 # --- damaged local files ------------------------------------------------------------------------
 
+@pytest.mark.embedded
 def test_a_damaged_control_plane_is_one_line_naming_it(project: Path) -> None:
     _deployed(project)
     database = project / ".flexor" / "control-plane.db"
@@ -261,6 +266,7 @@ def test_a_damaged_control_plane_is_one_line_naming_it(project: Path) -> None:
         assert "flexor deploy --refresh" in lines[0]
 
 
+@pytest.mark.embedded
 def test_a_damaged_state_file_is_one_line_naming_it(project: Path) -> None:
     _deployed(project)
     _set_version(project, "1.1")
@@ -273,6 +279,7 @@ def test_a_damaged_state_file_is_one_line_naming_it(project: Path) -> None:
         assert str(project / STATE) in last and "staging.json.bak" in last
 
 
+@pytest.mark.embedded
 def test_a_lost_passphrase_is_never_replaced_silently(project: Path) -> None:
     _deployed(project)
     passphrase = project / ".flexor" / "passphrase"

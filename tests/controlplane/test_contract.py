@@ -129,6 +129,12 @@ def test_old_runs_are_purged_with_their_logs_and_messages(store: ControlPlane) -
     assert store.purge_runs("staging", "feed", T0 + timedelta(days=1)) == 1
     assert [r.run_id for r in store.runs(RunQuery())] == ["new"]
     assert store.run_log("old") == [] and store.outbox() == []
+    store.record_run(_run("late-but-older", "feed", T0 + timedelta(days=2)), [])
+    assert store.latest_runs("staging")["feed"].run_id == "new"  # recorded later, ran earlier
+    assert store.purge_runs("staging", "feed", T0 + timedelta(days=5)) == 1
+    assert store.latest_runs("staging")["feed"].run_id == "new"
+    assert store.purge_runs("staging", "feed", T0 + timedelta(days=30)) == 1
+    assert store.latest_runs("staging") == {}
 
 
 def test_the_outbox_keeps_messages_in_order_per_environment(store: ControlPlane) -> None:

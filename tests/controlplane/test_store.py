@@ -77,3 +77,21 @@ def test_keys_made_before_schema_6_act_as_their_maker_only_if_made_for_a_ci_iden
     with ControlPlane(path) as store:
         made = store.keys()
     assert {k.user: k.acts_as for k in made} == {"ci": "olga", "bob": None, "eve": None}
+
+
+def test_runs_recorded_before_schema_9_give_each_agent_its_latest_run(tmp_path: Path) -> None:
+    path = tmp_path / "cp.db"
+    with sqlite3.connect(path) as db:
+        for script in MIGRATIONS:
+            for statement in statements(script):
+                db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(len(MIGRATIONS)),))
+        for run_id, agent, at in (("a1", "a", "2026-01-01T00:00:00+00:00"),
+                                  ("a2", "a", "2026-01-02T00:00:00+00:00"),
+                                  ("a3", "a", "2026-01-02T00:00:00+00:00"),  # a tie: recorded last
+                                  ("b1", "b", "2026-01-01T00:00:00+00:00")):
+            db.execute("INSERT INTO runs VALUES (?, 'staging', ?, '1.0', NULL, 'manual', ?, "
+                       "'succeeded', 1, 5, 1, '{}')", (run_id, agent, at))
+    with ControlPlane(path) as store:
+        assert {agent: run.run_id for agent, run in store.latest_runs("staging").items()} == {
+            "a": "a3", "b": "b1"}
