@@ -20,11 +20,12 @@ lint: setup
 	$(VENV)/ruff check flexor_iac tests bench scripts/setup
 	$(VENV)/mypy
 
-# The second pass runs the store-touching suites again in team mode, on a PostgreSQL the tests
-# start themselves (`--store postgresql`; the real-engine ones too with `-m engine`).
+# Then the store-touching suites again in team mode, on a PostgreSQL the tests start themselves
+# (`--store postgresql`), and agents run end to end on it.
 test: lint
 	$(VENV)/python -m pytest
 	$(VENV)/python -m pytest --store postgresql -m "not engine" -q -n 2 $(TEAM_SUITES)
+	$(VENV)/python -m pytest --store postgresql -q tests/engine/test_runtime.py
 
 test-fast: setup
 	$(VENV)/python -m pytest -m "not engine" -q -n 2   # pytest-xdist: one worker per core

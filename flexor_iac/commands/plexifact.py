@@ -1,4 +1,5 @@
-"""`flexor plexifact load`: fill an environment's embedded PlexiFact catalog."""
+"""`flexor plexifact load`: fill an environment's PlexiFact catalog (the embedded one, or in
+team mode the one every clone and runner reads)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.connection import environment_catalog
-from flexor_iac.runtime.plexifact import CatalogData, PlexiFactError, catalog_path, load
+from flexor_iac.runtime.plexifact import CatalogData, PlexiFactError, load
 
 DEMO_DATA = "demo_catalog.yaml"
 
@@ -42,17 +43,17 @@ def run(paths: ProjectPaths, env: Environment, source: Path | None, console: Con
     with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("plexifact load", env)
         uri = environment_catalog(paths, env, store)
-    if uri is None:
-        raise FlexorError(f"{env} has no PlexiFact catalog (set flexor:catalog in "
-                          f"Pulumi.{env}.yaml)")
-    data = _read(source)
-    try:
-        target = catalog_path(paths.state_dir, uri)
-    except PlexiFactError as error:
-        raise FlexorError(str(error)) from None
-    load(target, data, clock.now())
-    console.document({"environment": env.value, "catalog": uri, "path": str(target),
+        if uri is None:
+            raise FlexorError(f"{env} has no PlexiFact catalog (set flexor:catalog in "
+                              f"Pulumi.{env}.yaml)")
+        data = _read(source)
+        try:
+            where = load(paths.state_dir, uri, data, clock.now(), store)
+        except PlexiFactError as error:
+            raise FlexorError(str(error)) from None
+    console.document({"environment": env.value, "catalog": uri, "path": where,
                       "feeds": len(data.feeds), "positions": len(data.positions)})
+    shown = Path(where).relative_to(paths.root) if where.startswith(str(paths.root)) else where
     console.line(f"Loaded {len(data.feeds)} feed(s) and {len(data.positions)} position(s) "
-                 f"into {uri} ({target.relative_to(paths.root)}).")
+                 f"into {uri} ({shown}).")
     return ExitCode.OK

@@ -9,6 +9,7 @@ the SQL; nothing above the control plane knows which database it talks to.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
+CONNECT_TIMEOUT = 10  # seconds to reach the team database
 # One advisory-lock key for the control plane's write transactions ("flexorcp" as a number).
 WRITE_LOCK_KEY = 0x666C65786F726370
 
@@ -145,13 +147,17 @@ class PostgresDatabase:
         self.url = url
         self.where = redacted(url)
         self._local = threading.local()
-        try:
-            self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-                url, min_size=1, max_size=4, kwargs={"autocommit": True}, open=False,
-                name="flexor-control-plane")
-            self._pool.open(wait=True, timeout=15)
-        except (psycopg.Error, OSError) as error:
+        # The pool reports its own connection failures as log warnings: ours is one line.
+        logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
+        try:  # one connection first, so an unreachable server is said at once, with its reason
+            first = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        except psycopg.Error as error:
             raise StateError(unreachable(self.where, error)) from None
+        first.close()
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url, min_size=1, max_size=4, kwargs={"autocommit": True,
+                                                 "connect_timeout": CONNECT_TIMEOUT},
+            open=True, timeout=30, name="flexor-control-plane")
 
     def _bound(self) -> psycopg.Connection[Any] | None:
         return getattr(self._local, "connection", None)

@@ -11,6 +11,7 @@ refused operation names the holder as it does on one machine, and `flexor db sta
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +65,8 @@ def _team_lock(url: str, env: Environment, timeout: float,
         finally:
             _HELD[held] -= 1
         return
+    import psycopg
+
     connection = _connect(url)
     try:
         _acquire(connection, env, timeout, say)
@@ -78,8 +81,11 @@ def _team_lock(url: str, env: Environment, timeout: float,
             yield
         finally:
             del _HELD[held]
-            connection.execute("DELETE FROM operation_locks WHERE environment=%s", (env.value,))
-            connection.execute("SELECT pg_advisory_unlock(%s)", (lock_key(env),))
+            # A connection lost meanwhile released the lock with it: nothing left to undo.
+            with contextlib.suppress(psycopg.Error):
+                connection.execute("DELETE FROM operation_locks WHERE environment=%s",
+                                   (env.value,))
+                connection.execute("SELECT pg_advisory_unlock(%s)", (lock_key(env),))
     finally:
         connection.close()
 

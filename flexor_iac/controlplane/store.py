@@ -17,6 +17,7 @@ from typing import Any
 
 from flexor_iac.controlplane import health
 from flexor_iac.controlplane.access import AccessRecords
+from flexor_iac.controlplane.catalogs import CatalogRecords
 from flexor_iac.controlplane.database import Database, connect
 from flexor_iac.controlplane.location import locate as locate  # where commands find it
 from flexor_iac.controlplane.migrate import ensure_schema
@@ -65,7 +66,7 @@ class Binding:
     bound_at: datetime
 
 
-class ControlPlane(RunRecords, AccessRecords):
+class ControlPlane(RunRecords, AccessRecords, CatalogRecords):
     """The control plane: the embedded SQLite file, or a team's PostgreSQL (database.py)."""
 
     @classmethod

@@ -18,7 +18,7 @@ from flexor_iac.controlplane.store import ControlPlane
 # Every table of the control plane's rows, parents first (the schema has no foreign keys).
 TABLES = ("environments", "snapshots", "snapshot_files", "bindings", "agents", "agent_state",
           "runs", "latest_runs", "run_logs", "outbox", "api_keys", "grants", "requests",
-          "protections")
+          "protections", "catalogs", "catalog_feeds", "catalog_positions")
 # Tables whose integer id PostgreSQL draws from a sequence (moved past the copied ids).
 _SERIAL = ("snapshots", "outbox")
 _ORDER = {"runs": "rowid", "snapshots": "id", "outbox": "id"}

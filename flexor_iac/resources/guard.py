@@ -44,7 +44,7 @@ def _belongs_elsewhere(store: ControlPlane, recorded: Any) -> str | None:
         return None  # that database is gone (lost or replaced): this one may adopt the stack
     return (f"refused: this stack was applied to the control plane at {where} (identity "
             f"{recorded['id'][:8]}), not {store.where} ({store.identity[:8]}); point "
-            "FLEXOR_CONTROL_PLANE back at it")
+            "FLEXOR_CONTROL_PLANE (or FLEXOR_DATABASE_URL) back at it")
 
 
 def check_plane(store: ControlPlane, olds: dict[str, Any] | None) -> None:

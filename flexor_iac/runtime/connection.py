@@ -6,7 +6,7 @@ from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.project.loading import load_project
-from flexor_iac.runtime.plexifact import EmbeddedCatalog, Limits, PlexiFactError, catalog_path
+from flexor_iac.runtime.plexifact import Limits, PlexiFactError, open_catalog
 
 NOT_CONFIGURED = "not configured"
 
@@ -27,7 +27,7 @@ def health(paths: ProjectPaths, env: Environment, store: ControlPlane) -> str:
     if uri is None:
         return NOT_CONFIGURED
     try:
-        catalog = EmbeddedCatalog(uri, catalog_path(paths.state_dir, uri), Limits())
+        catalog = open_catalog(paths.state_dir, uri, Limits(), store)
     except PlexiFactError as error:
         return f"unreachable ({error})"
     return catalog.health()

@@ -33,7 +33,7 @@ from flexor_iac.language.limits import (
 from flexor_iac.project.models import AgentSpec, SkillSpec, VaultConfig
 from flexor_iac.runtime.actions import ActionFailed
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier, Sender
-from flexor_iac.runtime.plexifact import Connector, EmbeddedCatalog, Limits, catalog_path
+from flexor_iac.runtime.plexifact import Connector, Limits, open_catalog
 from flexor_iac.runtime.redaction import Redactor
 from flexor_iac.runtime.secrets import Secrets
 from flexor_iac.runtime.steps import Attempt, Interpreter, Services
@@ -263,7 +263,8 @@ class Executor:
                 raise ActionFailed(f"no PlexiFact catalog is configured for {env} "
                                    f"(flexor:catalog in Pulumi.{env}.yaml)")
             if not made:
-                made.append(EmbeddedCatalog(uri, catalog_path(self.paths.state_dir, uri), Limits(
-                    vault.data.default_connection_timeout_ms, vault.data.max_rows_per_query)))
+                made.append(open_catalog(self.paths.state_dir, uri, Limits(
+                    vault.data.default_connection_timeout_ms, vault.data.max_rows_per_query),
+                    self.store))
             return made[0]
         return connector

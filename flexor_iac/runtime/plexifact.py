@@ -1,24 +1,29 @@
-"""PlexiFact: the connector interface and its embedded implementation (a local catalog).
+"""PlexiFact: the connector interface and its two local implementations.
 
 The embedded catalog of `plexifact://<host>/<path>` is the SQLite file
 `.flexor/plexifact/<host>/<path>.db` (one per environment: staging and production name
-different catalogs). `flexor plexifact load` fills it; the limits of vault.json `data.*`
-(connection timeout, rows per query) are enforced on every query.
+different catalogs); in team mode it is kept in the control plane, so every clone and runner
+reads what `flexor plexifact load` filled anywhere (`open_catalog` picks). The limits of
+vault.json `data.*` (connection timeout, rows per query) are enforced on every query.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from flexor_iac.controlplane.store import ControlPlane
+
 SCHEME = "plexifact"
+T = TypeVar("T")
 _SCHEMA = """
 CREATE TABLE feeds (name TEXT PRIMARY KEY, last_ingested_at TEXT NOT NULL, row_count INTEGER);
 CREATE TABLE positions (fund_id TEXT NOT NULL, source TEXT NOT NULL, instrument TEXT NOT NULL,
@@ -125,6 +130,55 @@ class EmbeddedCatalog:
         return "healthy"
 
 
+class StoredCatalog:
+    """A catalog kept in the team control plane (read-only for the runtime)."""
+
+    def __init__(self, uri: str, store: ControlPlane, limits: Limits) -> None:
+        self.uri = uri
+        self.store = store
+        self.limits = limits
+
+    def _timed(self, read: Callable[[], T]) -> T:
+        if not self.store.catalog_loaded(self.uri):
+            raise PlexiFactError(f"{self.uri} has no data; load it with `flexor plexifact load`")
+        start = time.monotonic()
+        found = read()
+        if (time.monotonic() - start) * 1000 > self.limits.connection_timeout_ms:
+            raise PlexiFactError(f"{self.uri}: no answer within "
+                                 f"{self.limits.connection_timeout_ms} ms")
+        return found
+
+    def feed_metadata(self, feed: str) -> dict[str, Any]:
+        row = self._timed(lambda: self.store.catalog_feed(self.uri, feed))
+        if row is None:
+            raise PlexiFactError(f"no feed named {feed!r} in {self.uri}")
+        return {"name": row[0], "last_ingested_at": row[1], "row_count": row[2]}
+
+    def positions(self, fund_id: str, source: str, as_of: str | None) -> list[dict[str, Any]]:
+        allowed = self.limits.max_rows_per_query
+        rows = self._timed(lambda: self.store.catalog_positions(
+            self.uri, fund_id, source, as_of, allowed + 1))
+        if len(rows) > allowed:
+            raise PlexiFactError(f"the query returned more than {allowed} rows "
+                                 "(max_rows_per_query)")
+        return [{"fund_id": fund_id, "instrument": i, "quantity": q, "as_of": a}
+                for i, q, a in rows]
+
+    def health(self) -> str:
+        try:
+            self._timed(lambda: None)
+        except PlexiFactError as error:
+            return f"unreachable ({error})"
+        return "healthy"
+
+
+def open_catalog(state_dir: Path, uri: str, limits: Limits, store: ControlPlane) -> Connector:
+    """The catalog of `uri`: in the team control plane, else the embedded file."""
+    if store.dialect == "postgresql":
+        return StoredCatalog(uri, store, limits)
+    return EmbeddedCatalog(uri, catalog_path(state_dir, uri), limits)
+
+
 # --- loading data -------------------------------------------------------------------------------
 
 class FeedRow(BaseModel):
@@ -169,19 +223,31 @@ class CatalogData(BaseModel):
     positions: list[PositionRow] = []
 
 
-def load(path: Path, data: CatalogData, now: datetime) -> None:
-    """Replace the catalog at `path` with `data` (written aside, then renamed into place)."""
+def load(state_dir: Path, uri: str, data: CatalogData, now: datetime,
+         store: ControlPlane) -> str:
+    """Replace the catalog of `uri` with `data`; where it went (a file, or the control plane)."""
+    feeds = [(f.name, f.ingested(now).isoformat(), f.row_count) for f in data.feeds]
+    positions = [(p.fund_id, p.source, p.instrument, p.quantity, p.as_of)
+                 for p in data.positions]
+    if store.dialect == "postgresql":
+        store.replace_catalog(uri, feeds, positions, now.isoformat())
+        return f"the team control plane, {store.where}"
+    path = catalog_path(state_dir, uri)
+    _write_file(path, feeds, positions)
+    return str(path)
+
+
+def _write_file(path: Path, feeds: list[tuple[Any, ...]],
+                positions: list[tuple[Any, ...]]) -> None:
+    """Write an embedded catalog aside, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_suffix(".loading")
     staging.unlink(missing_ok=True)
     db = sqlite3.connect(staging)
     try:
         db.executescript(_SCHEMA)
-        db.executemany("INSERT INTO feeds VALUES (?, ?, ?)",
-                       [(f.name, f.ingested(now).isoformat(), f.row_count) for f in data.feeds])
-        db.executemany("INSERT INTO positions VALUES (?, ?, ?, ?, ?)",
-                       [(p.fund_id, p.source, p.instrument, p.quantity, p.as_of)
-                        for p in data.positions])
+        db.executemany("INSERT INTO feeds VALUES (?, ?, ?)", feeds)
+        db.executemany("INSERT INTO positions VALUES (?, ?, ?, ?, ?)", positions)
         db.commit()
     finally:
         db.close()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import ExitCode
-from flexor_iac.runtime.plexifact import EmbeddedCatalog, Limits
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.runtime.plexifact import EmbeddedCatalog, Limits, open_catalog
 from tests.helpers.cli import flexor_main
 
 
+@pytest.mark.embedded
 def test_load_fills_the_environment_catalog_from_its_stack_file(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert flexor_main(project, "plexifact", "load", "--env", "staging") == ExitCode.OK
@@ -39,3 +43,23 @@ def test_a_data_file_nested_too_deep_is_one_line(project: Path,
     assert flexor_main(project, "plexifact", "load", "--env", "staging", str(data)) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot read catalog data" in err[0], err
+
+
+@pytest.mark.engine
+def test_in_team_mode_a_catalog_loaded_on_one_clone_is_read_by_every_clone(
+        project: Path, tmp_path: Path, team_database: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FLEXOR_DATABASE_URL", team_database)
+    assert flexor_main(project, "plexifact", "load", "--env", "staging") == ExitCode.OK
+    assert capsys.readouterr().out.startswith(
+        "Loaded 3 feed(s) and 6 position(s) into plexifact://staging/catalog (the team "
+        "control plane, postgresql://")
+    assert not (project / ".flexor" / "plexifact").exists()
+    clone = tmp_path / "runner"
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns(".flexor"))
+    with ControlPlane(locate(clone)) as store:
+        catalog = open_catalog(ProjectPaths(clone).state_dir, "plexifact://staging/catalog",
+                               Limits(), store)
+        assert catalog.feed_metadata("equity-prices")["row_count"] == 5210
+        assert open_catalog(ProjectPaths(clone).state_dir, "plexifact://prod/catalog",
+                            Limits(), store).health().startswith("unreachable (")

@@ -6,9 +6,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from flexor_iac.controlplane.migrate import HEAD as SCHEMA_VERSION
 from flexor_iac.controlplane.runs import RunQuery
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.errors import StateError
 from tests.helpers.legacy_schema import MIGRATIONS, statements
 
 
@@ -95,3 +98,13 @@ def test_runs_recorded_before_schema_9_give_each_agent_its_latest_run(tmp_path: 
     with ControlPlane(path) as store:
         assert {agent: run.run_id for agent, run in store.latest_runs("staging").items()} == {
             "a": "a3", "b": "b1"}
+
+
+def test_an_unreachable_team_database_is_one_line_with_the_reason_and_no_password() -> None:
+    with pytest.raises(StateError) as refused:
+        ControlPlane("postgresql://flexor:s3cret@127.0.0.1:1/flexor")
+    message = str(refused.value)
+    assert message.startswith("cannot reach the team control plane "
+                              "postgresql://flexor:***@127.0.0.1:1/flexor (")
+    assert "Connection refused" in message and "s3cret" not in message
+    assert "\n" not in message

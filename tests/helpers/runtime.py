@@ -22,7 +22,7 @@ from flexor_iac.resources.agent import AgentProvider
 from flexor_iac.resources.environment_binding import EnvironmentBindingProvider
 from flexor_iac.resources.vault_tier_scope import VaultTierScopeProvider
 from flexor_iac.runtime.executor import Executor, RunRequest
-from flexor_iac.runtime.plexifact import CatalogData, catalog_path, load
+from flexor_iac.runtime.plexifact import CatalogData, load
 
 STAGING = Environment.STAGING
 CATALOG = "plexifact://staging/catalog"
@@ -44,9 +44,10 @@ def install(root: Path, env: Environment) -> ControlPlane:
 
 
 def load_catalog(root: Path, uri: str, data: dict[str, Any]) -> None:
-    """Fill the embedded catalog `uri` of a project."""
-    load(catalog_path(ProjectPaths(root).state_dir, uri), CatalogData.model_validate(data),
-         clock.now())
+    """Fill the catalog `uri` of a project (embedded, or in the team control plane)."""
+    with ControlPlane(locate(root)) as store:
+        load(ProjectPaths(root).state_dir, uri, CatalogData.model_validate(data), clock.now(),
+             store)
 
 
 def feeds(root: Path, age_minutes: float) -> None:

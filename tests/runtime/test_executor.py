@@ -317,6 +317,7 @@ def test_max_rows_per_query_fails_the_step(project: Path) -> None:
     assert "returned more than 2 rows (max_rows_per_query)" in record.errors[0]
 
 
+@pytest.mark.embedded  # it locks the embedded catalog's file
 def test_the_connection_timeout_is_enforced(project: Path) -> None:
     import sqlite3
 
