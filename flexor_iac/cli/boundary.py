@@ -10,16 +10,25 @@ from flexor_iac.cli import failures
 from flexor_iac.cli.options import (
     Settings,
 )
+from flexor_iac.controlplane.location import scrub
 from flexor_iac.core import process
 from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.output import Console
 
 
+class _Scrubbed(Console):
+    """The boundary's console: no error line shows the team database's password (a driver's or
+    the engine's message may quote the whole URL)."""
+
+    def error(self, text: str) -> None:
+        super().error(scrub(text))
+
+
 def run_group(group: click.Group, argv: list[str] | None = None) -> int:
     """Run `group` and return its exit code: the one error boundary of the CLI."""
     process.prepare()
-    console = Console()
+    console = _Scrubbed()
     given = Settings()
     try:
         code = group.main(args=argv, prog_name="flexor", standalone_mode=False, obj=given)

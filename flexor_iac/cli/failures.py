@@ -9,6 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
+from flexor_iac.controlplane.location import scrub
 from flexor_iac.core.constants import STATE_DIR_NAME
 from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.workspace import find_project
@@ -26,7 +27,7 @@ def crash_log(error: BaseException, project_dir: Path | None) -> Path:
     except OSError:
         folder = Path(tempfile.gettempdir())
     target = folder / name
-    target.write_text("".join(traceback.format_exception(error)))
+    target.write_text(scrub("".join(traceback.format_exception(error))))
     return target
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ from flexor_iac.controlplane.location import DB_NAME, is_url, locate, redacted, 
 from flexor_iac.controlplane.locks import team_locks
 from flexor_iac.controlplane.migrate import HEAD, schema_version
 from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import PolicyRefusal, UsageError
-from flexor_iac.core.locking import LockState, local_locks
+from flexor_iac.core.locking import LockState, local_locks, operation_lock
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import team_state
@@ -104,7 +105,11 @@ def _same_passphrase(paths: ProjectPaths) -> None:
         return  # the stacks were always encrypted with a passphrase given by the caller
     given = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
     if given is None and (named := os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
-        given = Path(named).read_text().rstrip("\n")
+        try:
+            given = Path(named).read_text().rstrip("\n")
+        except OSError as error:
+            raise UsageError(f"PULUMI_CONFIG_PASSPHRASE_FILE: cannot read {named} "
+                             f"({error.strerror})") from None
     if given != made_here.read_text().rstrip("\n"):
         raise UsageError(f"this clone's stacks are encrypted with the passphrase in {made_here}: "
                          f"make it the team's (PULUMI_CONFIG_PASSPHRASE_FILE={made_here}, and "
@@ -137,30 +142,34 @@ def migrate_from_local(paths: ProjectPaths, move: Move, console: Console,
     if not local.is_file():
         raise UsageError(f"no embedded control plane at {local}: nothing to move")
     _same_passphrase(paths)
-    with ControlPlane(local) as source, ControlPlane(url) as target:
+    with ExitStack() as held:
+        for env in Environment:  # no deploy, rollback or run of this clone changes it meanwhile
+            held.enter_context(operation_lock(paths, env))
+        source = held.enter_context(ControlPlane(local))
         files = team_state.local_state(paths)
         moved = transfer.with_extra(transfer.export(source),
                                     {team_state.TABLE: team_state.rows(url, files)})
         moved = _with_local_snapshots(paths, moved)
-        console.line(f"Moving {local} and {paths.backend_dir} into {target.where}:")
+        console.line(f"Moving {local} and {paths.backend_dir} into {redacted(url)}:")
         console.line("  " + ", ".join(f"{moved.count(table)} {table}" for table in _SHOWN))
         console.line(f"  stacks: {', '.join(team_state.stack_names(files)) or 'none'} "
                      f"({len(files)} state files, history and backups included)")
-        if busy := transfer.occupied(target):
-            raise PolicyRefusal(f"refused: the team database already holds a control plane "
-                                f"({', '.join(busy)}); migrate-from-local fills only an empty "
-                                "one (nothing was moved)")
         if move.dry_run:
-            console.line("Dry run: nothing was moved.")
+            console.line("Dry run: nothing was moved (the team database was not touched).")
             return ExitCode.OK
         if not console.approved("Move them?", move.yes, confirm, "moving the project"):
             console.line("Nothing was moved.")
             return ExitCode.OK
+        target = held.enter_context(ControlPlane(url))
+        if busy := transfer.occupied(target):
+            raise PolicyRefusal(f"refused: the team database already holds a control plane "
+                                f"({', '.join(busy)}); migrate-from-local fills only an empty "
+                                "one (nothing was moved)")
         team_state.create_table(paths, url)
         if stacks := team_state.team_stacks(target, url):
             raise PolicyRefusal(f"refused: the team database's Pulumi state already holds "
                                 f"stacks ({', '.join(stacks)}); nothing was moved")
-        transfer.load(target, moved)
+        transfer.load(target, moved)  # checks again, under the database's write lock
     console.line("Moved. Every clone and CI runner now works on the team database with "
                  "FLEXOR_DATABASE_URL and the team passphrase; this clone's .flexor/ was left "
                  "as it was (remove it once the team has switched).")

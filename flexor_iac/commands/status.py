@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flexor_iac.access.policy import Gate
+from flexor_iac.controlplane.location import redacted
 from flexor_iac.controlplane.runs import RunRecord, agent_state
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import Environment, ExitCode
@@ -74,7 +75,7 @@ def _last_run(run: RunRecord | None) -> str:
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
     """Print the status of `env`."""
     status = collect(paths, env)
-    console.debug(f"control plane: {locate(paths.root)}")
+    console.debug(f"control plane: {redacted(str(locate(paths.root)))}")
     sync = "never" if status.vault_sync is None else \
         f"{utc(status.vault_sync)} ({status.vault_sync_state})"
     console.document({

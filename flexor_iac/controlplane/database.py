@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flexor_iac.controlplane import health
-from flexor_iac.controlplane.location import is_url, redacted
+from flexor_iac.controlplane.location import is_url, redacted, scrub
 from flexor_iac.core.errors import StateError
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 CONNECT_TIMEOUT = 10  # seconds to reach the team database
+# The pool reports its own connection failures as log warnings: ours is one line.
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 # One advisory-lock key for the control plane's write transactions ("flexorcp" as a number).
 WRITE_LOCK_KEY = 0x666C65786F726370
 
@@ -147,12 +149,10 @@ class PostgresDatabase:
         self.url = url
         self.where = redacted(url)
         self._local = threading.local()
-        # The pool reports its own connection failures as log warnings: ours is one line.
-        logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
         try:  # one connection first, so an unreachable server is said at once, with its reason
             first = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
         except psycopg.Error as error:
-            raise StateError(unreachable(self.where, error)) from None
+            raise StateError(unreachable(self.url, error)) from None
         first.close()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url, min_size=1, max_size=4, kwargs={"autocommit": True,
@@ -163,29 +163,42 @@ class PostgresDatabase:
         return getattr(self._local, "connection", None)
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
-        if (connection := self._bound()) is not None:
-            return _fetched(connection.execute(_postgres(sql), tuple(args)))
-        with self._pool.connection() as pooled:
-            return _fetched(pooled.execute(_postgres(sql), tuple(args)))
+        with self._reachable():
+            if (connection := self._bound()) is not None:
+                return _fetched(connection.execute(_postgres(sql), tuple(args)))
+            with self._pool.connection() as pooled:
+                return _fetched(pooled.execute(_postgres(sql), tuple(args)))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        if (connection := self._bound()) is not None:
-            connection.cursor().executemany(_postgres(sql), list(rows))
-            return
-        with self._pool.connection() as pooled:
-            pooled.cursor().executemany(_postgres(sql), list(rows))
+        with self._reachable():
+            if (connection := self._bound()) is not None:
+                connection.cursor().executemany(_postgres(sql), list(rows))
+                return
+            with self._pool.connection() as pooled:
+                pooled.cursor().executemany(_postgres(sql), list(rows))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if self._bound() is not None:
             raise RuntimeError("a control-plane write transaction is already open here")
-        with self._pool.connection() as connection, connection.transaction():
+        with self._reachable(), self._pool.connection() as connection, \
+                connection.transaction():
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             self._local.connection = connection
             try:
                 yield
             finally:
                 self._local.connection = None
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A server lost mid-command (restarted, network gone, pool exhausted) is one line."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as error:  # the pool's timeout is one too
+            raise StateError(unreachable(self.url, error)) from None
 
     def close(self) -> None:
         self._pool.close()
@@ -206,11 +219,13 @@ def _postgres(sql: str) -> str:
     return re.sub(r"\?", "%s", sql.replace("%", "%%"))
 
 
-def unreachable(where: str, error: BaseException) -> str:
-    """The one line for a team database that cannot be reached."""
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return (f"cannot reach the team control plane {where} ({reason}): check FLEXOR_DATABASE_URL "
-            "and that the server is running")
+def unreachable(url: str, error: BaseException) -> str:
+    """The one line for a team database that cannot be reached (its password never shown,
+    though the driver's message may quote the whole URL)."""
+    text = str(error).strip()
+    reason = scrub(text.splitlines()[0], url) if text else type(error).__name__
+    return (f"cannot reach the team control plane {redacted(url)} ({reason}): check "
+            "FLEXOR_DATABASE_URL and that the server is running")
 
 
 def connect(where: Path | str) -> Database:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from flexor_iac.core.errors import ProjectNotFound, UsageError
 from flexor_iac.core.workspace import find_project
@@ -21,16 +20,39 @@ URL_SCHEMES = ("postgresql", "postgres")
 
 def is_url(where: str | Path) -> bool:
     """Whether `where` names a PostgreSQL database (a URL), not a SQLite file."""
-    return isinstance(where, str) and urlsplit(where).scheme in URL_SCHEMES
+    return isinstance(where, str) and where.split("://", 1)[0] in URL_SCHEMES
+
+
+def _passwords(url: str) -> list[str]:
+    """The secrets a URL carries: the password of its user part, and `password=` values."""
+    found = []
+    _scheme, _, rest = url.partition("://")
+    user_part = rest.split("/", 1)[0].rpartition("@")[0]
+    if ":" in user_part:
+        found.append(user_part.split(":", 1)[1])
+    query = url.partition("?")[2]
+    found += [value for key, _, value in (pair.partition("=") for pair in query.split("&"))
+              if key == "password" and value]
+    return sorted((secret for secret in found if secret), key=len, reverse=True)
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages, `db status` and what a stack records."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL without its password(s), for messages, `db status` and what a stack records."""
+    return scrub(url, url)
+
+
+def scrub(text: str, url: str | None = None) -> str:
+    """`text` with the password(s) of `url` (default: $FLEXOR_DATABASE_URL) replaced by ***,
+    wherever they appear (a driver's message may quote the whole URL)."""
+    url = os.environ.get(DATABASE_VARIABLE) if url is None else url
+    for secret in _passwords(url or ""):
+        text = text.replace(secret, "***")
+    return text
+
+
+def pulumi_backend(url: str) -> str:
+    """Pulumi's backend URL for a team database (Pulumi knows the postgres:// scheme only)."""
+    return "postgres://" + url.split("://", 1)[1]
 
 
 def _checked(url: str) -> str:
@@ -54,9 +76,14 @@ def _configured(root: Path) -> str | None:
 
 
 def team_database(root: Path) -> str | None:
-    """The team database's URL ($FLEXOR_DATABASE_URL, else Pulumi.yaml's `flexor:database`);
-    None: the project is on the embedded control plane."""
-    url = os.environ.get(DATABASE_VARIABLE) or _configured(root)
+    """The team database's URL ($FLEXOR_DATABASE_URL, else Pulumi.yaml's `flexor:database`
+    unless $FLEXOR_CONTROL_PLANE names a SQLite file); None: the embedded control plane. The
+    same precedence as `locate`, so the control plane, the state and the locks never split."""
+    if url := os.environ.get(DATABASE_VARIABLE):
+        return _checked(url)
+    if os.environ.get("FLEXOR_CONTROL_PLANE"):
+        return None
+    url = _configured(root)
     return _checked(url) if url else None
 
 

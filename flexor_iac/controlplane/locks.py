@@ -90,19 +90,21 @@ def _team_lock(url: str, env: Environment, timeout: float,
         connection.close()
 
 
-def _connect(url: str) -> psycopg.Connection[Any]:
+def _connect(url: str, prepare: bool = True) -> psycopg.Connection[Any]:
+    """A connection of its own (an advisory lock lives as long as its session); `prepare`:
+    first bring the schema (operation_locks) up to date."""
     import psycopg
 
     from flexor_iac.controlplane.database import unreachable
-    from flexor_iac.controlplane.location import redacted
     from flexor_iac.controlplane.store import ControlPlane
 
-    ControlPlane(url).close()  # the schema (operation_locks) is there
+    if prepare:
+        ControlPlane(url).close()
     try:
         return psycopg.connect(url, autocommit=True, keepalives=1, keepalives_idle=30,
                                keepalives_interval=10, keepalives_count=3)
     except psycopg.Error as error:
-        raise StateError(unreachable(redacted(url), error)) from None
+        raise StateError(unreachable(url, error)) from None
 
 
 def lock_key(env: Environment) -> int:
@@ -136,9 +138,11 @@ def _holder(connection: psycopg.Connection[Any], env: Environment) -> Holder | N
 
 def team_locks(url: str) -> list[LockState]:
     """Every recorded holder of a team lock, and whether the lock is still held (read from
-    pg_locks, without taking it)."""
-    connection = _connect(url)
+    pg_locks, without taking it, and without creating or migrating anything)."""
+    connection = _connect(url, prepare=False)
     try:
+        if connection.execute("SELECT to_regclass('operation_locks')").fetchone() == (None,):
+            return []  # a database older than team locks: none was ever taken
         held = {row[0] for row in connection.execute(
             "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks WHERE "
             "locktype = 'advisory' AND objsubid = 1 AND granted").fetchall()}
@@ -146,7 +150,7 @@ def team_locks(url: str) -> list[LockState]:
         for environment, text in connection.execute(
                 "SELECT environment, holder FROM operation_locks ORDER BY environment"):
             if (holder := Holder.parse(text)) is not None and environment in _ENVIRONMENTS:
-                key = lock_key(Environment(environment)) & 0xFFFFFFFFFFFFFFFF
+                key = lock_key(Environment(environment))  # signed, as PostgreSQL computes it
                 found.append(LockState(environment, holder, key in held))
         return found
     finally:

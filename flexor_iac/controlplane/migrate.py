@@ -28,7 +28,7 @@ from flexor_iac.core.errors import StateError
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-HEAD = 10  # the newest revision in migrations/versions (tests/controlplane checks)
+HEAD = 11  # the newest revision in migrations/versions (tests/controlplane checks)
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ALEMBIC = threading.Lock()
 
@@ -70,6 +70,7 @@ def _has_table(db: Database, name: str) -> bool:
 def _upgrade(db: Database) -> None:
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy.exc import DBAPIError
 
     with _ALEMBIC:  # alembic's `context` is one per process: threads take turns
         engine = _engine(db)
@@ -81,6 +82,12 @@ def _upgrade(db: Database) -> None:
                 command.upgrade(config, "head")
                 if connection.in_transaction():
                     connection.commit()
+        except DBAPIError as error:
+            if isinstance(error.orig, sqlite3.DatabaseError):
+                raise error.orig from None  # the store says what a damaged file means
+            reason = str(error.orig).strip().splitlines()[0]
+            raise StateError(f"cannot bring the control plane {db.where} to schema {HEAD}: "
+                             f"{reason} (nothing was changed)") from None
         finally:
             engine.dispose()
 

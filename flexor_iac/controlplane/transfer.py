@@ -14,6 +14,7 @@ from typing import Any
 
 from flexor_iac.controlplane.database import Database
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.errors import PolicyRefusal
 
 # Every table of the control plane's rows, parents first (the schema has no foreign keys).
 TABLES = ("environments", "snapshots", "snapshot_files", "bindings", "agents", "agent_state",
@@ -63,10 +64,14 @@ def occupied(target: ControlPlane) -> list[str]:
 
 
 def load(target: ControlPlane, moved: Export) -> None:
-    """Write every row into `target` (which must be empty) in one transaction, with the
-    source's identity."""
+    """Write every row into `target` in one transaction, with the source's identity; refused
+    (nothing written) when it already holds a control plane, checked under its write lock."""
     database = target.database
     with database.transaction():
+        if busy := occupied(target):
+            raise PolicyRefusal(f"refused: the team database already holds a control plane "
+                                f"({', '.join(busy)}); migrate-from-local fills only an empty "
+                                "one (nothing was moved)")
         for name, table in moved.tables.items():
             _insert(database, name, table.columns, table.rows)
         for name, table in moved.extra.items():  # a row already there (Pulumi's meta.yaml) stays

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from flexor_iac.controlplane.location import team_database
+from flexor_iac.controlplane.location import pulumi_backend, team_database
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
 from flexor_iac.core.errors import StateError, UsageError
 from flexor_iac.core.workspace import PROJECT_VARIABLE, ProjectPaths
@@ -94,7 +94,7 @@ def backend_url(paths: ProjectPaths) -> str:
     if explicit := os.environ.get("PULUMI_BACKEND_URL"):
         return explicit
     if (team := team_database(paths.root)) is not None:
-        return "postgres://" + team.split("://", 1)[1]  # Pulumi knows this scheme only
+        return pulumi_backend(team)
     return f"file://{paths.backend_dir}"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import PolicyRefusal, UsageError
 from flexor_iac.core.output import Console
@@ -109,7 +109,7 @@ def bind(paths: ProjectPaths, store: ControlPlane, project: Project, env: Enviro
          console: Console) -> deployment.DeploymentView | None:
     """Bind the validated project's snapshots; None (after reporting) when one has errors."""
     view = deployment.view(paths, project, env, store)
-    console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {locate(paths.root)}")
+    console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {store.where}")
     for vault, digest in sorted(view.snapshots.items()):
         console.debug(f"vault {vault}: binds snapshot {digest}")
     report(console, list(view.diagnostics))

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from flexor_iac.controlplane.location import pulumi_backend, scrub
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.controlplane.transfer import Table
 from flexor_iac.core.constants import Environment
@@ -64,14 +65,16 @@ def rows(url: str, files: dict[str, bytes]) -> Table:
 def create_table(paths: ProjectPaths, url: str) -> None:
     """Let Pulumi create its state table on the team database (listing its stacks does)."""
     folder = engine_workspace.prepare(paths, Environment.STAGING)
-    env = {**engine_workspace.engine_env(paths),
-           "PULUMI_BACKEND_URL": "postgres://" + url.split("://", 1)[1]}
+    env = engine_workspace.engine_env(paths)
+    if env["PULUMI_BACKEND_URL"] != pulumi_backend(url):
+        raise UsageError("PULUMI_BACKEND_URL names another state backend than the team "
+                         "database: unset it to move the state there (nothing was moved)")
     done = subprocess.run([str(pulumi_bin_dir() / "pulumi"), "stack", "ls", "--json",
                            "--non-interactive"], cwd=folder, env=env, capture_output=True,
                           text=True, timeout=120, check=False)
     if done.returncode != 0:
-        raise EngineError(f"pulumi could not open the team database's state: "
-                          f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+        raise EngineError(f"pulumi could not open the team database's state: {scrub(last, url)}")
 
 
 def team_stacks(target: ControlPlane, url: str) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flexor_iac.access.policy import KEY_VARIABLE, MANAGED_DIRECT, Gate
 from flexor_iac.controlplane.health import identity_at
+from flexor_iac.controlplane.location import is_url
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
@@ -35,16 +36,23 @@ def plane_record(store: ControlPlane) -> dict[str, str]:
     return {"id": store.identity, "path": store.where}
 
 
-def _belongs_elsewhere(store: ControlPlane, recorded: Any) -> str | None:
-    """The refusal when the resource was applied to another control plane that still exists."""
+def _belongs_elsewhere(store: ControlPlane, recorded: Any, adopting: bool = False) -> str | None:
+    """The refusal when the resource was applied to another control plane that still exists.
+
+    A team database records its URL without the password, so one that cannot be reached from
+    here may well exist: a deploy is refused, and only a refresh (`adopting`) takes it over."""
     if not isinstance(recorded, dict) or recorded.get("id") in (None, store.identity):
         return None
     where = str(recorded.get("path"))
-    if identity_at(where) != recorded["id"]:
+    found = None if where == store.where else identity_at(where)  # ours: replaced since
+    unconfirmed = found is None and is_url(where) and where != store.where and not adopting
+    if found != recorded["id"] and not unconfirmed:
         return None  # that database is gone (lost or replaced): this one may adopt the stack
+    hint = ("; it cannot be reached from here to confirm it is gone: run `flexor deploy "
+            "--refresh` to adopt the stack here if it is") if unconfirmed else ""
     return (f"refused: this stack was applied to the control plane at {where} (identity "
             f"{recorded['id'][:8]}), not {store.where} ({store.identity[:8]}); point "
-            "FLEXOR_CONTROL_PLANE (or FLEXOR_DATABASE_URL) back at it")
+            f"FLEXOR_CONTROL_PLANE (or FLEXOR_DATABASE_URL) back at it{hint}")
 
 
 def check_plane(store: ControlPlane, olds: dict[str, Any] | None) -> None:
@@ -62,7 +70,8 @@ def check_plane(store: ControlPlane, olds: dict[str, Any] | None) -> None:
 def adopted(store: ControlPlane, props: dict[str, Any]) -> dict[str, str]:
     """On refresh: the control plane the resource now belongs to (refused while the one it
     was applied to still exists elsewhere)."""
-    if (refusal := _belongs_elsewhere(store, props.get(CONTROL_PLANE_KEY))) is not None:
+    if (refusal := _belongs_elsewhere(store, props.get(CONTROL_PLANE_KEY), adopting=True)) \
+            is not None:
         raise PolicyRefusal(refusal)
     return plane_record(store)
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.errors import StateError
 
 SCHEME = "plexifact"
 T = TypeVar("T")
@@ -139,10 +140,14 @@ class StoredCatalog:
         self.limits = limits
 
     def _timed(self, read: Callable[[], T]) -> T:
-        if not self.store.catalog_loaded(self.uri):
-            raise PlexiFactError(f"{self.uri} has no data; load it with `flexor plexifact load`")
         start = time.monotonic()
-        found = read()
+        try:
+            if not self.store.catalog_loaded(self.uri):
+                raise PlexiFactError(f"{self.uri} has no data; load it with "
+                                     "`flexor plexifact load`")
+            found = read()
+        except StateError as error:  # the team database was lost mid-run
+            raise PlexiFactError(f"{self.uri}: {error}") from None
         if (time.monotonic() - start) * 1000 > self.limits.connection_timeout_ms:
             raise PlexiFactError(f"{self.uri}: no answer within "
                                  f"{self.limits.connection_timeout_ms} ms")

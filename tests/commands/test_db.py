@@ -58,16 +58,17 @@ def test_a_held_lock_names_its_holder_and_a_released_one_disappears(
     assert json.loads(_status(project, capsys, "--json")[1])["locks"] == []
 
 
-def _hold_lock(root: Path, acquired: Event, release: Event) -> None:
-    with environment_lock(ProjectPaths(root), STAGING):
+def _hold_lock(root: Path, env: Environment, acquired: Event, release: Event) -> None:
+    with environment_lock(ProjectPaths(root), env):
         acquired.set()
         release.wait(60)
 
 
 @pytest.mark.engine
+@pytest.mark.parametrize("env", [STAGING, Environment.SANDBOX])  # lock keys of either sign
 def test_team_mode_shows_the_database_without_its_password_and_locks_across_clones(
         project: Path, tmp_path: Path, team_database: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], env: Environment) -> None:
     monkeypatch.setenv("FLEXOR_DATABASE_URL", team_database.replace("postgres:@", "postgres:pw@"))
     code, out = _status(project, capsys)
     assert code == 0 and "(team mode, PostgreSQL)" in out and ":pw@" not in out
@@ -77,21 +78,21 @@ def test_team_mode_shows_the_database_without_its_password_and_locks_across_clon
     (elsewhere / "Pulumi.yaml").write_text((project / "Pulumi.yaml").read_text())
     context = multiprocessing.get_context("spawn")
     acquired, release = context.Event(), context.Event()
-    holder = context.Process(target=_hold_lock, args=(elsewhere, acquired, release))
+    holder = context.Process(target=_hold_lock, args=(elsewhere, env, acquired, release))
     holder.start()
     try:
         assert acquired.wait(60)
         _code, out = _status(project, capsys)
-        assert "  staging: held by " in out and "(pid " in out
-        with pytest.raises(PolicyRefusal, match=r"staging is locked by another flexor "
+        assert f"  {env.value}: held by " in out and "(pid " in out
+        with pytest.raises(PolicyRefusal, match=rf"{env.value} is locked by another flexor "
                                                 r"operation: .* running `"), \
-                environment_lock(ProjectPaths(project), STAGING):
+                environment_lock(ProjectPaths(project), env):
             pass
     finally:
         release.set()
         holder.join(60)
     assert holder.exitcode == 0
-    with environment_lock(ProjectPaths(project), STAGING):  # released: anyone may take it
+    with environment_lock(ProjectPaths(project), env):  # released: anyone may take it
         pass
     assert "locks:         none" in _status(project, capsys)[1]
 

@@ -125,7 +125,8 @@ def test_an_invalid_project_deploys_nothing(cli: Flexor, project: Path,
     assert "agents/feed-monitor.yaml:2:1: error: version: 'one' does not match" in err
     assert "error: the project has errors; nothing was deployed" in err.splitlines()
     assert stacks.asked == []
-    assert not (project / ".flexor" / "control-plane.db").exists()
+    with ControlPlane(locate(project)) as store:  # on either store: nothing recorded
+        assert store.active_agents("staging") == [] and not store.has_snapshots()
 
 
 def test_a_refused_deploy_leaves_the_stack_and_the_control_plane_as_they_were(

@@ -92,8 +92,10 @@ def test_agents_are_activated_paused_and_deactivated(store: ControlPlane) -> Non
     store.activate_agent("staging", "feed", "1.0", {"name": "feed"}, "sha256:1")
     store.activate_agent("staging", "feed", "1.1", {"name": "feed"}, "sha256:2")
     store.activate_agent("staging", "audit", "2.0", {}, "sha256:3")
-    assert [(a.name, a.version) for a in store.active_agents("staging")] == [
-        ("audit", "2.0"), ("feed", "1.1")]
+    store.activate_agent("staging", "feedback", "1.0", {}, "sha256:4")
+    store.activate_agent("staging", "feed-monitor", "1.0", {}, "sha256:5")
+    assert [(a.name, a.version) for a in store.active_agents("staging")] == [  # bytewise
+        ("audit", "2.0"), ("feed", "1.1"), ("feed-monitor", "1.0"), ("feedback", "1.0")]
     store.set_paused("staging", "feed", True)
     feed = store.active_agent("staging", "feed")
     assert feed is not None and feed.paused and feed.digest == "sha256:2"

@@ -12,6 +12,7 @@ from flexor_iac.controlplane.migrate import HEAD as SCHEMA_VERSION
 from flexor_iac.controlplane.runs import RunQuery
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.errors import StateError
+from tests.helpers.cli import flexor_main
 from tests.helpers.legacy_schema import MIGRATIONS, statements
 
 
@@ -108,3 +109,12 @@ def test_an_unreachable_team_database_is_one_line_with_the_reason_and_no_passwor
                               "postgresql://flexor:***@127.0.0.1:1/flexor (")
     assert "Connection refused" in message and "s3cret" not in message
     assert "\n" not in message
+
+
+def test_a_malformed_team_url_never_shows_its_password_through_the_cli(
+        project: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FLEXOR_DATABASE_URL", "postgresql://ops:s3cret@[::1/flexor")
+    assert flexor_main(project, "db", "status") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot reach the team control plane") and "s3cret" not in err

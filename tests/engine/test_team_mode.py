@@ -147,7 +147,7 @@ def test_an_embedded_project_moves_into_the_team_database_whole(
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", str(project / ".flexor" / "passphrase"))
     dry = flexor_ok(project, "db", "migrate-from-local", "--dry-run").stdout
-    assert "stacks: staging" in dry and "Dry run: nothing was moved." in dry
+    assert "stacks: staging" in dry and "Dry run: nothing was moved" in dry
     assert "1 agents" in dry and "1 api_keys" in dry
     flexor_ok(project, "db", "migrate-from-local", "--yes")
 

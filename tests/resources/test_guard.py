@@ -61,6 +61,22 @@ def test_a_lost_control_plane_is_adopted_by_a_refresh_only(
         assert rebuilt.binding_digest("production", "company") == "sha256:01"
 
 
+def test_a_team_database_that_cannot_be_reached_is_taken_over_by_a_refresh_only(
+        store: ControlPlane) -> None:
+    provider = VaultTierScopeProvider()
+    applied = provider.create(dict(PROPS)).outs
+    elsewhere = {**applied, CONTROL_PLANE_KEY: {  # recorded without its password, as always
+        "id": "0" * 32, "path": "postgresql://ops:***@127.0.0.1:1/flexor"}}
+    with pytest.raises(PolicyRefusal, match=r"applied to the control plane at postgresql://ops:"
+                                            r"\*\*\*@127\.0\.0\.1:1/flexor .* cannot be reached "
+                                            r"from here to confirm it is gone: run `flexor "
+                                            r"deploy --refresh` to adopt"):
+        provider.update("id", elsewhere, {**PROPS, "tier": "L4"})
+    assert store.binding_digest("production", "company") == "sha256:01"
+    adopted = provider.read("id", elsewhere).outs  # what `flexor deploy --refresh` does
+    assert adopted[CONTROL_PLANE_KEY]["id"] == store.identity
+
+
 def test_changes_without_a_key_are_refused_in_a_protected_environment(
         store: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> None:
     provider = VaultTierScopeProvider()
