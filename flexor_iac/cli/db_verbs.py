@@ -49,10 +49,10 @@ def db_migrate_from_local(dry_run: bool, yes: bool) -> int:
     \b
     Everything moves, in one transaction: environments, vault snapshots with their
     files, deployed agents and holds, runs, logs, audit, outbox, keys, roles, requests,
-    and every stack's Pulumi state with its history. The team database must be empty,
-    and the team's passphrase must be the one this clone's stacks were encrypted with
-    (.flexor/passphrase unless you set PULUMI_CONFIG_PASSPHRASE). This clone's .flexor/
-    is left as it was.
+    PlexiFact catalogs, and every stack's Pulumi state with its history. The team
+    database must be empty, and the team's passphrase must be the one this clone's
+    stacks were encrypted with (.flexor/passphrase unless you set
+    PULUMI_CONFIG_PASSPHRASE). This clone's .flexor/ is left as it was.
 
     \b
     Examples:

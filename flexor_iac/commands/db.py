@@ -1,7 +1,7 @@
 """`flexor db status`: where the control plane and the Pulumi state are, the schema's version,
 and the environment locks (who holds them, and since when). `flexor db migrate-from-local`:
-move an embedded project (control plane, snapshots, Pulumi state with its history) into an
-empty team database, in one transaction."""
+move an embedded project (control plane, snapshots, PlexiFact catalogs, Pulumi state with its
+history) into an empty team database, in one transaction."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import team_state
 from flexor_iac.deploy.engine_workspace import backend_url
 from flexor_iac.deploy.snapshots import snapshot_directory
+from flexor_iac.runtime.plexifact import embedded_catalogs
 
 
 def _schema(found: int | None) -> str:
@@ -95,7 +96,8 @@ class Move:
     dry_run: bool = False
 
 
-_SHOWN = ("environments", "agents", "snapshots", "runs", "api_keys", "grants", "requests")
+_SHOWN = ("environments", "agents", "snapshots", "runs", "api_keys", "grants", "requests",
+          "catalogs")
 
 
 def _same_passphrase(paths: ProjectPaths) -> None:
@@ -132,6 +134,18 @@ def _with_local_snapshots(paths: ProjectPaths, moved: transfer.Export) -> transf
     return transfer.Export(moved.identity, tables, moved.extra)
 
 
+def _with_local_catalogs(paths: ProjectPaths, moved: transfer.Export) -> transfer.Export:
+    """The embedded PlexiFact catalogs (files in .flexor/plexifact/), as the team control
+    plane keeps catalogs."""
+    tables = dict(moved.tables)
+    for found in embedded_catalogs(paths.state_dir):
+        for name, rows in (("catalogs", [(found.uri, found.loaded_at)]),
+                           ("catalog_feeds", [(found.uri, *row) for row in found.feeds]),
+                           ("catalog_positions", [(found.uri, *row) for row in found.positions])):
+            tables[name] = transfer.Table(tables[name].columns, [*tables[name].rows, *rows])
+    return transfer.Export(moved.identity, tables, moved.extra)
+
+
 def migrate_from_local(paths: ProjectPaths, move: Move, console: Console,
                        confirm: Callable[[str], bool]) -> int:
     """Move the embedded control plane and Pulumi state into the (empty) team database."""
@@ -149,7 +163,7 @@ def migrate_from_local(paths: ProjectPaths, move: Move, console: Console,
         files = team_state.local_state(paths)
         moved = transfer.with_extra(transfer.export(source),
                                     {team_state.TABLE: team_state.rows(url, files)})
-        moved = _with_local_snapshots(paths, moved)
+        moved = _with_local_catalogs(paths, _with_local_snapshots(paths, moved))
         console.line(f"Moving {local} and {paths.backend_dir} into {redacted(url)}:")
         console.line("  " + ", ".join(f"{moved.count(table)} {table}" for table in _SHOWN))
         console.line(f"  stacks: {', '.join(team_state.stack_names(files)) or 'none'} "

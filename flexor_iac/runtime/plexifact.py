@@ -242,6 +242,34 @@ def load(state_dir: Path, uri: str, data: CatalogData, now: datetime,
     return str(path)
 
 
+@dataclass(frozen=True)
+class CatalogRows:
+    """An embedded catalog's rows, as `flexor db migrate-from-local` moves them."""
+
+    uri: str
+    loaded_at: str
+    feeds: list[tuple[Any, ...]]
+    positions: list[tuple[Any, ...]]
+
+
+def embedded_catalogs(state_dir: Path) -> list[CatalogRows]:
+    """Every embedded catalog file of a project, read (their URIs from where they lie)."""
+    found = []
+    root = state_dir / "plexifact"
+    for path in sorted(root.rglob("*.db")) if root.is_dir() else ():
+        uri = f"{SCHEME}://" + path.relative_to(root).with_suffix("").as_posix()
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            feeds = db.execute("SELECT name, last_ingested_at, row_count FROM feeds").fetchall()
+            positions = db.execute("SELECT fund_id, source, instrument, quantity, as_of "
+                                   "FROM positions").fetchall()
+        finally:
+            db.close()
+        loaded = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
+        found.append(CatalogRows(uri, loaded, feeds, positions))
+    return found
+
+
 def _write_file(path: Path, feeds: list[tuple[Any, ...]],
                 positions: list[tuple[Any, ...]]) -> None:
     """Write an embedded catalog aside, then rename it into place."""

@@ -133,12 +133,14 @@ def test_an_embedded_project_moves_into_the_team_database_whole(
     flexor_ok(project, "deploy", "--env", "staging", "--yes")
     _bump(project, "1.1")
     flexor_ok(project, "deploy", "--env", "staging", "--yes")
+    flexor_ok(project, "plexifact", "load", "--env", "staging")  # an embedded catalog file
     secret = flexor_ok(project, "keys", "create", "--name", "me", "--user", "olga@fund.com",
                        "--scope", "admin", "--scope", "read", "--secret-only").stdout.strip()
     monkeypatch.setenv("FLEXOR_API_KEY", secret)
     verbs = (("status", "--env", "staging"), ("history", "--env", "staging"),
              ("agents", "list", "--env", "staging"), ("keys", "list"))
     before = [flexor_ok(project, *verb).stdout for verb in verbs]
+    assert "PlexiFact connection: healthy" in before[0]
 
     monkeypatch.setenv("FLEXOR_DATABASE_URL", team_database)
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "not the one the stacks were encrypted with")
@@ -148,7 +150,7 @@ def test_an_embedded_project_moves_into_the_team_database_whole(
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", str(project / ".flexor" / "passphrase"))
     dry = flexor_ok(project, "db", "migrate-from-local", "--dry-run").stdout
     assert "stacks: staging" in dry and "Dry run: nothing was moved" in dry
-    assert "1 agents" in dry and "1 api_keys" in dry
+    assert "1 agents" in dry and "1 api_keys" in dry and "1 catalogs" in dry
     flexor_ok(project, "db", "migrate-from-local", "--yes")
 
     runner = _clone(project, tmp_path / "runner")  # a fresh checkout: only the database
