@@ -1,7 +1,7 @@
 """The control plane store: intent-named methods over one database (database.py).
 
-SQL lives only here and in the mixins (runs.py, access.py), written once for SQLite and
-PostgreSQL. Every write is one transaction; reads return frozen dataclasses.
+SQL lives only here and in the mixins (runs.py, access.py, catalogs.py, events.py), written once
+for SQLite and PostgreSQL. Every write is one transaction; reads return frozen dataclasses.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from flexor_iac.controlplane import health
 from flexor_iac.controlplane.access import AccessRecords
 from flexor_iac.controlplane.catalogs import CatalogRecords
 from flexor_iac.controlplane.database import Database, connect
+from flexor_iac.controlplane.events import EventRecords
 from flexor_iac.controlplane.location import locate as locate  # where commands find it
 from flexor_iac.controlplane.migrate import ensure_schema
 from flexor_iac.controlplane.runs import RunRecords
@@ -66,7 +67,7 @@ class Binding:
     bound_at: datetime
 
 
-class ControlPlane(RunRecords, AccessRecords, CatalogRecords):
+class ControlPlane(RunRecords, AccessRecords, CatalogRecords, EventRecords):
     """The control plane: the embedded SQLite file, or a team's PostgreSQL (database.py)."""
 
     @classmethod

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac.controlplane import transfer
 from flexor_iac.controlplane.access import DeploymentRequest, Grant, StoredKey
 from flexor_iac.controlplane.database import connect
 from flexor_iac.controlplane.runs import LogLine, OutboxMessage, RunQuery, RunRecord
@@ -187,6 +188,45 @@ def test_protections_are_recorded_and_replaced(store: ControlPlane) -> None:
     store.record_protection("production", {"require_api_key": True, "managed": True}, T0, "olga")
     assert store.protection("production") == {"managed": True, "require_api_key": True}
     assert store.protection("staging") is None
+
+
+def test_events_are_numbered_in_order_and_read_after_an_id_per_environment(
+        store: ControlPlane) -> None:
+    assert store.newest_event("staging") == 0 and store.events_after("staging", 0, 10) == []
+    first = store.record_event("staging", "fund.positions.updated", "plexifact",
+                               {"fund_id": "GLOBAL-EQ-1", "rows": 3}, T0.isoformat(), "olga")
+    other = store.record_event("production", "fund.positions.updated", "plexifact", {},
+                               T0.isoformat(), "olga")
+    second = store.record_event("staging", "feed.refreshed", "custodian", {"feed": "fx"},
+                                (T0 + timedelta(minutes=1)).isoformat(), "ci")
+    assert first < other < second
+    assert store.newest_event("staging") == second and store.newest_event("production") == other
+    events = store.events_after("staging", 0, 10)
+    assert [event.id for event in events] == [first, second]
+    assert events[0].data == {"fund_id": "GLOBAL-EQ-1", "rows": 3}
+    assert (events[1].environment, events[1].name, events[1].source, events[1].emitted_by) == (
+        "staging", "feed.refreshed", "custodian", "ci")
+    assert events[1].emitted_at == T0 + timedelta(minutes=1)
+    assert [event.id for event in store.events_after("staging", first, 10)] == [second]
+    assert [event.id for event in store.events_after("staging", 0, 1)] == [first]
+    assert store.events_after("staging", second, 10) == []
+    assert store.events_after("sandbox", 0, 10) == [] and store.newest_event("sandbox") == 0
+
+
+def test_events_moved_from_an_embedded_store_keep_their_ids_and_new_ones_follow(
+        where: Path | str, tmp_path: Path) -> None:
+    with ControlPlane(tmp_path / "embedded.db") as embedded:
+        for number in range(3):
+            embedded.record_event("staging", "fund.positions.updated", "plexifact",
+                                  {"n": number}, T0.isoformat(), "olga")
+        moved = transfer.export(embedded)
+    with ControlPlane(where) as target:
+        transfer.load(target, moved)
+        assert [event.data for event in target.events_after("staging", 0, 10)] == [
+            {"n": 0}, {"n": 1}, {"n": 2}]
+        assert target.newest_event("staging") == 3
+        assert target.record_event("staging", "fund.positions.updated", "plexifact", {},
+                                   T0.isoformat(), "olga") == 4
 
 
 def test_a_write_that_fails_midway_leaves_nothing_behind(where: Path | str) -> None:
