@@ -28,7 +28,7 @@ from flexor_iac.core.errors import StateError
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-HEAD = 12  # the newest revision in migrations/versions (tests/controlplane checks)
+HEAD = 13  # the newest revision in migrations/versions (tests/controlplane checks)
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ALEMBIC = threading.Lock()
 

@@ -23,6 +23,7 @@ from flexor_iac.controlplane.events import EventRecords
 from flexor_iac.controlplane.location import locate as locate  # where commands find it
 from flexor_iac.controlplane.migrate import ensure_schema
 from flexor_iac.controlplane.runs import RunRecords
+from flexor_iac.controlplane.serving import ServeRecords
 from flexor_iac.core import clock
 from flexor_iac.core.errors import StateError
 from flexor_iac.core.workspace import ProjectPaths
@@ -67,7 +68,7 @@ class Binding:
     bound_at: datetime
 
 
-class ControlPlane(RunRecords, AccessRecords, CatalogRecords, EventRecords):
+class ControlPlane(RunRecords, AccessRecords, CatalogRecords, EventRecords, ServeRecords):
     """The control plane: the embedded SQLite file, or a team's PostgreSQL (database.py)."""
 
     @classmethod

@@ -19,7 +19,8 @@ from flexor_iac.core.errors import PolicyRefusal
 # Every table of the control plane's rows, parents first (the schema has no foreign keys).
 TABLES = ("environments", "snapshots", "snapshot_files", "bindings", "agents", "agent_state",
           "runs", "latest_runs", "run_logs", "outbox", "api_keys", "grants", "requests",
-          "protections", "catalogs", "catalog_feeds", "catalog_positions", "plexifact_events")
+          "protections", "catalogs", "catalog_feeds", "catalog_positions", "plexifact_events",
+          "schedule_ticks", "event_cursors")
 # Tables whose integer id PostgreSQL draws from a sequence (moved past the copied ids).
 _SERIAL = ("snapshots", "outbox", "plexifact_events")
 _ORDER = {"runs": "rowid", "snapshots": "id", "outbox": "id", "plexifact_events": "id"}

@@ -208,6 +208,7 @@ class Trigger(Strict):
     type: TriggerType
     cron: str | None = None
     timezone: str = "UTC"
+    catch_up: bool = True  # schedule: fire one missed tick when `flexor serve` starts late
     source: str | None = None
     event: EventName | None = None
     filter: dict[str, Any] | None = None

@@ -53,6 +53,8 @@ class RunRequest:
     inputs: dict[str, Any] = field(default_factory=dict)
     trigger: str = "manual"
     force: bool = False
+    run_id: str | None = None  # given by `flexor serve` (known before the run starts)
+    notes: tuple[str, ...] = ()  # said first in the run's log (a catch-up, a takeover)
 
 
 @dataclass
@@ -157,7 +159,7 @@ class Executor:
         agent = deployed_agent(self.store, request)
         spec = AgentSpec.model_validate(agent.spec["spec"])
         vault = self._vault(request.environment, agent.spec.get("vault"))
-        run_id = uuid.uuid4().hex
+        run_id = request.run_id or uuid.uuid4().hex
         secrets = Secrets(self.environ)
         env = {k: v for k in vault.env_allowlist if (v := self.environ.get(k))}
         redactor = Redactor(vault.audit, secrets, env, request.inputs)
@@ -176,6 +178,8 @@ class Executor:
         started, tick = self.clock(), time.monotonic()
         log("info", f"run {run_id}: {spec.name} {spec.version} in {request.environment} "
                     f"({request.trigger} trigger)")
+        for note in request.notes:
+            log("info", note)
         attempt, errors, attempts = self._attempts(spec, services, request.inputs, log)
         status = "failed" if len(errors) == attempts else (
             "partial" if attempt.tolerated else "success")

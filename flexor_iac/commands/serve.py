@@ -1,0 +1,46 @@
+"""`flexor serve --env E`: fire the environment's deployed agents from their triggers until
+stopped (flexor_iac/serve/)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+from flexor_iac.access.policy import Gate
+from flexor_iac.controlplane.location import team_database
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.output import Console
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.serve.process import Process, listen, only_server
+from flexor_iac.serve.queues import LocalQueue, Queue
+from flexor_iac.serve.service import ServeOptions, Service
+
+
+def run(paths: ProjectPaths, options: ServeOptions, console: Console) -> int:
+    """Serve until SIGTERM or Ctrl-C; exit 0 after a clean stop."""
+    env = options.environment.value
+    where = str(locate(paths.root))
+    url = team_database(paths.root)
+    with ControlPlane(where) as store:
+        Gate(paths.root, store).require("serve", options.environment)
+        if store.environment(env) is None:
+            raise FlexorError(f"nothing is deployed to {env}: run `flexor deploy --env {env}` "
+                              "first")
+    with nullcontext() if url else only_server(paths, env):
+        sock = listen(options.host, options.port)
+        queue: Queue
+        if url:
+            from flexor_iac.serve.team_queue import TeamQueue
+
+            queue = TeamQueue(url, env, options.workers, options.lease, options.grace)
+        else:
+            queue = LocalQueue(options.workers)
+        service = Service(paths, where, options, queue, say=console.line)
+        unfinished = Process(service, sock, console.line).run()
+    if unfinished:
+        console.warning(f"{unfinished} run(s) had not finished after the grace period "
+                        f"({options.grace:g} s) and were cut off"
+                        + ("; their jobs go to another server" if url else ""))
+    console.line(f"Stopped serving {env}.")
+    return ExitCode.OK

@@ -1,0 +1,1 @@
+"""`flexor serve`: the long-running runtime that fires schedule, webhook and event triggers."""

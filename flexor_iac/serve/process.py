@@ -1,0 +1,142 @@
+"""The `flexor serve` process: the listening socket, uvicorn, signals, and on the embedded
+store the rule of one server per environment.
+
+SIGTERM or Ctrl-C stops taking work (the socket closes, no tick or event is taken), gives
+running runs the grace period, unregisters the server and exits 0; a second Ctrl-C exits at
+once. On the embedded store a flock(2) on `.flexor/locks/serve-<env>.lock` keeps a second
+server of the same environment out (the kernel releases it when its holder dies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+
+from flexor_iac.core.errors import FlexorError, PolicyRefusal
+from flexor_iac.core.locking import Holder
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.serve.http import application
+from flexor_iac.serve.service import Service
+
+
+def lock_path(paths: ProjectPaths, environment: str) -> Path:
+    """The embedded store's one-server lock of an environment."""
+    return paths.state_dir / "locks" / f"serve-{environment}.lock"
+
+
+@contextmanager
+def only_server(paths: ProjectPaths, environment: str) -> Iterator[None]:
+    """Hold the environment's serve lock, or refuse (exit 3) naming the server holding it."""
+    path = lock_path(paths, environment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = Holder.parse(handle.read())
+            who = holder.describe() if holder else "another process"
+            raise PolicyRefusal(
+                f"a server already serves {environment} from this project: {who}; the embedded "
+                "store runs one per environment (team mode runs several)") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(Holder.me().dump())
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The bound listening socket, or one line saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise FlexorError(f"cannot listen on {host}:{port}: {error.strerror or error}") \
+            from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, with signals that end the process cleanly (exit 0), not re-raised."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread hears signals (tests serve from another)
+            return
+        loop = asyncio.get_running_loop()
+
+        def stop(sig: signal.Signals) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+class Process:
+    """uvicorn serving one service on a bound socket, until a signal or `stop()`."""
+
+    def __init__(self, service: Service, sock: socket.socket,
+                 say: Callable[[str], None]) -> None:
+        self.service = service
+        self.sock = sock
+        self.say = say
+        host, port = sock.getsockname()[:2]
+        self.address = f"http://{host}:{port}"
+        config = uvicorn.Config(application(service), log_level="warning", lifespan="off",
+                                timeout_graceful_shutdown=round(service.options.grace),
+                                access_log=False)
+        self.server = _Server(config)
+
+    def run(self) -> int:
+        """Serve until stopped; the number of runs the grace period did not see finish."""
+        return asyncio.run(self._main())
+
+    def stop(self) -> None:
+        """Ask the server to stop (from any thread), as SIGTERM does."""
+        self.server.should_exit = True
+
+    async def _main(self) -> int:
+        service = self.service
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
+            max_workers=service.options.workers + 2, thread_name_prefix="flexor-run"))
+        await service.start(self.address)
+        roster = service.roster
+        kinds = [t for t in ("schedule", "webhook", "event") if t in roster.enabled]
+        self.say(f"Serving {service.env} on {self.address}: {len(roster.agents)} agent(s) "
+                 f"deployed, {len(roster.schedules)} scheduled; fires "
+                 f"{', '.join(kinds) or 'no'} triggers (workers: {service.options.workers}). "
+                 "Stop with Ctrl-C or SIGTERM.")
+        try:
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            self.say(f"Stopping: no new work; running runs have {service.options.grace:g} s")
+            unfinished = await service.stop()
+        return unfinished

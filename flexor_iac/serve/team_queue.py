@@ -1,0 +1,123 @@
+"""Team mode's queue: procrastinate on the team database, shared by every `flexor serve`.
+
+What procrastinate does for us, so that each fired trigger runs once on however many servers:
+* a schedule tick or an event is deferred as a *periodic* job keyed by (periodic id,
+  timestamp): the database keeps the first defer and ignores the others;
+* a worker takes a job with `SELECT … FOR UPDATE SKIP LOCKED` (one server runs it);
+* workers keep a heartbeat; the jobs of a worker whose heartbeat stopped (a server killed)
+  are handed back to the queue by any living server (`recover`), with their attempt counted.
+The queue of an environment is `flexor-<env>`: a staging server never runs production's jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from procrastinate import App, JobContext, PsycopgConnector, exceptions
+
+from flexor_iac.serve.jobs import Job
+from flexor_iac.serve.queues import Handle
+
+_log = logging.getLogger("flexor.serve")
+TASK = "flexor.fire"
+
+
+def queue_name(environment: str) -> str:
+    """The procrastinate queue of one environment."""
+    return f"flexor-{environment}"
+
+
+class TeamQueue:
+    """procrastinate's queue for one environment, with `workers` concurrent runs here.
+
+    `lease`: seconds without a heartbeat after which a server's running jobs go to another;
+    `grace`: seconds a stopping server gives its running jobs.
+    """
+
+    def __init__(self, url: str, environment: str, workers: int, lease: float = 30.0,
+                 grace: float = 30.0) -> None:
+        self.queue = queue_name(environment)
+        self.workers = workers
+        self.lease = lease
+        self.grace = grace
+        self.app = App(connector=PsycopgConnector(conninfo=url, min_size=1,
+                                                  max_size=max(2, workers + 2)))
+        self._handle: Handle | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._running = 0
+        self.app.task(name=TASK, pass_context=True)(self._fire)
+
+    def _fire(self, context: JobContext, job: dict[str, Any], timestamp: int = 0) -> None:
+        assert self._handle is not None and context.job is not None
+        self._running += 1
+        try:
+            self._handle(Job.from_json(job), context.job.attempts)
+        finally:
+            self._running -= 1
+
+    async def start(self, handle: Handle) -> None:
+        self._handle = handle
+        await self.app.open_async()
+        self._worker = asyncio.create_task(self.app.run_worker_async(
+            queues=[self.queue], concurrency=self.workers, install_signal_handlers=False,
+            update_heartbeat_interval=self.lease / 4, stalled_worker_timeout=self.lease,
+            delete_jobs="successful", shutdown_graceful_timeout=self.grace,
+            name="flexor-serve"), name="procrastinate worker")
+
+    async def submit(self, job: Job) -> bool:
+        deferrer = self.app.configure_task(TASK, queue=self.queue)
+        if job.dedupe is None:
+            await deferrer.defer_async(job=job.as_json())
+            return True
+        periodic_id, timestamp = job.dedupe
+        deferrer.job = deferrer.job.evolve(task_kwargs={"job": job.as_json(),
+                                                        "timestamp": timestamp})
+        deferred = await self.app.job_manager.defer_periodic_job(
+            deferrer.job, periodic_id=periodic_id, defer_timestamp=timestamp)
+        return deferred is not None
+
+    async def depth(self) -> int:
+        row = await self.app.connector.execute_query_one_async(
+            "SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name=%(queue)s AND "
+            "status='todo'", queue=self.queue)
+        return int(row["n"])
+
+    async def running(self) -> int:
+        return self._running
+
+    async def check(self) -> None:
+        if self._worker is None or self._worker.done():
+            raise RuntimeError("the queue's worker is not running")
+        if not await self.app.job_manager.check_connection_async():
+            raise RuntimeError("the queue's tables are missing")
+
+    async def recover(self) -> int:
+        stalled = await self.app.job_manager.get_stalled_jobs(
+            queue=self.queue, seconds_since_heartbeat=self.lease)
+        recovered = 0
+        for job in stalled:
+            try:
+                await self.app.job_manager.retry_job(job)
+            except exceptions.ConnectorException:
+                continue  # another server took it back first
+            recovered += 1
+            _log.warning("job %s was running on a server that stopped; queued again", job.id)
+        return recovered
+
+    async def stop(self, grace: float) -> int:
+        # Cancelling procrastinate's worker stops its fetching and waits for the running jobs
+        # (`grace`, given at start); the jobs still running then stay `doing` and, their
+        # worker gone, another server's `recover` queues them again.
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._worker), timeout=grace + 5)
+            except (asyncio.CancelledError, TimeoutError):
+                pass
+            except Exception:  # a worker that failed already has nothing left to stop
+                _log.exception("the queue's worker failed")
+        unfinished = self._running
+        await self.app.close_async()
+        return unfinished

@@ -1,0 +1,101 @@
+"""The server's HTTP face on real HTTP: webhooks start runs (with a key once access control is
+on), errors are one-line JSON with the documented status, /healthz and /metrics answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from flexor_iac.controlplane.store import ControlPlane, locate
+from tests.helpers.keys import issue_key
+from tests.helpers.project import write_agent
+from tests.helpers.serving import PROBE, deploy, listening, service, wait_for_run
+
+
+def hooked(root: Path, name: str = "hooked", path: str = "") -> None:
+    write_agent(root, name, PROBE, trigger="type: webhook" + (f"\n  path: {path}" if path
+                                                               else ""))
+
+
+def test_a_webhook_post_starts_a_run_with_the_body_as_its_event(project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with listening(service(project)) as url:
+        answer = httpx.post(f"{url}/hooks/hooked", json={"fund_id": "GLOBAL-EQ-1"})
+        assert answer.status_code == 202
+        run_id = answer.json()["run_id"]
+        record = wait_for_run(project, run_id)
+        metrics = httpx.get(f"{url}/metrics").text
+    assert (record.agent, record.trigger_type, record.status) == ("hooked", "webhook", "success")
+    assert 'flexor_runs_total{status="success",trigger="webhook"} 1.0' in metrics
+
+
+def test_an_agent_listens_on_its_own_trigger_path(project: Path) -> None:
+    hooked(project, path="/portfolio/rebalanced")
+    deploy(project)
+    with listening(service(project)) as url:
+        assert httpx.post(f"{url}/hooks/hooked", json={}).status_code == 404
+        answer = httpx.post(f"{url}/portfolio/rebalanced", json={})
+        assert answer.status_code == 202
+        wait_for_run(project, answer.json()["run_id"])
+
+
+def test_bad_requests_get_one_line_json_errors_and_start_nothing(project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with listening(service(project, max_body=64)) as url:
+        cases = {
+            404: httpx.post(f"{url}/hooks/nobody", json={}),
+            415: httpx.post(f"{url}/hooks/hooked", content=b"fund=1",
+                            headers={"content-type": "application/x-www-form-urlencoded"}),
+            413: httpx.post(f"{url}/hooks/hooked", json={"pad": "x" * 200}),
+            400: httpx.post(f"{url}/hooks/hooked", json=[1, 2]),
+            405: httpx.get(f"{url}/hooks/hooked"),
+        }
+        for status, answer in cases.items():
+            assert answer.status_code == status, (status, answer.text)
+            body = answer.json()
+            assert list(body) == ["error"] and "\n" not in body["error"]
+    with ControlPlane(locate(project)) as store:
+        assert store.latest_runs("staging") == {}
+
+
+def test_a_paused_agent_is_refused_with_409(project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with ControlPlane(locate(project)) as store:
+        store.set_paused("staging", "hooked", True)
+    with listening(service(project)) as url:
+        answer = httpx.post(f"{url}/hooks/hooked", json={})
+    assert answer.status_code == 409 and "paused" in answer.json()["error"]
+
+
+def test_once_access_control_is_on_a_webhook_needs_a_key_with_run_scope(
+        project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with ControlPlane(locate(project)) as store:
+        runner = issue_key(store, "ci", "run:staging")
+        reader = issue_key(store, "viewer", "read", role="viewer")
+    with listening(service(project)) as url:
+        hook = f"{url}/hooks/hooked"
+        missing = httpx.post(hook, json={})
+        wrong = httpx.post(hook, json={}, headers={"Authorization": "Bearer flx_not-a-key"})
+        reading = httpx.post(hook, json={}, headers={"Authorization": f"Bearer {reader}"})
+        allowed = httpx.post(hook, json={}, headers={"Authorization": f"Bearer {runner}"})
+        unknown = httpx.post(f"{url}/hooks/nobody", json={})
+        assert allowed.status_code == 202
+        wait_for_run(project, allowed.json()["run_id"])
+    assert (missing.status_code, wrong.status_code, reading.status_code) == (401, 401, 403)
+    assert "run:staging" in missing.json()["error"]
+    assert unknown.status_code == 401  # no key learns which agents exist
+
+
+def test_healthz_answers_ok_with_each_part(project: Path) -> None:
+    deploy(project)
+    with listening(service(project)) as url:
+        answer = httpx.get(f"{url}/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "environment": "staging", "store": "ok",
+                             "queue": "ok", "scheduler": "ok"}

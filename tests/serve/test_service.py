@@ -1,0 +1,140 @@
+"""One server on the embedded store, on a simulated clock: schedules fire each due tick once,
+missed ticks catch up once, pauses and deploys are picked up, events reach matching agents."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.serve.service import Service
+from tests.helpers.project import write_agent
+from tests.helpers.serving import (
+    DEPLOYED_AT,
+    PROBE,
+    SimulatedClock,
+    deploy,
+    drain,
+    executed,
+    runs,
+    scheduled,
+    scheduled_runs,
+    service,
+    tick_run,
+)
+
+
+def minutes(clock: SimulatedClock, service_: Service, count: int) -> None:
+    """Let `count` simulated minutes pass, the server looking at the clock every 20 s."""
+    async def go() -> None:
+        await service_.start(loops=False)
+        try:
+            for _ in range(count * 3):
+                clock.advance(seconds=20)
+                await service_.tick()
+                await drain(service_)
+        finally:
+            await service_.stop()
+    asyncio.run(go())
+
+
+def test_each_due_tick_runs_exactly_once(project: Path) -> None:
+    scheduled(project, "every-minute", "* * * * *")
+    scheduled(project, "every-other", "*/2 * * * *")
+    deploy(project)
+    clock = SimulatedClock(DEPLOYED_AT)
+    server = service(project, clock)
+    minutes(clock, server, 10)
+    base = DEPLOYED_AT.replace(second=0)
+    expected = {tick_run("every-minute", base + timedelta(minutes=m)) for m in range(1, 11)}
+    expected |= {tick_run("every-other", base + timedelta(minutes=m)) for m in (2, 4, 6, 8, 10)}
+    recorded = scheduled_runs(project)
+    assert set(recorded) == expected and set(recorded.values()) == {1}
+    assert executed(server) == len(expected)
+    assert all(r.status == "success" for r in runs(project))
+
+
+def test_a_paused_agent_is_not_fired_and_its_ticks_do_not_pile_up(project: Path) -> None:
+    scheduled(project, "every-minute", "* * * * *")
+    deploy(project)
+    with ControlPlane(locate(project)) as store:
+        store.set_paused("staging", "every-minute", True)
+    clock = SimulatedClock(DEPLOYED_AT)
+    minutes(clock, service(project, clock), 5)
+    assert runs(project) == []
+    with ControlPlane(locate(project)) as store:
+        store.set_paused("staging", "every-minute", False)
+    minutes(clock, service(project, clock), 1)  # resumed: the next tick only, no catch-up
+    [run] = runs(project)
+    assert run.run_id == tick_run("every-minute", DEPLOYED_AT.replace(second=0)
+                                  + timedelta(minutes=6))
+
+
+def test_a_tick_missed_while_no_server_ran_fires_once_on_start_and_says_so(
+        project: Path) -> None:
+    scheduled(project, "hourly", "0 * * * *")
+    deploy(project)
+    clock = SimulatedClock(DEPLOYED_AT + timedelta(hours=3, minutes=10))
+    minutes(clock, service(project, clock), 1)
+    [run] = runs(project)
+    assert run.run_id == tick_run("hourly", DEPLOYED_AT.replace(minute=0, second=0)
+                                  + timedelta(hours=3))
+    with ControlPlane(locate(project)) as store:
+        log = [line.message for line in store.run_log(run.run_id)]
+    assert any("catch-up" in line and "2 older tick(s) not run" in line for line in log)
+
+
+def test_catch_up_false_skips_the_missed_tick(project: Path) -> None:
+    scheduled(project, "hourly", "0 * * * *", "\n  catch_up: false")
+    deploy(project)
+    clock = SimulatedClock(DEPLOYED_AT + timedelta(hours=3, minutes=10))
+    minutes(clock, service(project, clock), 1)
+    assert runs(project) == []
+
+
+def test_a_deploy_is_picked_up_without_a_restart(project: Path) -> None:
+    scheduled(project, "first", "* * * * *")
+    deploy(project)
+    clock = SimulatedClock(DEPLOYED_AT)
+    server = service(project, clock)
+
+    async def go() -> None:
+        await server.start(loops=False)
+        for _ in range(3):
+            clock.advance(seconds=20)
+            await server.tick()
+        await drain(server)
+        # a second deploy: `first` removed, `second` added
+        (project / "agents" / "first.yaml").unlink()
+        scheduled(project, "second", "* * * * *")
+        with ControlPlane(locate(project)) as store:
+            store.deactivate_agent("staging", "first")
+        deploy(project, clock.moment)
+        await server.refresh()
+        for _ in range(3):
+            clock.advance(seconds=20)
+            await server.tick()
+        await drain(server)
+        await server.stop()
+    asyncio.run(go())
+    assert sorted(r.agent for r in runs(project)) == ["first", "second"]
+
+
+def test_an_emitted_event_runs_exactly_the_matching_agents_once(project: Path) -> None:
+    for name, extra in (("positions", "\n  filter:\n    fund_id: GLOBAL-EQ-1"),
+                        ("other-fund", "\n  filter:\n    fund_id: OTHER"),
+                        ("any-fund", "")):
+        write_agent(project, name, PROBE, trigger="type: event\n  source: plexifact\n"
+                    f"  event: fund.positions.updated{extra}")
+    deploy(project)
+    with ControlPlane(locate(project)) as store:
+        store.record_event("staging", "fund.positions.updated", "plexifact",
+                           {"fund_id": "GLOBAL-EQ-1"}, DEPLOYED_AT.isoformat(), "ops")
+        store.record_event("staging", "feed.updated", "plexifact", {}, DEPLOYED_AT.isoformat(),
+                           "ops")
+    clock = SimulatedClock(DEPLOYED_AT)
+    minutes(clock, service(project, clock), 1)
+    minutes(clock, service(project, clock), 1)  # a restarted server does not take it again
+    assert sorted((r.agent, r.trigger_type) for r in runs(project)) == [
+        ("any-fund", "event"), ("positions", "event")]
