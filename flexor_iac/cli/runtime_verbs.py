@@ -23,15 +23,16 @@ from flexor_iac.core.constants import RUN_STATUSES, Environment
 from flexor_iac.core.errors import UsageError
 
 
-def _inputs(pairs: tuple[str, ...]) -> dict[str, str]:
-    """`k=v` pairs → a dict (values stay text; skill inputs are converted by their type)."""
-    inputs = {}
+def _pairs(option: str, pairs: tuple[str, ...]) -> dict[str, str]:
+    """`k=v` pairs of `option` → a dict (values stay text: skill inputs are converted by their
+    type, event filters compare as text)."""
+    values = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--input {pair!r}: expected NAME=VALUE")
-        inputs[key.strip()] = value
-    return inputs
+            raise UsageError(f"{option} {pair!r}: expected NAME=VALUE")
+        values[key.strip()] = value
+    return values
 
 
 @click.command()
@@ -65,7 +66,7 @@ def run(agent: str, env: Environment, now: bool, inputs: tuple[str, ...], trigge
     if not now:
         raise UsageError("run needs --now (scheduled runs belong to `flexor serve`)")
     current = settings()
-    request = RunRequest(env, agent, _inputs(inputs), trigger, force)
+    request = RunRequest(env, agent, _pairs("--input", inputs), trigger, force)
     return command.run(current.paths(), request, current.console())
 
 
