@@ -27,7 +27,7 @@ VERB_SCOPES: Mapping[str, str] = MappingProxyType({
     "deploy": "deploy:{env}", "rollback": "deploy:{env}",
     "deploy --dry-run": "read", "rollback --dry-run": "read",
     "run": "run:{env}", "pause": "run:{env}", "resume": "run:{env}",
-    "plexifact load": "run:{env}", "serve": "run:{env}",
+    "plexifact load": "run:{env}", "plexifact emit": "run:{env}", "serve": "run:{env}",
     "status": "read", "agents list": "read", "logs": "read", "audit": "read", "history": "read",
     "requests list": "read", "requests show": "read",
     "approve": "admin", "keys create": "admin", "keys list": "admin", "keys revoke": "admin",

@@ -23,15 +23,16 @@ from flexor_iac.core.constants import RUN_STATUSES, Environment
 from flexor_iac.core.errors import UsageError
 
 
-def _inputs(pairs: tuple[str, ...]) -> dict[str, str]:
-    """`k=v` pairs → a dict (values stay text; skill inputs are converted by their type)."""
-    inputs = {}
+def _pairs(option: str, pairs: tuple[str, ...]) -> dict[str, str]:
+    """`k=v` pairs of `option` → a dict (values stay text: skill inputs are converted by their
+    type, event filters compare as text)."""
+    values = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--input {pair!r}: expected NAME=VALUE")
-        inputs[key.strip()] = value
-    return inputs
+            raise UsageError(f"{option} {pair!r}: expected NAME=VALUE")
+        values[key.strip()] = value
+    return values
 
 
 @click.command()
@@ -65,7 +66,7 @@ def run(agent: str, env: Environment, now: bool, inputs: tuple[str, ...], trigge
     if not now:
         raise UsageError("run needs --now (scheduled runs belong to `flexor serve`)")
     current = settings()
-    request = RunRequest(env, agent, _inputs(inputs), trigger, force)
+    request = RunRequest(env, agent, _pairs("--input", inputs), trigger, force)
     return command.run(current.paths(), request, current.console())
 
 
@@ -156,7 +157,7 @@ def _pause_command(paused: bool) -> click.Command:
 
 @click.group()
 def plexifact() -> None:
-    """The environment's embedded PlexiFact catalog (demo and test data)."""
+    """The environment's PlexiFact catalog (demo and test data) and events."""
 
 
 @plexifact.command("load")
@@ -179,6 +180,41 @@ def plexifact_load(env: Environment, source: Path | None) -> int:
 
     current = settings()
     return command.run(current.paths(), env, source, current.console())
+
+
+@plexifact.command("emit")
+@global_options
+@env_option
+@click.argument("event")
+@click.option("--data", "data", multiple=True, metavar="NAME=VALUE",
+              help="A value of the event's data, kept as text (repeatable).")
+@click.option("--source", default="plexifact", show_default=True,
+              help="Where the event comes from (what a trigger's `source` names).")
+def plexifact_emit(env: Environment, event: str, data: tuple[str, ...], source: str) -> int:
+    """Record a PlexiFact event; name the deployed agents it fires.
+
+    \b
+    EVENT is a dotted name, such as fund.positions.updated. A deployed agent runs
+    on it (once `flexor serve` reads it) when its trigger has type event, this
+    event name, no source or this --source, and a filter the data meets. This
+    command only records the event and prints its number and the matching agents
+    (paused ones apart); it runs nothing. Values stay text and filters compare as
+    text (`rows: 3` matches rows=3, `urgent: true` matches urgent=true; a filter
+    template matches any value). Needs scope run:{env} where keys are required;
+    warns when the environment's flexor:triggers lacks event.
+
+    \b
+    Examples:
+      flexor plexifact emit fund.positions.updated --env staging \\
+          --data fund_id=GLOBAL-EQ-1
+      flexor plexifact emit feed.refreshed --env staging --source custodian \\
+          --data feed=equity-prices --data rows=5210
+    """
+    from flexor_iac.commands import emit as command
+
+    current = settings()
+    request = command.EmitRequest(env, event, _pairs("--data", data), source)
+    return command.run(current.paths(), request, current.console())
 
 
 def _grace(_ctx: click.Context, _param: click.Parameter, value: str) -> float:

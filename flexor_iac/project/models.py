@@ -16,12 +16,13 @@ VAULT_NAME_PATTERN = r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$"
 KEBAB_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 VERSION_PATTERN = r"^\d+(\.\d+)*$"
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EVENT_NAME_PATTERN = r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$"  # fund.positions.updated
 
 VaultName = Annotated[str, StringConstraints(pattern=VAULT_NAME_PATTERN)]
 KebabName = Annotated[str, StringConstraints(pattern=KEBAB_PATTERN)]
 Version = Annotated[str, StringConstraints(pattern=VERSION_PATTERN)]
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
-EventName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$")]
+EventName = Annotated[str, StringConstraints(pattern=EVENT_NAME_PATTERN)]
 ValueType = Literal["string", "integer", "number", "boolean", "array", "object"]
 TriggerType = Literal["schedule", "event", "webhook", "manual"]
 
