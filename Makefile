@@ -6,7 +6,8 @@
 #   make test-fast — the tests that start no process (no engine, CLI, git or scripts): seconds
 PYTHON ?= python3
 VENV := .venv/bin
-TEAM_SUITES := tests/access tests/runtime tests/commands tests/controlplane tests/resources tests/deploy
+TEAM_SUITES := tests/access tests/runtime tests/commands tests/controlplane tests/resources tests/deploy \
+               tests/serve
 
 .PHONY: setup demo test test-fast lint bench clean-state
 

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flexor_iac.cli import access_verbs, db_verbs, project_verbs, runtime_verbs, tool_verbs
+from flexor_iac.cli import (
+    access_verbs,
+    db_verbs,
+    project_verbs,
+    runtime_verbs,
+    serve_verbs,
+    tool_verbs,
+)
 from flexor_iac.cli.boundary import run_group
 from flexor_iac.cli.group import cli
 from flexor_iac.core import process
 
-for family in (project_verbs, runtime_verbs, access_verbs, db_verbs, tool_verbs):
+for family in (project_verbs, runtime_verbs, serve_verbs, access_verbs, db_verbs, tool_verbs):
     family.register(cli)
 
 

@@ -4,7 +4,8 @@
 a run of that agent, the object being the run's `event`/`inputs`: 202 with the run id. Errors
 are one-line JSON `{"error": …}`: 401 no valid key, 403 a key without `run:<env>`, 404 no
 webhook agent there, 409 the agent is paused or the environment does not fire webhooks,
-413 body too large, 415 not JSON, 400 not a JSON object.
+413 body too large, 415 not JSON, 400 not a JSON object, 503 stopping, busy (MAX_WAITING runs
+queued) or the queue unreachable.
 
 A key is needed as soon as access control is on (any key exists) or the environment requires
 one; a verified key is remembered for a minute (revoking takes effect within it).
@@ -12,10 +13,11 @@ one; a verified key is remembered for a minute (revoking takes effect within it)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -24,10 +26,11 @@ from starlette.routing import Route
 
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.core.constants import Environment
 from flexor_iac.serve.service import Service
 
 KEY_MEMORY_SECONDS = 60.0
+MAX_REMEMBERED = 10_000  # verdicts kept (a flood of wrong keys empties it)
+MAX_WAITING = 10_000  # queued runs beyond which a webhook is answered 503
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -40,42 +43,60 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 class Keys:
-    """Who may fire webhooks: Bearer keys checked against the control plane (remembered)."""
+    """Who may fire webhooks: Bearer keys checked against the control plane.
+
+    Keys are checked on a thread and connection of their own (an Argon2 check is slow: a flood
+    of wrong keys must not delay the schedules), and each key's verdict, granted or not, is
+    remembered for KEY_MEMORY_SECONDS.
+    """
 
     def __init__(self, service: Service) -> None:
         self.service = service
-        self._known: dict[str, tuple[float, bool]] = {}  # key digest -> (when, may run)
+        self._known: dict[str, tuple[float, int]] = {}  # key digest -> (when, 0 | 401 | 403)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flexor-keys")
+        self._store: ControlPlane | None = None
+
+    def _verdict(self, token: str) -> tuple[bool, int]:
+        """(whether a key is needed, 0 or the refusal's status), on the keys' thread."""
+        if self._store is None:
+            self._store = ControlPlane(self.service.where)
+        env = self.service.options.environment
+        gate = Gate(self.service.paths.root, self._store, token)
+        if not (self._store.has_keys() or gate.required(env)):
+            return False, 0
+        principal = gate.principal() if token else None
+        if principal is None:
+            return True, 401
+        return True, 0 if principal.may(f"run:{env.value}") else 403
 
     async def refusal(self, request: Request) -> JSONResponse | None:
         """None when the request may fire a run here, else the 401/403 response."""
-        env = self.service.options.environment
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
+        env = self.service.env
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else ""
         digest = hashlib.sha256(token.encode()).hexdigest()
         remembered = self._known.get(digest)
         if remembered and time.monotonic() - remembered[0] < KEY_MEMORY_SECONDS:
-            may = remembered[1]
-            needed = True
+            status = remembered[1]
         else:
-            needed, principal = await self.service.call(
-                lambda store: _check(self.service, store, env, token))
-            may = principal is not None and principal.may(f"run:{env.value}")
-            if needed and principal is not None:
-                self._known[digest] = (time.monotonic(), may)
-            if needed and principal is None:
-                return _error(401, f"a webhook in {env.value} needs an API key with scope "
-                                   f"run:{env.value} (Authorization: Bearer <key>)")
-        if needed and not may:
-            return _error(403, f"this key's scopes do not include run:{env.value}")
+            needed, status = await asyncio.get_running_loop().run_in_executor(
+                self._pool, self._verdict, token)
+            if needed:  # without access control, nothing to remember: it may come on
+                if len(self._known) > MAX_REMEMBERED:
+                    self._known.clear()
+                self._known[digest] = (time.monotonic(), status)
+        if status == 401:
+            return _error(401, f"a webhook in {env} needs an API key with scope run:{env} "
+                               "(Authorization: Bearer <key>)")
+        if status == 403:
+            return _error(403, f"this key's scopes do not include run:{env}")
         return None
 
-
-def _check(service: Service, store: ControlPlane, env: Environment, token: str
-           ) -> tuple[bool, Any]:
-    gate = Gate(service.paths.root, store, token)
-    needed = store.has_keys() or gate.required(env)
-    return needed, gate.principal() if needed and token else None
+    def close(self) -> None:
+        """Release the keys' thread and connection."""
+        self._pool.shutdown(wait=True)
+        if self._store is not None:
+            self._store.close()
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -125,7 +146,12 @@ def application(service: Service) -> Starlette:
             return _error(409, f"agent {agent.name} is paused in {env}")
         if service.stopping:
             return _error(503, "the server is stopping")
-        job = await service.webhook(agent, body)
+        try:
+            if await service.queue.depth() >= MAX_WAITING:
+                return _error(503, f"the server is busy: {MAX_WAITING} runs are waiting")
+            job = await service.webhook(agent, body)
+        except Exception as error:  # the queue's database lost: nothing was queued
+            return _error(503, f"the run could not be queued: {error}")
         return JSONResponse({"run_id": job.run_id, "agent": agent.name, "environment": env,
                              "status": "queued"}, status_code=202)
 
@@ -141,9 +167,11 @@ def application(service: Service) -> Starlette:
     async def wrong_method(request: Request) -> Response:
         return _error(405, f"{request.method} {request.url.path}: use POST for webhooks")
 
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/{path:path}", hook, methods=["POST"]),
         Route("/{path:path}", wrong_method, methods=["GET", "PUT", "DELETE", "PATCH"]),
     ])
+    app.state.keys = keys
+    return app

@@ -14,12 +14,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flexor_iac.controlplane.events import PlexiFactEvent
 from flexor_iac.controlplane.runs import RunRecord
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment
-from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.errors import FlexorError, StateError
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.executor import Executor, RunRequest
+from flexor_iac.serve.schedule import MISSED_COUNTED
 
 _RUNS = uuid.UUID("6f1c1a52-8d0e-4a8e-9a57-2f6c3b1e0d41")  # the namespace of derived run ids
 
@@ -66,6 +68,33 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+def tick_job(environment: str, agent: str, tick: datetime, missed: int, late: bool) -> Job:
+    """The job of a schedule tick (deduplicated by agent and tick; a late one says so)."""
+    stamp = int(tick.timestamp())
+    notes: tuple[str, ...] = ()
+    older = (f"{'at least ' if missed >= MISSED_COUNTED else ''}{missed} older tick(s) "
+             "missed while no server ran, not run")
+    if late:
+        notes = (f"catch-up: the tick of {tick.isoformat(timespec='minutes')} was missed "
+                 f"while no server ran; run once now" + (f"; {older}" if missed else ""),)
+    elif missed:
+        notes = (older,)
+    return Job(environment, agent, "schedule",
+               derived_run_id(environment, agent, f"schedule/{stamp}"), tick.isoformat(),
+               {"scheduled_for": tick.isoformat()}, notes,
+               (f"{environment}/schedule/{agent}", stamp))
+
+
+def event_job(environment: str, agent: str, event: PlexiFactEvent) -> Job:
+    """The job of a PlexiFact event for one matching agent (deduplicated by event and agent);
+    the run's event is the event's data with its name, source and id."""
+    return Job(environment, agent, "event",
+               derived_run_id(environment, agent, f"event/{event.id}"),
+               event.emitted_at.isoformat(),
+               {**event.data, "name": event.name, "source": event.source, "event_id": event.id},
+               dedupe=(f"{environment}/event/{event.id}/{agent}", event.id))
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of a job: its run record, or why there is none."""
@@ -108,19 +137,21 @@ class Runner:
             return Outcome(job, skipped=f"run {job.run_id} is recorded already")
         notes = job.notes
         if takeover:
-            notes = (*notes, f"taken over from a server that stopped while running it "
-                             f"(delivery {takeover + 1})")
+            notes = (*notes, f"taken over: delivery {takeover + 1} of this job (an earlier "
+                             "one did not finish: its server stopped or lost the database)")
         request = RunRequest(Environment(job.environment), job.agent, dict(job.inputs),
                              job.trigger, run_id=job.run_id, notes=notes)
         started = now()
         try:
             record = self.make_executor(self.paths, store).run(request)
+        except StateError:
+            raise  # the control plane failed: the job is not done (team mode retries it)
         except FlexorError as refused:  # paused, undeployed or disabled since it fired
             return Outcome(job, skipped=str(refused), started=started)
         return Outcome(job, record, started=started)
 
     def close(self) -> None:
-        """Close every thread's connection."""
+        """Close every thread's connection (only once no run uses them)."""
         with self._lock:
             for store in self._stores:
                 store.close()

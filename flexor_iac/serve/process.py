@@ -2,9 +2,11 @@
 store the rule of one server per environment.
 
 SIGTERM or Ctrl-C stops taking work (the socket closes, no tick or event is taken), gives
-running runs the grace period, unregisters the server and exits 0; a second Ctrl-C exits at
-once. On the embedded store a flock(2) on `.flexor/locks/serve-<env>.lock` keeps a second
-server of the same environment out (the kernel releases it when its holder dies).
+running runs the grace period, unregisters the server and exits 0; runs still going then are
+cut off by the process ending (in team mode their jobs go to another server after the lease);
+a second Ctrl-C ends it at once (exit 130). On the embedded store a flock(2) on
+`.flexor/locks/serve-<env>.lock` keeps a second server of the same environment out (the
+kernel releases it when its holder dies).
 """
 
 from __future__ import annotations
@@ -110,14 +112,22 @@ class Process:
         self.say = say
         host, port = sock.getsockname()[:2]
         self.address = f"http://{host}:{port}"
-        config = uvicorn.Config(application(service), log_level="warning", lifespan="off",
+        self.app = application(service)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off",
                                 timeout_graceful_shutdown=round(service.options.grace),
                                 access_log=False)
         self.server = _Server(config)
 
     def run(self) -> int:
-        """Serve until stopped; the number of runs the grace period did not see finish."""
-        return asyncio.run(self._main())
+        """Serve until stopped; the number of runs the grace period did not see finish.
+
+        Not `asyncio.run`, which would wait for every worker thread at the end: runs still
+        going after the grace period are cut off when the process ends."""
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(self._main())
+        finally:
+            loop.close()  # shuts the thread pools down without waiting for them
 
     def stop(self) -> None:
         """Ask the server to stop (from any thread), as SIGTERM does."""
@@ -139,4 +149,5 @@ class Process:
         finally:
             self.say(f"Stopping: no new work; running runs have {service.options.grace:g} s")
             unfinished = await service.stop()
+            self.app.state.keys.close()
         return unfinished

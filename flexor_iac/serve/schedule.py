@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
 
-# A server that was away longer than this does not look further back for a missed tick.
-LOOK_BACK_TICKS = 100_000
+# Missed ticks are counted up to this many ("at least 100").
+MISSED_COUNTED = 100
 # A tick fired later than this after its time is a catch-up (a server was not running).
 LATE = timedelta(seconds=60)
 
@@ -48,22 +48,36 @@ class Schedule:
         return next(self._ticks(moment)).astimezone(UTC)
 
     def due(self, since: datetime, now: datetime, catch_up: bool = True) -> Due:
-        """The ticks in (since, now]: the newest fires (unless it is late, a catch-up, and
-        `catch_up` is off); the older ones are reported as missed."""
-        passed = 0
-        newest: datetime | None = None
-        for tick in self._ticks(since):
-            if tick > now or passed >= LOOK_BACK_TICKS:
-                break
-            newest = tick
-            passed += 1
+        """What fires at `now` when every tick up to `since` was taken: the newest tick in
+        (since, now] — unless it is late (more than LATE ago: no server ran at its time) and
+        `catch_up` is off. Older ticks in between are missed (counted up to MISSED_COUNTED)."""
+        newest = self._newest(since, now)
         if newest is None:
             return Due(None, 0, None)
-        newest = newest.astimezone(UTC)
-        late = passed > 1 or now - newest > LATE
+        missed = 0
+        for tick in self._ticks(since):
+            if tick.astimezone(UTC) >= newest or missed >= MISSED_COUNTED:
+                break
+            missed += 1
+        late = now - newest > LATE
         if late and not catch_up:
-            return Due(None, passed, newest, late)
-        return Due(newest, passed - 1, newest, late)
+            return Due(None, missed, newest, late)
+        return Due(newest, missed, newest, late)
+
+    def _newest(self, since: datetime, now: datetime) -> datetime | None:
+        """The newest tick in (since, now], found backwards from now (a server away for weeks
+        does not walk every tick it missed)."""
+        if now <= since:
+            return None
+        end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)  # ticks: whole minutes
+        backwards = CronSim(self.cron, end.astimezone(self.zone), reverse=True)
+        newest = next(backwards).astimezone(UTC)
+        if newest <= since:
+            return None
+        # Forwards from just before it, so that DST resolves it as forward iteration does
+        # (the repeated autumn hour's second pass of a fixed time is not a tick).
+        forwards = next(self._ticks(newest - timedelta(minutes=1))).astimezone(UTC)
+        return forwards if since < forwards <= now else None
 
     def _ticks(self, after: datetime) -> CronSim:
         # cronsim iterates wall-clock times of the zone, returning aware datetimes.

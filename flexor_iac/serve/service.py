@@ -29,7 +29,7 @@ from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.events import matches
-from flexor_iac.serve.jobs import Job, Outcome, Runner, derived_run_id, new_run_id
+from flexor_iac.serve.jobs import Job, Outcome, Runner, event_job, new_run_id, tick_job
 from flexor_iac.serve.metrics import Metrics
 from flexor_iac.serve.queues import Queue
 from flexor_iac.serve.roster import Roster, trigger_of
@@ -80,7 +80,7 @@ class Service:
         self._store: ControlPlane | None = None
         self._next: dict[str, datetime] = {}  # agent -> its next tick (cached)
         self._loops: list[asyncio.Task[None]] = []
-        self._beat = now()
+        self._beat = self._recovered = now()
         self.stopping = False
 
     # --- the control plane, off the event loop ------------------------------------------------
@@ -119,7 +119,8 @@ class Service:
         await self.call(lambda store: store.unregister_server(self.server.server_id))
         await self.call(lambda store: store.close())
         self._db.shutdown(wait=True)
-        self.runner.close()
+        if not unfinished:  # a run still going keeps its connection until the process ends
+            self.runner.close()
         return unfinished
 
     async def _every(self, seconds: float, work: Callable[[], Any]) -> None:
@@ -143,7 +144,10 @@ class Service:
         if now - self._beat >= HEARTBEAT:
             self._beat = now
             await self.call(lambda store: store.server_heartbeat(self.server.server_id, now))
-            await self.queue.recover()
+        if now - self._recovered >= timedelta(seconds=min(10.0, self.options.lease / 2)):
+            self._recovered = now
+            if recovered := await self.queue.recover():
+                self.say(f"{recovered} run(s) of a server that stopped queued again")
         self.alive = now
 
     alive: datetime | None = None  # when the last look at the clock ended (for /healthz)
@@ -173,7 +177,9 @@ class Service:
         for name in waiting:
             agent = self.roster.agents[name]
             schedule = self.roster.schedules[name]
-            since = taken.get(name) or agent.activated_at
+            # A deploy since the last tick taken (a new cron, a redeploy) starts afresh.
+            taken_tick = taken.get(name)
+            since = max(taken_tick, agent.activated_at) if taken_tick else agent.activated_at
             job = await self._fire_tick(agent, schedule, since, now)
             if job is not None:
                 fired.append(job)
@@ -183,34 +189,24 @@ class Service:
                          now: datetime) -> Job | None:
         catch_up = trigger_of(agent).get("catch_up", True) is not False
         due = schedule.due(since, now, catch_up)
-        self._next[agent.name] = schedule.next_after(max(now, due.newest or since))
+        upcoming = schedule.next_after(max(now, due.newest or since))
         if due.newest is None:
+            self._next[agent.name] = upcoming
             return None
         job = None
         if due.tick is not None and self.roster.fires(agent):
-            job = self._tick_job(agent, due.tick, due.missed, due.late)
+            job = tick_job(self.env, agent.name, due.tick, due.missed, due.late)
             if await self.queue.submit(job):
                 self.say(f"{agent.name}: scheduled run {job.run_id[:12]} for "
                          f"{due.tick.isoformat(timespec='minutes')}")
             else:
                 job = None  # another server queued this tick
         elif due.late and self.roster.fires(agent):
-            self.say(f"{agent.name}: {due.missed} missed tick(s) skipped (catch_up: false)")
+            self.say(f"{agent.name}: {due.missed + 1} missed tick(s) skipped (catch_up: false)")
         tick = due.newest
         await self.call(lambda store: store.advance_tick(self.env, agent.name, tick))
+        self._next[agent.name] = upcoming  # only now: a failure above is retried next look
         return job
-
-    def _tick_job(self, agent: ActiveAgent, tick: datetime, missed: int, late: bool) -> Job:
-        stamp = int(tick.timestamp())
-        notes: tuple[str, ...] = ()
-        if late:
-            older = f"; {missed} older tick(s) not run" if missed else ""
-            notes = (f"catch-up: the tick of {tick.isoformat(timespec='minutes')} was missed "
-                     f"while no server ran; run once now{older}",)
-        return Job(self.env, agent.name, "schedule",
-                   derived_run_id(self.env, agent.name, f"schedule/{stamp}"), tick.isoformat(),
-                   {"scheduled_for": tick.isoformat()}, notes,
-                   (f"{self.env}/schedule/{agent.name}", stamp))
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -232,12 +228,7 @@ class Service:
             for agent in listening:
                 if not matches(trigger_of(agent), event):
                     continue
-                job = Job(self.env, agent.name, "event",
-                          derived_run_id(self.env, agent.name, f"event/{event.id}"),
-                          event.emitted_at.isoformat(),
-                          {**event.data, "name": event.name, "source": event.source,
-                           "event_id": event.id},
-                          dedupe=(f"{self.env}/event/{event.id}/{agent.name}", event.id))
+                job = event_job(self.env, agent.name, event)
                 if await self.queue.submit(job):
                     queued += 1
                     self.say(f"{agent.name}: event {event.name} #{event.id} → run "

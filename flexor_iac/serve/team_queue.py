@@ -5,18 +5,24 @@ What procrastinate does for us, so that each fired trigger runs once on however 
   timestamp): the database keeps the first defer and ignores the others;
 * a worker takes a job with `SELECT … FOR UPDATE SKIP LOCKED` (one server runs it);
 * workers keep a heartbeat; the jobs of a worker whose heartbeat stopped (a server killed)
-  are handed back to the queue by any living server (`recover`), with their attempt counted.
+  are handed back to the queue by a living server (`recover`, one server at a time), with
+  their attempt counted;
+* a run that lost the control plane (StateError) is retried (RETRIES deliveries).
 The queue of an environment is `flexor-<env>`: a staging server never runs production's jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import threading
 from typing import Any
 
-from procrastinate import App, JobContext, PsycopgConnector, exceptions
+import psycopg
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, exceptions
 
+from flexor_iac.core.errors import StateError
 from flexor_iac.serve.jobs import Job
 from flexor_iac.serve.queues import Handle
 
@@ -24,9 +30,19 @@ _log = logging.getLogger("flexor.serve")
 TASK = "flexor.fire"
 
 
+RETRIES = 5  # deliveries of a job whose run lost the control plane
+RETRY_WAIT = 5  # seconds between them
+
+
 def queue_name(environment: str) -> str:
     """The procrastinate queue of one environment."""
     return f"flexor-{environment}"
+
+
+def recovery_key(queue: str) -> int:
+    """The advisory lock key of a queue's stalled-job recovery (a signed 64-bit integer)."""
+    digest = hashlib.sha256(f"flexor-iac recovery {queue}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class TeamQueue:
@@ -38,6 +54,7 @@ class TeamQueue:
 
     def __init__(self, url: str, environment: str, workers: int, lease: float = 30.0,
                  grace: float = 30.0) -> None:
+        self.url = url
         self.queue = queue_name(environment)
         self.workers = workers
         self.lease = lease
@@ -47,15 +64,21 @@ class TeamQueue:
         self._handle: Handle | None = None
         self._worker: asyncio.Task[None] | None = None
         self._running = 0
-        self.app.task(name=TASK, pass_context=True)(self._fire)
+        self._counting = threading.Lock()
+        # A run that lost the control plane is tried again (its job is not done).
+        retry = RetryStrategy(max_attempts=RETRIES, wait=RETRY_WAIT,
+                              retry_exceptions={StateError})
+        self.app.task(name=TASK, pass_context=True, retry=retry)(self._fire)
 
     def _fire(self, context: JobContext, job: dict[str, Any], timestamp: int = 0) -> None:
         assert self._handle is not None and context.job is not None
-        self._running += 1
+        with self._counting:
+            self._running += 1
         try:
             self._handle(Job.from_json(job), context.job.attempts)
         finally:
-            self._running -= 1
+            with self._counting:
+                self._running -= 1
 
     async def start(self, handle: Handle) -> None:
         self._handle = handle
@@ -94,17 +117,28 @@ class TeamQueue:
             raise RuntimeError("the queue's tables are missing")
 
     async def recover(self) -> int:
-        stalled = await self.app.job_manager.get_stalled_jobs(
-            queue=self.queue, seconds_since_heartbeat=self.lease)
-        recovered = 0
-        for job in stalled:
-            try:
-                await self.app.job_manager.retry_job(job)
-            except exceptions.ConnectorException:
-                continue  # another server took it back first
-            recovered += 1
-            _log.warning("job %s was running on a server that stopped; queued again", job.id)
-        return recovered
+        # One server at a time (a transaction-scoped advisory lock, skipped when another holds
+        # it): a server reading the stalled jobs while another gives them back could give back
+        # a job a living worker has taken since, and it would run twice.
+        async with await psycopg.AsyncConnection.connect(self.url) as connection, \
+                connection.transaction():
+            cursor = await connection.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                              (recovery_key(self.queue),))
+            row = await cursor.fetchone()
+            if row is None or not row[0]:
+                return 0
+            stalled = await self.app.job_manager.get_stalled_jobs(
+                queue=self.queue, seconds_since_heartbeat=self.lease)
+            recovered = 0
+            for job in stalled:
+                try:
+                    await self.app.job_manager.retry_job(job)
+                except exceptions.ConnectorException:
+                    continue  # finished meanwhile
+                recovered += 1
+                _log.warning("job %s was running on a server that stopped; queued again",
+                             job.id)
+            return recovered
 
     async def stop(self, grace: float) -> int:
         # Cancelling procrastinate's worker stops its fetching and waits for the running jobs

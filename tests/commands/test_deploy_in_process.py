@@ -74,7 +74,8 @@ def test_a_first_deploy_creates_everything_and_status_counts_the_agent(cli: Flex
         "0 unchanged, 0 skipped." in out
     assert out[-1] == "Deployed to staging: 3 create."
     status = _status(cli)
-    assert status[1] == "Agents: 1 active, 0 paused, 0 erroring"
+    assert status[1] == ("Agents: 0 active, 0 paused, 0 erroring, 1 not served "  # feed-monitor:
+                         "(no `flexor serve --env staging` running)")  # a schedule, no server
     assert status[2].startswith("Last deployment: 20") and status[2].endswith(" UTC")
     assert status[3].startswith("Vault sync: 20") and status[3].endswith(" UTC (current)")
     assert _roster(cli) == [["feed-monitor", "1.0"]]

@@ -149,7 +149,7 @@ def test_the_managed_production_path_end_to_end(cli: Cli, project: Path,
     assert f"Request {request} created; staging review until 2026-03-11 15:00 UTC " \
            "(Wed 2026-03-11 11:00 EDT)." in out
     code, out, _err = cli("status", "--env", "staging", key=alice)
-    assert "Agents: 1 active, 0 paused, 0 erroring" in out      # under review in staging
+    assert "Agents: 0 active, 0 paused, 0 erroring, 1 not served" in out  # in staging
     code, out, _err = cli("status", "--env", "production", key=alice)
     assert "Agents: 0 active, 0 paused, 0 erroring" in out      # not in production yet
 
@@ -183,7 +183,7 @@ def test_the_managed_production_path_end_to_end(cli: Cli, project: Path,
     assert code == ExitCode.OK, err
     assert f"Request {request} applied." in out
     code, out, _err = cli("status", "--env", "production", key=alice)
-    assert "Agents: 1 active, 0 paused, 0 erroring" in out
+    assert "Agents: 0 active, 0 paused, 0 erroring, 1 not served" in out  # no server
     code, out, _err = cli("requests", "show", request, key=alice)
     assert f"Request {request} for production: applied" in out
     refused(cli, project, "deploy", "--request", request, "--env", "production", "--yes",

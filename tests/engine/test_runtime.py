@@ -43,7 +43,9 @@ def _status_lines(project: Path) -> list[str]:
     sync = utc(datetime.fromisoformat(doc["vault_sync"])) + f" ({doc['vault_sync_state']})"
     return ["Environment: staging",
             f"Agents: {agents['active']} active, {agents['paused']} paused, "
-            f"{agents['erroring']} erroring",
+            f"{agents['erroring']} erroring" + (
+                f", {agents['unserved']} not served (no `flexor serve --env staging` running)"
+                if agents["unserved"] else ""),
             f"Last deployment: {utc(datetime.fromisoformat(doc['last_deployment']))}",
             f"Vault sync: {sync}",
             f"PlexiFact connection: {doc['plexifact_connection']}",
@@ -72,7 +74,9 @@ def test_the_runtime_on_a_deployed_staging(staging: Path, hooks: HTTPServer) -> 
     project = staging
     status = _ok(project, "status", "--env", "staging").splitlines()
     assert status[1:] == _status_lines(project)[1:] and status[0] == "Environment: staging"
-    assert status[1] == "Agents: 2 active, 0 paused, 0 erroring"
+    # feed-monitor's schedule fires only under `flexor serve`: not active while none runs
+    assert status[1] == ("Agents: 1 active, 0 paused, 0 erroring, 1 not served "
+                         "(no `flexor serve --env staging` running)")
     assert status[4].startswith("PlexiFact connection: unreachable (plexifact://staging/catalog "
                                 "has no data")
 
@@ -93,7 +97,8 @@ def test_the_runtime_on_a_deployed_staging(staging: Path, hooks: HTTPServer) -> 
     assert len(hooks.posts) == 2  # type: ignore[attr-defined]
     assert "agent doomed 1.0 failed in staging after 3 attempt(s)" in hooks.posts[1][1]["text"]  # type: ignore[attr-defined]
     assert _ok(project, "status", "--env", "staging").splitlines() == _status_lines(project)
-    assert _status_lines(project)[1] == "Agents: 1 active, 0 paused, 1 erroring"
+    assert _status_lines(project)[1] == ("Agents: 0 active, 0 paused, 1 erroring, 1 not served "
+                                         "(no `flexor serve --env staging` running)")
     assert _status_lines(project)[4] == "PlexiFact connection: healthy"
     assert _status_lines(project)[5].startswith("Last run: doomed 1.0: failed, 20")
     errors = _ok(project, "logs", "--agent", "doomed", "--env", "staging", "--status", "error")

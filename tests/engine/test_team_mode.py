@@ -55,7 +55,7 @@ def test_two_clones_share_one_control_plane_state_and_keys(team: str, project: P
 
     clone_b = _clone(project, tmp_path / "clone-b")
     assert _status(clone_b) == _status(clone_a)
-    assert "Agents: 1 active" in _status(clone_b)
+    assert "Agents: 0 active, 0 paused, 0 erroring, 1 not served" in _status(clone_b)
     for verb in (("agents", "list", "--env", "staging"), ("history", "--env", "staging")):
         assert flexor_ok(clone_b, *verb).stdout == flexor_ok(clone_a, *verb).stdout
     assert "No changes" in flexor_ok(clone_b, "deploy", "--env", "staging", "--yes").stdout

@@ -77,6 +77,22 @@ def test_catch_up_off_skips_the_missed_ticks_but_still_fires_on_time() -> None:
     assert on_time.tick == since + timedelta(minutes=10) and not on_time.late
 
 
+def test_a_restart_on_time_fires_the_current_tick_as_on_time_even_without_catch_up() -> None:
+    schedule = Schedule("0 * * * *")
+    since = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    due = schedule.due(since, datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC), catch_up=False)
+    assert due.tick == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert (due.late, due.missed) == (False, 1)  # 11:00 was missed, 12:00 is on time
+
+
+def test_a_server_away_for_months_finds_the_newest_tick_at_once() -> None:
+    schedule = Schedule("* * * * *")
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    due = schedule.due(since, datetime(2026, 5, 1, 12, 0, 30, tzinfo=UTC))
+    assert due.tick == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert due.missed == 100 and not due.late  # counted up to 100
+
+
 def test_nothing_is_due_before_the_next_tick() -> None:
     schedule = Schedule("0 * * * *")
     since = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -82,7 +82,8 @@ def test_a_tick_missed_while_no_server_ran_fires_once_on_start_and_says_so(
                                   + timedelta(hours=3))
     with ControlPlane(locate(project)) as store:
         log = [line.message for line in store.run_log(run.run_id)]
-    assert any("catch-up" in line and "2 older tick(s) not run" in line for line in log)
+    assert any("catch-up" in line and "2 older tick(s) missed while no server ran, not run"
+               in line for line in log)
 
 
 def test_catch_up_false_skips_the_missed_tick(project: Path) -> None:

@@ -30,4 +30,12 @@ def upgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         from procrastinate.schema import SchemaManager
 
-        op.get_bind().exec_driver_sql(SchemaManager.get_schema())
+        # On the driver's own cursor, in the same transaction: the schema's `%` are not
+        # placeholders there.
+        raw = op.get_bind().connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute(SchemaManager.get_schema())
+        finally:
+            cursor.close()

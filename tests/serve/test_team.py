@@ -1,0 +1,120 @@
+"""Several servers on one PostgreSQL (team mode, procrastinate's queue): each due tick, event
+and webhook runs exactly once, whichever server takes it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.serve.service import Service
+from flexor_iac.serve.team_queue import TeamQueue
+from tests.helpers.project import write_agent
+from tests.helpers.serving import (
+    DEPLOYED_AT,
+    PROBE,
+    SimulatedClock,
+    deploy,
+    executed,
+    runs,
+    scheduled,
+    scheduled_runs,
+    service,
+    tick_run,
+)
+
+
+@pytest.fixture
+def team(project: Path, team_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("FLEXOR_DATABASE_URL", team_database)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-team-passphrase")
+    return team_database
+
+
+def servers(project: Path, url: str, clock: SimulatedClock, count: int) -> list[Service]:
+    return [service(project, clock, TeamQueue(url, "staging", workers=2)) for _ in range(count)]
+
+
+async def settle(url: str, timeout: float = 120.0) -> None:
+    """Wait until the staging queue has no job waiting or running."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        while loop.time() < deadline:
+            cursor = await connection.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE queue_name='flexor-staging' "
+                "AND status IN ('todo', 'doing')")
+            row = await cursor.fetchone()
+            if row is not None and row[0] == 0:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the queue did not empty")
+
+
+def test_200_scheduled_agents_on_three_servers_run_each_due_tick_exactly_once(
+        project: Path, team: str) -> None:
+    every_minute = [f"minutely-{n:03d}" for n in range(50)]
+    every_five = [f"five-{n:03d}" for n in range(150)]
+    for name in every_minute:
+        scheduled(project, name, "* * * * *")
+    for name in every_five:
+        scheduled(project, name, "*/5 * * * *")
+    deploy(project)
+    clock = SimulatedClock(DEPLOYED_AT)
+    three = servers(project, team, clock, 3)
+
+    async def ten_minutes() -> None:
+        for server in three:
+            await server.start(loops=False)
+        try:
+            for _ in range(10 * 2):  # each server looks at the clock every 30 s
+                clock.advance(seconds=30)
+                await asyncio.gather(*(server.tick() for server in three))
+            await settle(team)
+        finally:
+            for server in three:
+                await server.stop()
+    asyncio.run(ten_minutes())
+
+    base = DEPLOYED_AT.replace(second=0)
+    expected = {tick_run(name, base + timedelta(minutes=m))
+                for name in every_minute for m in range(1, 11)}
+    expected |= {tick_run(name, base + timedelta(minutes=m))
+                 for name in every_five for m in (5, 10)}
+    recorded = scheduled_runs(project)
+    assert len(expected) == 800
+    assert set(recorded) == expected and set(recorded.values()) == {1}
+    assert executed(*three) == 800  # no server ran a tick another had run
+    assert all(sum(executed(s) for s in [server]) > 0 for server in three)  # all took work
+
+
+def test_an_event_seen_by_three_servers_runs_each_matching_agent_once(
+        project: Path, team: str) -> None:
+    for name in ("positions-a", "positions-b"):
+        write_agent(project, name, PROBE, trigger="type: event\n  source: plexifact\n"
+                    "  event: fund.positions.updated")
+    deploy(project)
+    with ControlPlane(locate(project)) as store:
+        store.record_event("staging", "fund.positions.updated", "plexifact", {"fund_id": "X"},
+                           DEPLOYED_AT.isoformat(), "ops")
+    clock = SimulatedClock(DEPLOYED_AT)
+    three = servers(project, team, clock, 3)
+
+    async def go() -> None:
+        for server in three:
+            await server.start(loops=False)
+        try:
+            for _ in range(3):
+                clock.advance(seconds=1)
+                await asyncio.gather(*(server.tick() for server in three))
+            await settle(team)
+        finally:
+            for server in three:
+                await server.stop()
+    asyncio.run(go())
+    assert sorted(r.agent for r in runs(project)) == ["positions-a", "positions-b"]
+    assert executed(*three) == 2
