@@ -195,6 +195,6 @@ def test_a_run_of_a_killed_server_finishes_on_another_once(
     with ControlPlane(locate(project)) as store:
         log = [line.message for line in store.run_log(run_id)]
         assert len(store.runs(RunQuery(environment="staging", agent="slow"))) == 1
-    assert any("taken over from a server that stopped" in line for line in log)
+    assert any("taken over: delivery 2 of this job" in line for line in log), log
     assert any("run(s) of a server that stopped queued again" in line
                for line in second.lines), second.lines
