@@ -7,7 +7,12 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core.errors import StateError
+from flexor_iac.serve.jobs import Job
+from flexor_iac.serve.queues import LocalQueue
 from flexor_iac.serve.service import Service
 from tests.helpers.project import write_agent
 from tests.helpers.serving import (
@@ -139,3 +144,49 @@ def test_an_emitted_event_runs_exactly_the_matching_agents_once(project: Path) -
     minutes(clock, service(project, clock), 1)  # a restarted server does not take it again
     assert sorted((r.agent, r.trigger_type) for r in runs(project)) == [
         ("any-fund", "event"), ("positions", "event")]
+
+
+def test_a_new_cron_deployed_while_serving_starts_afresh_without_a_catch_up(
+        project: Path) -> None:
+    scheduled(project, "hourly", "0 * * * *")
+    deploy(project)
+    clock = SimulatedClock(DEPLOYED_AT.replace(minute=59, second=50))
+    minutes(clock, service(project, clock), 1)  # 10:00 runs
+    scheduled(project, "hourly", "30 * * * *")
+    deploy(project, DEPLOYED_AT.replace(hour=10, minute=45))  # 10:30 passed before this deploy
+    clock.moment = DEPLOYED_AT.replace(hour=10, minute=45, second=10)
+    minutes(clock, service(project, clock), 1)
+    [run] = runs(project)  # the 10:00 run only: 10:30 belongs to no deployed cron
+    assert run.run_id == tick_run("hourly", DEPLOYED_AT.replace(hour=10, minute=0, second=0))
+
+
+class FailingOnce(LocalQueue):
+    """A queue whose first submit fails (a lost database)."""
+
+    failed = False
+
+    async def submit(self, job: Job) -> bool:
+        if not self.failed:
+            self.failed = True
+            raise StateError("the control plane is unreachable")
+        return await super().submit(job)
+
+
+def test_a_tick_that_could_not_be_queued_is_queued_on_the_next_look(project: Path) -> None:
+    scheduled(project, "daily", "0 10 * * *")
+    deploy(project)
+    clock = SimulatedClock(DEPLOYED_AT.replace(minute=59, second=50))
+    server = service(project, clock, FailingOnce(1))
+
+    async def go() -> None:
+        await server.start(loops=False)
+        clock.advance(seconds=20)
+        with pytest.raises(StateError):
+            await server.tick()
+        clock.advance(seconds=1)
+        await server.tick()
+        await drain(server)
+        await server.stop()
+    asyncio.run(go())
+    [run] = runs(project)
+    assert run.run_id == tick_run("daily", DEPLOYED_AT.replace(hour=10, minute=0, second=0))
