@@ -4,7 +4,7 @@ missed ticks catch up once, pauses and deploys are picked up, events reach match
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -190,3 +190,14 @@ def test_a_tick_that_could_not_be_queued_is_queued_on_the_next_look(project: Pat
     asyncio.run(go())
     [run] = runs(project)
     assert run.run_id == tick_run("daily", DEPLOYED_AT.replace(hour=10, minute=0, second=0))
+
+
+def test_across_the_spring_change_in_new_york_a_skipped_time_runs_once(project: Path) -> None:
+    scheduled(project, "night-batch", "30 2 * * *", "\n  timezone: America/New_York")
+    night = datetime(2026, 3, 8, 5, 0, tzinfo=UTC)  # 00:00 EST; 02:00 EST becomes 03:00 EDT
+    deploy(project, night)
+    clock = SimulatedClock(night)
+    minutes(clock, service(project, clock), 4 * 60)
+    [run] = runs(project)
+    assert run.run_id == tick_run("night-batch",
+                                  datetime(2026, 3, 8, 7, 0, tzinfo=UTC))  # 03:00 EDT
