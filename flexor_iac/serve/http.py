@@ -79,8 +79,11 @@ class Keys:
         if remembered and time.monotonic() - remembered[0] < KEY_MEMORY_SECONDS:
             status = remembered[1]
         else:
-            needed, status = await asyncio.get_running_loop().run_in_executor(
-                self._pool, self._verdict, token)
+            try:
+                needed, status = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, self._verdict, token)
+            except Exception as error:  # the control plane lost: no verdict, nothing run
+                return _error(503, f"the key could not be checked: {error}")
             if needed:  # without access control, nothing to remember: it may come on
                 if len(self._known) > MAX_REMEMBERED:
                     self._known.clear()

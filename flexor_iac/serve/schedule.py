@@ -19,6 +19,7 @@ from cronsim import CronSim
 
 # Missed ticks are counted up to this many ("at least 100").
 MISSED_COUNTED = 100
+WALKED = timedelta(hours=3)  # how far back a tick is looked for forwards, when backwards fails
 # A tick fired later than this after its time is a catch-up (a server was not running).
 LATE = timedelta(seconds=60)
 
@@ -44,8 +45,12 @@ class Schedule:
         CronSim(cron, datetime(2000, 1, 1, tzinfo=self.zone))  # invalid: CronSimError now
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first tick strictly after `moment` (UTC)."""
-        return next(self._ticks(moment)).astimezone(UTC)
+        """The first tick strictly after `moment` (UTC). (In a repeated autumn hour cronsim
+        may start from the hour's first pass: ticks before `moment` are passed over.)"""
+        for tick in self._ticks(moment):
+            if (found := tick.astimezone(UTC)) > moment:
+                return found
+        raise AssertionError("a cron expression always has a next tick")
 
     def due(self, since: datetime, now: datetime, catch_up: bool = True) -> Due:
         """What fires at `now` when every tick up to `since` was taken: the newest tick in
@@ -56,9 +61,10 @@ class Schedule:
             return Due(None, 0, None)
         missed = 0
         for tick in self._ticks(since):
-            if tick.astimezone(UTC) >= newest or missed >= MISSED_COUNTED:
+            at = tick.astimezone(UTC)
+            if at >= newest or missed >= MISSED_COUNTED:
                 break
-            missed += 1
+            missed += at > since  # (a repeated autumn hour may start from before `since`)
         late = now - newest > LATE
         if late and not catch_up:
             return Due(None, missed, newest, late)
@@ -72,12 +78,20 @@ class Schedule:
         end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)  # ticks: whole minutes
         backwards = CronSim(self.cron, end.astimezone(self.zone), reverse=True)
         newest = next(backwards).astimezone(UTC)
-        if newest <= since:
-            return None
-        # Forwards from just before it, so that DST resolves it as forward iteration does
-        # (the repeated autumn hour's second pass of a fixed time is not a tick).
-        forwards = next(self._ticks(newest - timedelta(minutes=1))).astimezone(UTC)
-        return forwards if since < forwards <= now else None
+        if newest > since:
+            # Forwards from just before it, so that DST resolves it as forward iteration
+            # does (the repeated autumn hour's second pass of a fixed time is not a tick).
+            forwards = next(self._ticks(newest - timedelta(minutes=1))).astimezone(UTC)
+            if since < forwards <= now:
+                return forwards
+        # Inside a repeated autumn hour the backward search may miss a fixed time's one pass:
+        # walk forwards from `since`, at most the last hours (a shift is at most 2 h).
+        found = None
+        for tick in self._ticks(max(since, now - WALKED)):
+            if (at := tick.astimezone(UTC)) > now:
+                break
+            found = at if at > since else found
+        return found
 
     def _ticks(self, after: datetime) -> CronSim:
         # cronsim iterates wall-clock times of the zone, returning aware datetimes.

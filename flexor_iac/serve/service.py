@@ -27,6 +27,7 @@ from flexor_iac.controlplane.serving import ServerRecord
 from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
+from flexor_iac.core.errors import StateError
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.events import matches
 from flexor_iac.serve.jobs import Job, Outcome, Runner, event_job, new_run_id, tick_job
@@ -249,8 +250,14 @@ class Service:
     # --- runs (on a worker thread) ------------------------------------------------------------
 
     def handle(self, job: Job, takeover: int) -> None:
-        """Run one job and count it."""
-        outcome = self.runner.run(job, self.now, takeover)
+        """Run one job and count it (a lost control plane is said, and raised: team mode
+        delivers the job again)."""
+        try:
+            outcome = self.runner.run(job, self.now, takeover)
+        except StateError as error:
+            self.metrics.skipped(job.trigger).inc()
+            self.say(f"{job.agent}: {job.trigger} run {job.run_id[:12]} not finished: {error}")
+            raise
         self._count(outcome)
 
     def _count(self, outcome: Outcome) -> None:

@@ -7,7 +7,7 @@ What procrastinate does for us, so that each fired trigger runs once on however 
 * workers keep a heartbeat; the jobs of a worker whose heartbeat stopped (a server killed)
   are handed back to the queue by a living server (`recover`, one server at a time), with
   their attempt counted;
-* a run that lost the control plane (StateError) is retried (RETRIES deliveries).
+* a run that lost the control plane (StateError) is delivered again (DELIVERIES in all).
 The queue of an environment is `flexor-<env>`: a staging server never runs production's jobs.
 """
 
@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, exceptions
+from procrastinate.worker import Worker
 
 from flexor_iac.core.errors import StateError
 from flexor_iac.serve.jobs import Job
@@ -30,7 +31,7 @@ _log = logging.getLogger("flexor.serve")
 TASK = "flexor.fire"
 
 
-RETRIES = 5  # deliveries of a job whose run lost the control plane
+DELIVERIES = 5  # of a job whose run lost the control plane (takeovers count too)
 RETRY_WAIT = 5  # seconds between them
 
 
@@ -63,10 +64,12 @@ class TeamQueue:
                                                   max_size=max(2, workers + 2)))
         self._handle: Handle | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._procrastinate: Worker
         self._running = 0
         self._counting = threading.Lock()
         # A run that lost the control plane is tried again (its job is not done).
-        retry = RetryStrategy(max_attempts=RETRIES, wait=RETRY_WAIT,
+        # procrastinate retries while a job's attempts (0 at the first delivery) are fewer
+        retry = RetryStrategy(max_attempts=DELIVERIES - 1, wait=RETRY_WAIT,
                               retry_exceptions={StateError})
         self.app.task(name=TASK, pass_context=True, retry=retry)(self._fire)
 
@@ -83,11 +86,13 @@ class TeamQueue:
     async def start(self, handle: Handle) -> None:
         self._handle = handle
         await self.app.open_async()
-        self._worker = asyncio.create_task(self.app.run_worker_async(
-            queues=[self.queue], concurrency=self.workers, install_signal_handlers=False,
-            update_heartbeat_interval=self.lease / 4, stalled_worker_timeout=self.lease,
-            delete_jobs="successful", shutdown_graceful_timeout=self.grace,
-            name="flexor-serve"), name="procrastinate worker")
+        self._procrastinate = Worker(
+            self.app, queues=[self.queue], concurrency=self.workers,
+            install_signal_handlers=False, update_heartbeat_interval=self.lease / 4,
+            stalled_worker_timeout=self.lease, delete_jobs="successful",
+            shutdown_graceful_timeout=self.grace, name="flexor-serve")
+        self._worker = asyncio.create_task(self._procrastinate.run(),  # type: ignore[no-untyped-call]
+                                           name="procrastinate worker")
 
     async def submit(self, job: Job) -> bool:
         deferrer = self.app.configure_task(TASK, queue=self.queue)
@@ -140,11 +145,22 @@ class TeamQueue:
                              job.id)
             return recovered
 
+    async def _beat_while_stopping(self) -> None:
+        while (worker_id := self._procrastinate.worker_id) is not None:
+            try:
+                await self.app.job_manager.update_heartbeat(worker_id)
+            except Exception:  # the database lost: the lease runs out, as for a dead server
+                return
+            await asyncio.sleep(self.lease / 4)
+
     async def stop(self, grace: float) -> int:
         # Cancelling procrastinate's worker stops its fetching and waits for the running jobs
         # (`grace`, given at start); the jobs still running then stay `doing` and, their
         # worker gone, another server's `recover` queues them again.
         if self._worker is not None:
+            # procrastinate stops its heartbeat before it waits for the running jobs: beat
+            # here meanwhile, or another server would take them over while they still run.
+            beating = asyncio.create_task(self._beat_while_stopping())
             self._worker.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(self._worker), timeout=grace + 5)
@@ -152,6 +168,7 @@ class TeamQueue:
                 pass
             except Exception:  # a worker that failed already has nothing left to stop
                 _log.exception("the queue's worker failed")
+            beating.cancel()
         unfinished = self._running
         await self.app.close_async()
         return unfinished

@@ -40,7 +40,8 @@ def test_deploy_shows_the_plan_applies_it_and_status_counts_the_agent(project: P
     assert status.returncode == ExitCode.OK, status.stderr
     out = status.stdout.splitlines()
     assert out[0] == "Environment: staging"
-    assert out[1] == "Agents: 1 active, 0 paused, 0 erroring"
+    assert out[1] == ("Agents: 0 active, 0 paused, 0 erroring, 1 not served "  # a schedule,
+                      "(no `flexor serve --env staging` running)")  # no server
     assert out[2].startswith("Last deployment: 20") and out[2].endswith(" UTC")
     assert out[3].startswith("Vault sync: 20") and out[3].endswith(" UTC (current)")
     assert out[4] == ("PlexiFact connection: unreachable (plexifact://staging/catalog has no "

@@ -55,7 +55,9 @@ def test_the_vendor_workflow(project: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert ("   skipped agent staging-probe: agent declares environment staging"
             in production.stdout.splitlines())
     status = flexor_ok(project, "status", "--env", "production").stdout.splitlines()
-    assert status[:2] == ["Environment: production", "Agents: 1 active, 0 paused, 0 erroring"]
+    assert status[:2] == ["Environment: production",  # feed-monitor: a schedule, no server
+                          "Agents: 0 active, 0 paused, 0 erroring, 1 not served "
+                          "(no `flexor serve --env production` running)"]
     roster = flexor_ok(project, "agents", "list", "--env", "staging").stdout.splitlines()
     assert roster[0].split() == ["NAME", "TRIGGER", "ENVIRONMENT", "STATUS", "VERSION", "LAST",
                                  "RUN"]
@@ -146,7 +148,8 @@ def test_losing_the_control_plane_is_repaired_by_refresh(project: Path) -> None:
     repaired = flexor_ok(project, "deploy", "--env", "staging", "--refresh", "--yes")
     assert "Deployed to staging: 3 update." in repaired.stdout
     status = flexor_ok(project, "status", "--env", "staging").stdout
-    assert "Agents: 1 active" in status and "(current)" in status
+    assert "Agents: 0 active, 0 paused, 0 erroring, 1 not served" in status  # no server
+    assert "(current)" in status
     assert "No changes." in flexor_ok(project, "deploy", "--env", "staging", "--yes").stdout
 
 

@@ -53,6 +53,16 @@ def test_an_hourly_schedule_keeps_its_real_period_through_the_repeated_hour() ->
         "01:00-0400", "01:00-0500", "02:00-0500"]
 
 
+def test_a_server_back_inside_the_repeated_hour_catches_up_the_first_pass_at_once() -> None:
+    schedule = Schedule("30 1 * * *", "America/New_York")
+    since = local(2026, 11, 1, 1, 20)  # EDT; the server stops, comes back at 01:15 EST
+    due = schedule.due(since, datetime(2026, 11, 1, 6, 15, tzinfo=UTC))
+    assert due.tick == datetime(2026, 11, 1, 5, 30, tzinfo=UTC) and due.late  # 01:30 EDT
+    # and the next fire is tomorrow's, not the hour's first pass again
+    assert schedule.next_after(datetime(2026, 11, 1, 6, 15, tzinfo=UTC)) == datetime(
+        2026, 11, 2, 6, 30, tzinfo=UTC)
+
+
 def test_ticks_are_utc_instants_the_same_on_every_server() -> None:
     schedule = Schedule("0 9 * * *", "Europe/Paris")
     due = schedule.due(datetime(2026, 6, 1, 6, 0, tzinfo=UTC),
