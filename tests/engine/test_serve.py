@@ -186,9 +186,10 @@ def test_a_run_of_a_killed_server_finishes_on_another_once(
         deadline = time.monotonic() + 20
         while slow.posts == 0 and time.monotonic() < deadline:  # type: ignore[attr-defined]
             time.sleep(0.05)
+        first.process.kill()  # kill -9 mid-run (its notification is being sent)
+        first.process.wait(10)
+        assert staging_runs(project) == []
         with served(project, "--lease", "2s") as second:
-            first.process.kill()  # kill -9 mid-run
-            first.process.wait(10)
             [record] = wait_for(project, lambda r: r.run_id == run_id, 60, "taken-over run")
             second.stop()
     assert record.status == "success"
