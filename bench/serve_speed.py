@@ -22,10 +22,9 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,11 +36,11 @@ from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.serve.jobs import Job
-from flexor_iac.serve.process import Process, listen
 from flexor_iac.serve.queues import LocalQueue, Queue
 from flexor_iac.serve.service import ServeOptions, Service
 from tests.helpers.postgres import Server
 from tests.helpers.runtime import install
+from tests.helpers.serving import listening
 
 REPO = Path(__file__).resolve().parents[1]
 STAGING = Environment.STAGING
@@ -80,24 +79,6 @@ def make_queue(url: str | None) -> Queue:
     from flexor_iac.serve.team_queue import TeamQueue
 
     return TeamQueue(url, "staging", WORKERS)
-
-
-@contextmanager
-def listening(service: Service) -> Iterator[str]:
-    process = Process(service, listen("127.0.0.1", 0), lambda _line: None)
-    thread = threading.Thread(target=process.run, daemon=True)
-    thread.start()
-    while True:
-        try:
-            if httpx.get(f"{process.address}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    try:
-        yield process.address
-    finally:
-        process.stop()
-        thread.join(120)
 
 
 def recorded(root: Path) -> int:
