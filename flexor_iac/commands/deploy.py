@@ -21,7 +21,7 @@ from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment, ExitCode
-from flexor_iac.core.errors import UsageError
+from flexor_iac.core.errors import PolicyRefusal, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import deployment, managed, pipeline, plan_file
@@ -109,9 +109,15 @@ def _deploy_valid(paths: ProjectPaths, store: ControlPlane, project: Project,
         return ExitCode.FAILED
     authorized = _authorize(paths, store, view, request)
     applying = authorized.applying
-    prepared = pipeline.prepare(paths, view, request.agents, console)
+    prepared = pipeline.prepare(paths, store, view, request.agents, console)
     basis = prepared.basis()
-    plan = pipeline.preview(prepared, request.refresh, request.allow_downgrade, console)
+    plan = None
+    if not request.refresh and applying is None and request.plan_out is None:
+        plan = pipeline.recorded_plan(store, prepared, basis, console)
+    if plan is None:
+        plan = pipeline.preview(prepared, request.refresh, request.allow_downgrade, console)
+        if not plan.has_changes and not request.dry_run:
+            pipeline.settle(store, prepared, plan, basis.state, console)
     if applying is not None:
         managed.check_same_plan(applying, plan)
     if request.plan_out is not None:
@@ -153,7 +159,12 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
             if _authorize(paths, store, view, request).managed:
                 raise UsageError("a PLEXI-managed production applies approved requests "
                                  "(--request), not saved plans")
-            prepared = pipeline.prepare(paths, view, saved.basis.agents, console)
+            prepared = pipeline.prepare(paths, store, view, saved.basis.agents, console)
+            if prepared.cut_off is not None:
+                raise PolicyRefusal(f"--plan {source}: the last update of {env.value} was cut "
+                                    "off, so the saved plan may not be what it needs; nothing "
+                                    f"was applied; run `flexor deploy --env {env.value}` "
+                                    "(it refreshes and converges)")
             plan_file.check_current(saved.basis, prepared.basis())
             console.progress(f"Applying the plan saved in {source} …")
             plans.render(saved.plan, console)
@@ -178,7 +189,7 @@ def _request_review(paths: ProjectPaths, store: ControlPlane, project: Project,
         if checked is None or (staging := pipeline.bind(
                 paths, store, checked, Environment.STAGING, console)) is None:
             return ExitCode.FAILED
-        prepared = pipeline.prepare(paths, staging, (), console)
+        prepared = pipeline.prepare(paths, store, staging, (), console)
         staging_plan = pipeline.preview(prepared, False, False, console)
         if staging_plan.has_changes:
             pipeline.apply(paths, store, prepared, staging_plan, False, console)

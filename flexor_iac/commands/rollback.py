@@ -19,7 +19,7 @@ from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import plan as plans
-from flexor_iac.deploy import plan_file, sessions
+from flexor_iac.deploy import plan_file, recovery, sessions
 from flexor_iac.deploy.program import inputs_digest, redeclared, with_dependencies
 from flexor_iac.deploy.stacks import DeployedResource
 from flexor_iac.project.models import version_key
@@ -110,8 +110,9 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
         console.error("rollback cancelled; nothing was applied")
         return ExitCode.FAILED
     plan_file.check_current(shown, basis(), "rollback")
-    session.up([agent.urn], message=f"flexor rollback --env {request.env.value}: {agent.name} "
-               f"{agent.inputs['version']} → {target['version']}")
+    with ControlPlane.of(paths) as store, recovery.journal(store, request.env, targeted=True):
+        session.up([agent.urn], message=f"flexor rollback --env {request.env.value}: "
+                   f"{agent.name} {agent.inputs['version']} → {target['version']}")
     console.document({**plans.to_json(plan), "applied": True})
     console.line(f"Rolled {agent.name} back to {target['version']} in {request.env.value}; "
                  f"held there while its file says {overrides[agent.urn][HOLD_KEY]['from']}.")

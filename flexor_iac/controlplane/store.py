@@ -28,6 +28,9 @@ from flexor_iac.core import clock
 from flexor_iac.core.errors import StateError
 from flexor_iac.core.workspace import ProjectPaths
 
+# Notes share the `meta` table with the store's identity, under keys of their own.
+_NOTE_PREFIX = "note:"
+
 
 def timestamp() -> str:
     """The current time (core.clock: the one clock, which a test may fix), as stored: UTC,
@@ -140,6 +143,22 @@ class ControlPlane(RunRecords, AccessRecords, CatalogRecords, EventRecords, Serv
         """An environment's registered spec, if any."""
         row = self._one("SELECT spec FROM environments WHERE name=?", name)
         return json.loads(row[0]) if row else None
+
+    # --- notes kept for the deploy pipeline (deploy/recovery.py, deploy/unchanged.py) ------
+
+    def note(self, key: str) -> str | None:
+        """A note the deploy pipeline keeps (None: none is)."""
+        row = self._one("SELECT value FROM meta WHERE key=?", _NOTE_PREFIX + key)
+        return str(row[0]) if row else None
+
+    def set_note(self, key: str, value: str | None) -> None:
+        """Keep a note (replacing one under the same key); None removes it."""
+        with self._write():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key=?", (_NOTE_PREFIX + key,))
+            else:
+                self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                                 "SET value=excluded.value", (_NOTE_PREFIX + key, value))
 
     # --- snapshots and bindings -----------------------------------------------------------
 

@@ -114,6 +114,9 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
     """
     env: dict[str, str] = {
         "PULUMI_SKIP_UPDATE_CHECK": "true",
+        # One state write per update, not one per resource step: deploy/recovery.py makes a
+        # killed update converge on the next deploy (docs/decisions/013).
+        "PULUMI_SKIP_CHECKPOINTS": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_HOME": str(paths.pulumi_home),
         "PULUMI_PYTHON_CMD": sys.executable,

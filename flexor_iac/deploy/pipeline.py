@@ -6,14 +6,14 @@ lock and decides what is asked and refused between them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import PolicyRefusal, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.deploy import deployment, plan_file, sessions
+from flexor_iac.deploy import deployment, plan_file, recovery, sessions, unchanged
 from flexor_iac.deploy import plan as plans
 from flexor_iac.deploy.program import Desired, agent_vaults, desired, inputs_digest
 from flexor_iac.deploy.sessions import Stack
@@ -130,20 +130,76 @@ class Prepared:
     session: Stack
     targets: list[str]
     agents: tuple[str, ...]
+    inputs: str  # program.inputs_digest of the resources
+    project: str  # unchanged.project_digest: the inputs, files and tool versions
+    # Who ran the environment's last update, when it was cut off (deploy/recovery.py).
+    cut_off: str | None = None
 
     def basis(self) -> plan_file.Basis:
         """What a plan computed now is computed from (the state is read afresh)."""
         return plan_file.Basis(self.view.environment.value, self.session.state_digest(),
-                               inputs_digest(self.resources), dict(self.view.snapshots),
-                               self.agents)
+                               self.inputs, dict(self.view.snapshots), self.agents)
+
+    @property
+    def whole(self) -> bool:
+        """Whether this deploys the whole project (no --agent) with nothing left to recover."""
+        return not self.targets and self.cut_off is None
 
 
-def prepare(paths: ProjectPaths, view: deployment.DeploymentView, agents: tuple[str, ...],
-            console: Console) -> Prepared:
-    """The resources, the stack and the --agent targets of one environment."""
+def prepare(paths: ProjectPaths, store: ControlPlane, view: deployment.DeploymentView,
+            agents: tuple[str, ...], console: Console) -> Prepared:
+    """The resources, the stack and the --agent targets of one environment; whether its last
+    update was cut off (said once: the preview and the update then refresh)."""
+    env = view.environment
     resources = desired(view)
-    session = sessions.open_stack(paths, view.environment, resources, console.progress)
-    return Prepared(view, resources, session, targets(session, view, agents), agents)
+    session = sessions.open_stack(paths, env, resources, console.progress)
+    cut_off = recovery.interrupted_by(store, env)
+    if cut_off is not None:
+        console.progress(recovery.notice(env, cut_off))
+    inputs = inputs_digest(resources)
+    return Prepared(view, resources, session, targets(session, view, agents), agents, inputs,
+                    unchanged.project_digest(paths, env, inputs), cut_off)
+
+
+def recorded_plan(store: ControlPlane, prepared: Prepared, basis: plan_file.Basis,
+                  console: Console) -> plans.Plan | None:
+    """The plan of the last full deploy, shown, when neither the project nor the stack moved
+    since (the engine would find nothing); None: ask the engine (deploy/unchanged.py)."""
+    if not prepared.whole or prepared.view.to_publish:
+        return None
+    plan = unchanged.still(store, prepared.view.environment, prepared.project, basis.state)
+    if plan is not None:
+        console.debug("the project and the stack are as the last full deploy left them: "
+                      "no engine needed")
+        plans.render(plan, console)
+    return plan
+
+
+def remember(store: ControlPlane, prepared: Prepared, plan: plans.Plan, state: str) -> None:
+    """Keep a whole deploy that left the stack holding the project: `state` and the no-change
+    plan a new preview would show (`plan` is the one applied, or found nothing to do)."""
+    if prepared.whole:
+        settled = plans.Plan(plan.environment, (), plan.skipped, len(prepared.resources),
+                             plan.held)
+        unchanged.record(store, plan.environment, prepared.project, state, settled)
+
+
+def settle(store: ControlPlane, prepared: Prepared, plan: plans.Plan, state: str,
+           console: Console) -> None:
+    """A deploy that found nothing to change: it ends a recovery (the control plane loses
+    what the stack does not hold) and is remembered like an update."""
+    if prepared.cut_off is not None:
+        with recovery.journal(store, prepared.view.environment, bool(prepared.targets)):
+            if not prepared.targets:
+                _sweep(store, prepared, console)
+    remember(store, replace(prepared, cut_off=None), plan, state)
+
+
+def _sweep(store: ControlPlane, prepared: Prepared, console: Console) -> None:
+    for removed in recovery.sweep(store, prepared.view.environment,
+                                  prepared.session.resources()):
+        console.progress(f"  - {removed.replace('/', ' ')} removed from the control plane "
+                         "(created by the cut-off update, not in the stack)")
 
 
 def preview(prepared: Prepared, refresh: bool, allow_downgrade: bool,
@@ -151,6 +207,7 @@ def preview(prepared: Prepared, refresh: bool, allow_downgrade: bool,
     """Preview, check the plan against the version rules, print it."""
     view = prepared.view
     console.progress(f"Previewing {view.environment.value} …")
+    refresh = refresh or prepared.cut_off is not None
     plan = plans.build_plan(view.environment,
                             prepared.session.preview(prepared.targets, refresh=refresh),
                             view.selection.skipped)
@@ -170,8 +227,13 @@ def apply(paths: ProjectPaths, store: ControlPlane, prepared: Prepared, plan: pl
     message = f"flexor deploy --env {view.environment.value}"
     if transitions := plans.agent_transitions(plan):
         message += f": {transitions}"
-    result = prepared.session.up(prepared.targets, message=message, on_step=progress(console),
-                                 refresh=refresh)
+    env = view.environment
+    with recovery.journal(store, env, targeted=bool(prepared.targets)) as cut_off:
+        result = prepared.session.up(prepared.targets, message=message,
+                                     on_step=progress(console), refresh=refresh or cut_off)
+        if cut_off and not prepared.targets:
+            _sweep(store, prepared, console)
+    remember(store, replace(prepared, cut_off=None), plan, prepared.session.state_digest())
     console.document({**plans.to_json(plan), "applied": True, "result": result.summary})
     done = ", ".join(f"{count} {op}" for op, count in sorted(result.summary.items())
                      if op != "same" and count)

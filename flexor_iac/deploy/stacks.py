@@ -190,6 +190,8 @@ class StackSession:
 
     def state_digest(self) -> str:
         """A digest of the stack's current state: a plan is stale once it changes."""
+        if self.files is not None and self.files.checkpoint.is_file():
+            return self.files.digest()  # the stack exists: no engine needed
         try:
             self._stack()  # a new stack is created first, so creating it is not a change
         except auto.CommandError as error:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flexor_iac.core.constants import ExitCode
-from flexor_iac.deploy.toolchain import pulumi_bin_dir
+from flexor_iac.deploy.toolchain import TOOL_FILES, pulumi_bin_dir
 from tests.helpers.cli import flexor
 
 pytestmark = pytest.mark.engine
@@ -58,6 +58,29 @@ def test_second_deploy_has_no_changes(project: Path) -> None:
     again = flexor(project, "deploy", "--env", "staging", "--yes")
     assert again.returncode == ExitCode.OK
     assert "No changes." in again.stdout.splitlines()
+
+
+def test_a_deploy_with_nothing_changed_starts_no_engine(project: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
+    assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
+    broken = tmp_path / "broken-toolchain"  # a Pulumi that fails whatever it is asked
+    broken.mkdir()
+    for name in TOOL_FILES:
+        (broken / name).write_text("#!/bin/sh\necho broken >&2\nexit 1\n")
+        (broken / name).chmod(0o755)
+    monkeypatch.setenv("FLEXOR_PULUMI_BIN", str(broken))
+    again = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert again.returncode == ExitCode.OK, again.stderr
+    assert "No changes." in again.stdout.splitlines()
+    assert "Plan for staging: 0 to create, 0 to update, 0 to replace, 0 to delete; " \
+        "3 unchanged, 0 skipped." in again.stdout.splitlines()
+    refreshing = flexor(project, "deploy", "--env", "staging", "--yes", "--refresh")
+    assert refreshing.returncode != ExitCode.OK  # --refresh always asks the engine
+    agent = project / "agents" / "feed-monitor.yaml"
+    agent.write_text(agent.read_text().replace('version: "1.0"', 'version: "1.1"'))
+    changed = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert changed.returncode != ExitCode.OK and "Pulumi" in changed.stderr
 
 
 def test_dry_run_changes_nothing_and_reports_changes_with_detailed_exitcode(

@@ -94,6 +94,37 @@ def test_a_second_deploy_with_nothing_changed_has_no_changes(cli: Flexor) -> Non
     assert _status(cli) == deployed  # no second deployment recorded
 
 
+def test_a_deploy_with_nothing_changed_since_the_last_asks_no_engine(
+        cli: Flexor, project: Path, stacks: FakeStacks) -> None:
+    cli("sync", "--vault", "company")
+    cli("deploy", "--env", "staging", "--yes")
+    engine_said = cli("deploy", "--env", "staging", "--yes")[1]
+    asked = len(stacks.asked_of(STAGING))
+    for args in ((), ("--dry-run", "--detailed-exitcode")):
+        code, out, err = cli("deploy", "--env", "staging", "--yes", *args)
+        assert (code, out) == (ExitCode.OK, engine_said), err
+    assert stacks.asked_of(STAGING)[asked:] == []
+    cli("deploy", "--env", "staging", "--agent", "feed-monitor", "--yes")
+    assert stacks.asked_of(STAGING)[asked:] == ["preview"]  # --agent: always the engine
+
+
+@pytest.mark.parametrize("moved", ["agent file", "stack file", "stack state"])
+def test_a_deploy_after_anything_moved_asks_the_engine(
+        cli: Flexor, project: Path, stacks: FakeStacks, moved: str) -> None:
+    cli("sync", "--vault", "company")
+    cli("deploy", "--env", "staging", "--yes")
+    if moved == "agent file":
+        _bump(project, "1.1")
+    elif moved == "stack file":
+        stack_file = project / "Pulumi.staging.yaml"
+        stack_file.write_text(stack_file.read_text() + "# reviewed\n")
+    else:  # another clone's deploy: the same project, but the state was written again
+        stacks.open(ProjectPaths(project), STAGING).up()
+    before = len(stacks.asked_of(STAGING))
+    assert cli("deploy", "--env", "staging", "--yes")[0] == ExitCode.OK
+    assert stacks.asked_of(STAGING)[before] == "preview"
+
+
 def test_a_dry_run_shows_the_change_and_applies_nothing(cli: Flexor, project: Path,
                                                         stacks: FakeStacks) -> None:
     cli("sync", "--vault", "company")

@@ -284,6 +284,7 @@ def test_a_lost_passphrase_is_never_replaced_silently(project: Path) -> None:
     _deployed(project)
     passphrase = project / ".flexor" / "passphrase"
     passphrase.unlink()
+    _set_version(project, "1.1")  # a deploy that needs the engine (and so the passphrase)
     done = flexor(project, "deploy", "--env", "staging", "--yes")
     assert done.returncode == ExitCode.FAILED
     lines = done.stderr.strip().splitlines()

@@ -105,6 +105,18 @@ def test_agents_are_activated_paused_and_deactivated(store: ControlPlane) -> Non
     assert store.active_agents("production") == []
 
 
+def test_notes_are_kept_replaced_and_removed_apart_from_the_identity(
+        store: ControlPlane) -> None:
+    identity = store.identity
+    store.set_note("identity", "first")
+    store.set_note("identity", "second")
+    assert store.note("identity") == "second"
+    assert store.note("other") is None
+    assert store.identity == identity
+    store.set_note("identity", None)
+    assert store.note("identity") is None
+
+
 def test_runs_are_read_newest_first_with_their_logs_and_filters(store: ControlPlane) -> None:
     for number in range(5):
         status = "failed" if number == 3 else "succeeded"
