@@ -23,6 +23,8 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 
 class Trivial(ResourceProvider):
+    serialize_as_secret_always = False  # it captures no secret (as flexor's providers)
+
     def _write(self, props):
         Path(props["folder"], props["name"]).write_text(props["version"])
         return dict(props)

@@ -60,6 +60,17 @@ def test_second_deploy_has_no_changes(project: Path) -> None:
     assert "No changes." in again.stdout.splitlines()
 
 
+def test_the_state_keeps_no_call_stacks(project: Path) -> None:
+    """Each resource's state is what a diff and a rollback need, not where it was declared."""
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
+    assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
+    state = project / ".flexor" / "state" / ".pulumi" / "stacks" / "flexor" / "staging.json"
+    resources = json.loads(state.read_text())["checkpoint"]["latest"]["resources"]
+    flexor_resources = [r for r in resources if "dynamic/flexor:" in r["type"]]
+    assert len(flexor_resources) == 3
+    assert all("stackTrace" not in r and "sourcePosition" not in r for r in flexor_resources)
+
+
 def test_a_deploy_with_nothing_changed_starts_no_engine(project: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
