@@ -96,11 +96,6 @@ def record(store: ControlPlane, env: Environment, project: str, state: str,
                                           "plan": plans.to_json(plan)}))
 
 
-def forget(store: ControlPlane, env: Environment) -> None:
-    """Drop the record (the next deploy asks the engine)."""
-    store.set_note(_key(env), None)
-
-
 def still(store: ControlPlane, env: Environment, project: str, state: str) -> plans.Plan | None:
     """The recorded no-change plan when neither the project nor the stack moved."""
     found = recorded(store, env)

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from flexor_iac.commands import deploy
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.deploy import recovery
 from flexor_iac.deploy.engine_workspace import engine_env
 from tests.helpers.cli import flexor, flexor_ok
 
@@ -196,6 +198,24 @@ def test_a_saved_plan_is_refused_when_the_files_changed(project: Path, tmp_path:
     assert stale.returncode == ExitCode.REFUSED
     assert "the plan is stale: the project's files changed since it was shown" in stale.stderr
     assert _roster(project) == {"feed-monitor": "1.0"}
+
+
+def test_a_saved_plan_is_refused_while_a_cut_off_update_is_not_recovered(
+        project: Path, tmp_path: Path) -> None:
+    _deployed(project)
+    _set_version(project, "1.1")
+    saved = tmp_path / "staging.plan"
+    flexor_ok(project, "deploy", "--env", "staging", "--plan-out", str(saved))
+    with ControlPlane.of(ProjectPaths(project)) as store, pytest.raises(KeyboardInterrupt), \
+            recovery.journal(store, Environment.STAGING, targeted=False):
+        raise KeyboardInterrupt  # an update that never ended
+    refused = flexor(project, "deploy", "--env", "staging", "--plan", str(saved), "--yes")
+    assert refused.returncode == ExitCode.REFUSED
+    assert "the last update of staging was cut off" in refused.stderr.strip().splitlines()[-1]
+    assert _roster(project) == {"feed-monitor": "1.0"}
+    recovered = flexor_ok(project, "deploy", "--env", "staging", "--yes")
+    assert "this one refreshes the stack from the control plane" in recovered.stderr
+    assert _roster(project) == {"feed-monitor": "1.1"}
 
 
 @pytest.mark.parametrize(("content", "message"), [
