@@ -11,7 +11,6 @@ converged. Slow: about a minute per cycle at 500 agents.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -20,7 +19,8 @@ from pathlib import Path
 
 from bench.deploy_speed import FLEXOR, _timed
 from bench.generate import VAULTS, generate
-from tests.helpers.crash import exported_versions, kill_during_deploy, run_flexor
+from tests.helpers.cli import flexor
+from tests.helpers.crash import exported_versions, kill_during_deploy, roster
 
 
 def _set_versions(root: Path, version: str) -> dict[str, str]:
@@ -31,11 +31,6 @@ def _set_versions(root: Path, version: str) -> dict[str, str]:
         agent.write_text("".join(lines))
         expected[agent.stem] = version
     return expected
-
-
-def _roster(root: Path) -> dict[str, str]:
-    listed = json.loads(run_flexor(root, "agents", "list", "--env", "staging", "--json").stdout)
-    return {row["name"]: row["version"] for row in listed["agents"]}
 
 
 def main() -> int:
@@ -60,10 +55,10 @@ def main() -> int:
             steps = chance.randrange(0, options.agents)
             kill_during_deploy(root, whom, steps)
             start = time.perf_counter()
-            rerun = run_flexor(root, "deploy", "--env", "staging", "--yes")
+            rerun = flexor(root, "deploy", "--env", "staging", "--yes")
             took = time.perf_counter() - start
             ok = rerun.returncode == 0 and exported_versions(root) == expected \
-                and _roster(root) == expected
+                and roster(root) == expected
             converged += ok
             print(f"cycle {cycle}: kill of {whom} after {steps} steps; next deploy "
                   f"{took:.1f} s: {'converged' if ok else 'DID NOT CONVERGE'}", flush=True)

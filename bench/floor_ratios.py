@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bench import floor, rollback_speed, store_speed
@@ -35,13 +33,7 @@ ROWS = ("first", "update", "noop")
 
 
 def _floor_timed(root: Path, command: list[str]) -> float:
-    env = floor.engine_env(root)
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"floor: {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-    return time.perf_counter() - start
+    return _timed(command, root, floor.engine_env(root))
 
 
 def _bump_all(root: Path) -> None:

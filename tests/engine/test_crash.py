@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from flexor_iac.core.constants import ExitCode
+from tests.helpers.cli import flexor
 from tests.helpers.crash import converged, kill_during_deploy
-from tests.helpers.crash import run_flexor as _flexor
 
 pytestmark = pytest.mark.engine
 
@@ -39,12 +39,12 @@ def _write_agents(project: Path, version: str, cycle: int = 0) -> dict[str, str]
 def test_a_killed_update_converges_on_the_next_plain_deploy(project: Path) -> None:
     (project / "agents" / "feed-monitor.yaml").unlink()
     _write_agents(project, "1.0")
-    assert _flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
-    assert _flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
+    assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
     for cycle, (whom, after_steps) in enumerate(POINTS, start=1):
         expected = _write_agents(project, f"1.{cycle}", cycle)
         kill_during_deploy(project, whom, after_steps)
-        rerun = _flexor(project, "deploy", "--env", "staging", "--yes")
+        rerun = flexor(project, "deploy", "--env", "staging", "--yes")
         point = f"kill of {whom} after {after_steps} steps"
         assert rerun.returncode == ExitCode.OK, f"{point}: {rerun.stderr}"
         converged(project, expected, point)
@@ -54,15 +54,15 @@ def test_a_killed_update_converges_on_the_next_plain_deploy(project: Path) -> No
 def test_a_killed_update_converges_when_the_project_goes_back(project: Path, whom: str) -> None:
     (project / "agents" / "feed-monitor.yaml").unlink()
     before = _write_agents(project, "1.0")
-    assert _flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
-    assert _flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
+    assert flexor(project, "deploy", "--env", "staging", "--yes").returncode == ExitCode.OK
     _write_agents(project, "1.1", cycle=1)  # 50 updates, cycle-01 created, cycle-00 deleted
     kill_during_deploy(project, whom, 10, after_line="+ Agent cycle-01 done")
     _write_agents(project, "1.0")  # the files go back; cycle-01 is gone from the project
-    rerun = _flexor(project, "deploy", "--env", "staging", "--yes")
+    rerun = flexor(project, "deploy", "--env", "staging", "--yes")
     assert rerun.returncode == ExitCode.OK, rerun.stderr
     assert "the last update of staging was cut off" in rerun.stderr
     assert "Agent cycle-01 removed from the control plane" in rerun.stderr
     converged(project, before, f"kill of {whom}, then the files went back")
-    again = _flexor(project, "deploy", "--env", "staging", "--yes")
+    again = flexor(project, "deploy", "--env", "staging", "--yes")
     assert "cut off" not in again.stderr and "No changes." in again.stdout

@@ -13,14 +13,9 @@ from pathlib import Path
 
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy.engine_workspace import engine_env
+from tests.helpers.cli import flexor
 
 FLEXOR = str(Path(sys.executable).parent / "flexor")
-
-
-def run_flexor(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`flexor ARGS` in the project, without a terminal."""
-    return subprocess.run([FLEXOR, *args], cwd=project, capture_output=True, text=True,
-                          timeout=600, check=False, stdin=subprocess.DEVNULL)
 
 
 def children(pid: int) -> list[int]:
@@ -105,11 +100,15 @@ def exported_versions(project: Path) -> dict[str, str]:
             for r in deployment["resources"] if r["type"].endswith("flexor:Agent")}
 
 
+def roster(project: Path) -> dict[str, str]:
+    """Each agent's version in staging, as `flexor agents list` shows it."""
+    listed = json.loads(flexor(project, "agents", "list", "--env", "staging", "--json").stdout)
+    return {row["name"]: row["version"] for row in listed["agents"]}
+
+
 def converged(project: Path, expected: dict[str, str], point: str) -> None:
     """The state, `agents list` and `status` all hold exactly `expected` (name → version)."""
     assert exported_versions(project) == expected, point
-    listed = run_flexor(project, "agents", "list", "--env", "staging", "--json")
-    roster = json.loads(listed.stdout)
-    assert {row["name"]: row["version"] for row in roster["agents"]} == expected, point
-    status = run_flexor(project, "status", "--env", "staging").stdout.splitlines()
+    assert roster(project) == expected, point
+    status = flexor(project, "status", "--env", "staging").stdout.splitlines()
     assert status[1] == f"Agents: {len(expected)} active, 0 paused, 0 erroring", point
