@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
 
 from flexor_iac import __version__
 from flexor_iac.controlplane.store import ControlPlane
@@ -33,15 +32,7 @@ _DECIDING_CODE = ("resources", "deploy/program.py", "deploy/plan.py")
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True)
-class Deployed:
-    """What the control plane keeps of an environment's last full deploy."""
-
-    project: str
-    state: str
-    plan: dict[str, Any]
-
-
+@cache
 def _code_digest() -> str:
     digest = hashlib.sha256()
     for name in _DECIDING_CODE:
@@ -78,17 +69,6 @@ def _key(env: Environment) -> str:
     return f"deployed/{env.value}"
 
 
-def recorded(store: ControlPlane, env: Environment) -> Deployed | None:
-    """The environment's last full deploy, as kept (None: none is, or it is unreadable)."""
-    text = store.note(_key(env))
-    try:
-        raw = json.loads(text) if text else None
-        return Deployed(str(raw["project"]), str(raw["state"]), dict(raw["plan"])) \
-            if raw else None
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
 def record(store: ControlPlane, env: Environment, project: str, state: str,
            plan: plans.Plan) -> None:
     """Keep a full deploy's digests and its no-change plan."""
@@ -97,11 +77,12 @@ def record(store: ControlPlane, env: Environment, project: str, state: str,
 
 
 def still(store: ControlPlane, env: Environment, project: str, state: str) -> plans.Plan | None:
-    """The recorded no-change plan when neither the project nor the stack moved."""
-    found = recorded(store, env)
-    if found is None or (found.project, found.state) != (project, state):
-        return None
+    """The recorded no-change plan when neither the project nor the stack moved (None: they
+    did, nothing is recorded, or the record is unreadable)."""
     try:
-        return plans.from_json(found.plan)
-    except (KeyError, TypeError, ValueError):
+        found = json.loads(store.note(_key(env)) or "null")
+        if found is None or (found["project"], found["state"]) != (project, state):
+            return None
+        return plans.from_json(found["plan"])
+    except (ValueError, KeyError, TypeError):
         return None
