@@ -95,8 +95,6 @@ def _check_flags(request: DeployRequest) -> None:
 def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
             confirm: Confirm) -> int:
     project = pipeline.validate(paths, request.env, console, request.dry_run)
-    if project is None:
-        return ExitCode.FAILED
     # Opened once for the whole command (the engine's providers open their own).
     with ControlPlane.of(paths) as store:
         return _deploy_valid(paths, store, project, request, console, confirm)
@@ -105,8 +103,7 @@ def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
 def _deploy_valid(paths: ProjectPaths, store: ControlPlane, project: Project,
                   request: DeployRequest, console: Console, confirm: Confirm) -> int:
     env = request.env
-    if (view := pipeline.bind(paths, store, project, env, console)) is None:
-        return ExitCode.FAILED
+    view = pipeline.bind(paths, store, project, env, console)
     authorized = _authorize(paths, store, view, request)
     applying = authorized.applying
     prepared = pipeline.prepare(paths, store, view, request.agents, console)
@@ -151,11 +148,9 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
         raise UsageError(f"--plan {source} is a plan for {saved.basis.environment}, "
                          f"not {env.value}")
     with environment_lock(paths, env, request.lock_timeout, console.progress):
-        if (project := pipeline.validate(paths, env, console)) is None:
-            return ExitCode.FAILED
+        project = pipeline.validate(paths, env, console)
         with ControlPlane.of(paths) as store:
-            if (view := pipeline.bind(paths, store, project, env, console)) is None:
-                return ExitCode.FAILED
+            view = pipeline.bind(paths, store, project, env, console)
             if _authorize(paths, store, view, request).managed:
                 raise UsageError("a PLEXI-managed production applies approved requests "
                                  "(--request), not saved plans")
@@ -186,9 +181,7 @@ def _request_review(paths: ProjectPaths, store: ControlPlane, project: Project,
                  "reviewed in staging first.")
     with environment_lock(paths, Environment.STAGING, 0.0, console.progress):
         checked = pipeline.validate(paths, Environment.STAGING, console, project=project)
-        if checked is None or (staging := pipeline.bind(
-                paths, store, checked, Environment.STAGING, console)) is None:
-            return ExitCode.FAILED
+        staging = pipeline.bind(paths, store, checked, Environment.STAGING, console)
         prepared = pipeline.prepare(paths, store, staging, (), console)
         staging_plan = pipeline.preview(prepared, False, False, console)
         if staging_plan.has_changes:

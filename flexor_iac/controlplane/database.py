@@ -1,10 +1,11 @@
 """Where the control plane's rows live: the embedded SQLite file or a team's PostgreSQL.
 
 Both speak one small interface (`Database`): `execute`/`executemany` take SQL written once with
-`?` placeholders, and `transaction()` is one serialised write transaction (SQLite: BEGIN
-IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock, so a read-then-write such as
-publishing a snapshot behaves the same on both). The store (store.py) and its mixins hold all
-the SQL; nothing above the control plane knows which database it talks to.
+`?` placeholders (a `LiteralString`: values travel as arguments, never inside the text), and
+`transaction()` is one serialised write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: a
+transaction-scoped advisory lock, so a read-then-write such as publishing a snapshot behaves the
+same on both). The store (store.py) and its mixins hold all the SQL; nothing above the control
+plane knows which database it talks to.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, LiteralString, Protocol
 
 from flexor_iac.controlplane import health
 from flexor_iac.controlplane.location import is_url, redacted, scrub
@@ -58,11 +59,11 @@ class Database(Protocol):
     dialect: str  # "sqlite" or "postgresql"
     where: str  # the file's resolved path, or the URL without its password
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+    def execute(self, sql: LiteralString, args: Sequence[Any] = ()) -> Rows:
         """Run one statement (inside the current thread's write transaction, if any)."""
         ...
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany(self, sql: LiteralString, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement once per row of arguments."""
         ...
 
@@ -112,12 +113,12 @@ class SQLiteDatabase:
                     raise
                 time.sleep(0.01)
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+    def execute(self, sql: LiteralString, args: Sequence[Any] = ()) -> Rows:
         with self._lock:
             cursor = self._db.execute(sql, tuple(args))
             return Rows(cursor.fetchall(), cursor.rowcount, _names(cursor.description))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany(self, sql: LiteralString, rows: Iterable[Sequence[Any]]) -> None:
         with self._lock:
             self._db.executemany(sql, rows)
 
@@ -162,14 +163,14 @@ class PostgresDatabase:
     def _bound(self) -> psycopg.Connection[Any] | None:
         return getattr(self._local, "connection", None)
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+    def execute(self, sql: LiteralString, args: Sequence[Any] = ()) -> Rows:
         with self._reachable():
             if (connection := self._bound()) is not None:
                 return _fetched(connection.execute(_postgres(sql), tuple(args)))
             with self._pool.connection() as pooled:
                 return _fetched(pooled.execute(_postgres(sql), tuple(args)))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    def executemany(self, sql: LiteralString, rows: Iterable[Sequence[Any]]) -> None:
         with self._reachable():
             if (connection := self._bound()) is not None:
                 connection.cursor().executemany(_postgres(sql), list(rows))
@@ -213,10 +214,28 @@ def _names(description: Any) -> tuple[str, ...]:
     return tuple(column[0] for column in description or ())
 
 
+# What a `?` may stand inside without being a placeholder, then the two meanings of `?`.
+_SQL_TOKENS = re.compile(r"""
+      '(?:[^']|'')*'                  # a string literal ('it''s')
+    | "(?:[^"]|"")*"                  # a quoted identifier
+    | --[^\n]*                        # a comment to the end of the line
+    | /\*.*?\*/                        # a block comment
+    | \$(?P<tag>\w*)\$.*?\$(?P=tag)\$   # a dollar-quoted string
+    | \?\?                            # PostgreSQL's `?` operators (jsonb), written `??`
+    | \?                              # a placeholder
+""", re.VERBOSE | re.DOTALL)
+
+
 @cache
-def _postgres(sql: str) -> str:
-    """The store's SQL for psycopg: `?` placeholders become `%s`, literal `%` are doubled."""
-    return re.sub(r"\?", "%s", sql.replace("%", "%%"))
+def _postgres(sql: LiteralString) -> str:
+    """The store's SQL for psycopg: a `?` placeholder becomes `%s`, and a `??` (SQL for
+    PostgreSQL alone: jsonb's `?`, `?|`, `?&`) a `?`, both only outside literals and comments;
+    every `%` is doubled, since psycopg reads the whole text, literals included."""
+    def one(token: re.Match[str]) -> str:
+        text = token.group()
+        return "%s" if text == "?" else "?" if text == "??" else text
+
+    return _SQL_TOKENS.sub(one, sql.replace("%", "%%"))
 
 
 def unreachable(url: str, error: BaseException) -> str:

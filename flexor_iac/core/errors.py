@@ -21,6 +21,11 @@ class ProjectNotFound(UsageError):
     """No Pulumi.yaml at or above the given directory."""
 
 
+class InvalidProject(FlexorError):
+    """The project, or a vault snapshot it binds, has errors; each was reported as a
+    diagnostic (`path:line:col: error: … [rule]`) before this was raised."""
+
+
 class ToolchainError(FlexorError):
     """The Pulumi toolchain is missing or unusable; the message names the fix."""
 

@@ -29,6 +29,7 @@ from flexor_iac.core.process import lineage
 from flexor_iac.core.workspace import ProjectPaths
 
 POLL_SECONDS = 0.2
+PROC_LOCKS = Path("/proc/locks")  # Linux: every lock on the machine, by device and inode
 # Lock files this process holds, with how many times it took each.
 _HELD: dict[Path, int] = {}
 
@@ -104,26 +105,32 @@ def local_locks(paths: ProjectPaths) -> list[LockState]:
         try:
             with lock_file(paths, env).open() as handle:
                 holder = _read_holder(handle)
-                inode = os.fstat(handle.fileno()).st_ino
+                status = os.fstat(handle.fileno())
         except OSError:
             continue
         if holder is not None:
-            found.append(LockState(env.value, holder, inode in _flocked_inodes()))
+            file = (os.major(status.st_dev), os.minor(status.st_dev), status.st_ino)
+            found.append(LockState(env.value, holder, file in _flocked_files()))
     return found
 
 
-def _flocked_inodes() -> set[int]:
-    """Inodes that some process holds a flock(2) lock on (Linux: /proc/locks)."""
+def _flocked_files() -> set[tuple[int, int, int]]:
+    """(device major, minor, inode) of the files some process holds a flock(2) lock on.
+
+    A line of /proc/locks reads `1: FLOCK  ADVISORY  WRITE 2276 fe:00:10035209 0 EOF`, the
+    device in hex; a process waiting for that lock adds `1: -> FLOCK …`, which holds nothing.
+    """
     try:
-        lines = Path("/proc/locks").read_text().splitlines()
+        lines = PROC_LOCKS.read_text().splitlines()
     except OSError:
         return set()
-    inodes = set()
+    files = set()
     for line in lines:
         fields = line.split()
-        if "FLOCK" in fields and len(fields) >= 6:
-            inodes.add(int(fields[5].rsplit(":", 1)[-1]))
-    return inodes
+        if len(fields) >= 6 and fields[1] == "FLOCK":
+            major, minor, inode = fields[5].split(":")
+            files.add((int(major, 16), int(minor, 16), int(inode)))
+    return files
 
 
 def lock_file(paths: ProjectPaths, env: Environment) -> Path:

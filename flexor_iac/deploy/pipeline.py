@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment, ExitCode
-from flexor_iac.core.errors import PolicyRefusal, UsageError
+from flexor_iac.core.errors import InvalidProject, PolicyRefusal, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import deployment, plan_file, recovery, sessions, unchanged
@@ -85,8 +85,8 @@ def progress(console: Console) -> Callable[[ResourceStep], None]:
 
 
 def validate(paths: ProjectPaths, env: Environment, console: Console, dry_run: bool = False,
-             project: Project | None = None) -> Project | None:
-    """The project, validated for `env`; None (after reporting) when it has errors.
+             project: Project | None = None) -> Project:
+    """The project, validated for `env`; InvalidProject (after reporting) when it has errors.
 
     A dry run changes nothing anywhere: it reads the parse cache but does not update it.
     `project`: the project as this command already read and validated it, for another
@@ -100,22 +100,21 @@ def validate(paths: ProjectPaths, env: Environment, console: Console, dry_run: b
         diagnostics = check_project(project, (env,))
     report(console, diagnostics)
     if has_errors(diagnostics):
-        console.error("the project has errors; nothing was deployed")
-        return None
+        raise InvalidProject("the project has errors; nothing was deployed")
     return project
 
 
 def bind(paths: ProjectPaths, store: ControlPlane, project: Project, env: Environment,
-         console: Console) -> deployment.DeploymentView | None:
-    """Bind the validated project's snapshots; None (after reporting) when one has errors."""
+         console: Console) -> deployment.DeploymentView:
+    """Bind the validated project's snapshots; InvalidProject (after reporting) when one has
+    errors."""
     view = deployment.view(paths, project, env, store)
     console.debug(f"toolchain: {pulumi_bin_dir()}; control plane: {store.where}")
     for vault, digest in sorted(view.snapshots.items()):
         console.debug(f"vault {vault}: binds snapshot {digest}")
     report(console, list(view.diagnostics))
     if has_errors(list(view.diagnostics)):
-        console.error("a bound vault snapshot has errors; nothing was deployed")
-        return None
+        raise InvalidProject("a bound vault snapshot has errors; nothing was deployed")
     for warning in view.warnings:
         console.warning(warning)
     return view

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, NonNegativeInt
 
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.output import Console
@@ -167,13 +169,69 @@ def to_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def from_json(doc: dict[str, Any]) -> Plan:
-    """The plan of a `to_json` document (a saved plan); KeyError/TypeError when malformed."""
-    return Plan(
-        Environment(doc["environment"]),
-        tuple(Change(c["kind"], c["resource"], c["op"], c["from_version"], c["to_version"],
-                     tuple(c["fields"])) for c in doc["changes"]),
-        tuple(Skipped(s["kind"], s["name"], s["reason"]) for s in doc["skipped"]),
-        int(doc["summary"]["unchanged"]),
-        tuple(Held(h["agent"], h["version"], h["rolled_back_from"]) for h in doc["held"]),
-    )
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChangeDocument(_Document):
+    """One change as `to_json` writes it."""
+
+    resource: str
+    kind: str
+    op: Literal["create", "update", "delete", "replace"]
+    from_version: str | None
+    to_version: str | None
+    fields: tuple[str, ...]
+
+
+class SkippedDocument(_Document):
+    """One left-out object as `to_json` writes it."""
+
+    kind: str
+    name: str
+    reason: str
+
+
+class HeldDocument(_Document):
+    """One held agent as `to_json` writes it."""
+
+    agent: str
+    version: str
+    rolled_back_from: str
+
+
+class SummaryDocument(_Document):
+    """The counts as `to_json` writes them."""
+
+    create: NonNegativeInt
+    update: NonNegativeInt
+    replace: NonNegativeInt
+    delete: NonNegativeInt
+    unchanged: NonNegativeInt
+    skipped: NonNegativeInt
+
+
+class PlanDocument(_Document):
+    """The versioned plan as `to_json` writes it (read back from a saved plan or a record)."""
+
+    format_version: Literal[1]
+    environment: Environment
+    changes: tuple[ChangeDocument, ...]
+    skipped: tuple[SkippedDocument, ...]
+    held: tuple[HeldDocument, ...]
+    summary: SummaryDocument
+
+    def plan(self) -> Plan:
+        """The plan this document holds."""
+        return Plan(self.environment,
+                    tuple(Change(c.kind, c.resource, c.op, c.from_version, c.to_version,
+                                 c.fields) for c in self.changes),
+                    tuple(Skipped(s.kind, s.name, s.reason) for s in self.skipped),
+                    self.summary.unchanged,
+                    tuple(Held(h.agent, h.version, h.rolled_back_from) for h in self.held))
+
+
+def from_json(doc: object) -> Plan:
+    """The plan of a `to_json` document; pydantic's ValidationError (a ValueError) when it is
+    not one."""
+    return PlanDocument.model_validate(doc).plan()

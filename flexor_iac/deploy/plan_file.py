@@ -8,18 +8,25 @@ snapshots and the targets. `deploy --plan-out FILE` saves a plan with its basis 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from flexor_iac import __version__
 from flexor_iac.core.errors import PolicyRefusal, UsageError
 from flexor_iac.deploy import plan as plans
+from flexor_iac.project.files import NotRegular, TooLarge, read_regular
 
 KIND = "flexor-plan"
 FORMAT_VERSION = 1
+# A plan of 1,000 agents is about 300 KiB; a file past this is no plan flexor wrote.
+MAX_PLAN_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -64,14 +71,44 @@ class SavedPlan:
     plan: plans.Plan
 
 
+class _BasisDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment: str
+    state: str
+    inputs: str
+    snapshots: dict[str, str]
+    agents: tuple[str, ...]
+
+
+class _SavedPlanDocument(BaseModel):
+    """A saved plan file; `kind` and `format_version` are checked first, for their messages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["flexor-plan"]
+    format_version: Literal[1]
+    flexor_version: str
+    basis: _BasisDocument
+    plan: plans.PlanDocument
+
+
 def save(path: Path, basis: Basis, plan: plans.Plan) -> None:
-    """Write the plan atomically (a reader never sees half a file)."""
+    """Write the plan atomically (a reader never sees half a file) and durably; only a regular
+    file, or a new one, is written (never a device: `/dev/full` is no place for a plan)."""
     doc: dict[str, Any] = {"kind": KIND, "format_version": FORMAT_VERSION,
                            "flexor_version": __version__, "basis": asdict(basis),
                            "plan": plans.to_json(plan)}
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG((found := path.stat()).st_mode):
+            raise UsageError(f"--plan-out {path}: {NotRegular(found.st_mode).strerror}; "
+                             "name a file to write the plan to")
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        scratch.write_text(json.dumps(doc, indent=2) + "\n")
+        with scratch.open("w") as out:
+            out.write(json.dumps(doc, indent=2) + "\n")
+            out.flush()
+            os.fsync(out.fileno())  # a full disk says so here, not after "Plan saved"
         scratch.replace(path)
     except OSError as error:
         scratch.unlink(missing_ok=True)
@@ -79,9 +116,16 @@ def save(path: Path, basis: Basis, plan: plans.Plan) -> None:
 
 
 def load(path: Path) -> SavedPlan:
-    """Read a saved plan; a missing or malformed file is a usage error (exit 64)."""
+    """Read a saved plan; a missing, malformed, oversized or irregular file is a usage error
+    (exit 64), found without waiting on a pipe or reading past MAX_PLAN_BYTES."""
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(read_regular(path, MAX_PLAN_BYTES))
+    except TooLarge:
+        raise UsageError(f"--plan {path}: larger than {MAX_PLAN_BYTES >> 20} MiB, so not a "
+                         "saved flexor plan") from None
+    except NotRegular as error:
+        raise UsageError(f"--plan {path}: {error.strerror}; a saved plan is the file "
+                         "--plan-out wrote") from None
     except OSError as error:
         raise UsageError(f"--plan {path}: cannot read it ({error.strerror})") from None
     except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
@@ -94,11 +138,16 @@ def load(path: Path) -> SavedPlan:
         raise UsageError(f"--plan {path}: plan format {doc.get('format_version')} is not "
                          f"{FORMAT_VERSION}; make the plan again with this flexor")
     try:
-        raw = doc["basis"]
-        basis = Basis(str(raw["environment"]), str(raw["state"]), str(raw["inputs"]),
-                      {str(k): str(v) for k, v in raw["snapshots"].items()},
-                      tuple(str(a) for a in raw["agents"]))
-        return SavedPlan(basis, plans.from_json(doc["plan"]))
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise UsageError(f"--plan {path}: the saved plan is incomplete ({error!r}); make "
-                         "it again with --plan-out") from None
+        saved = _SavedPlanDocument.model_validate(doc)
+    except ValidationError as error:
+        raise UsageError(f"--plan {path}: the saved plan is incomplete ({_first(error)}); "
+                         "make it again with --plan-out") from None
+    return SavedPlan(Basis(**saved.basis.model_dump()), saved.plan.plan())
+
+
+def _first(error: ValidationError) -> str:
+    """The first problem pydantic found, as `plan.changes.0.op: Input should be …`."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {problem['msg']}{more}"

@@ -1,11 +1,16 @@
-"""Parsed files kept between runs, keyed by path, size and modification time (`.flexor/cache/`).
+"""Parsed files kept between runs, keyed the way git's index keys files (`.flexor/cache/`).
 
 Parsing is most of what `flexor validate` spends on a large project; an unchanged file need not
 be parsed again. The cache is `marshal` data (plain values only, nothing executable), written
 aside and renamed into place; a cache that cannot be read or written is simply not used.
-Entries of files that no longer exist are dropped. A file is recognised by size and nanosecond
-mtime, as git's index and mypy's cache do: no extra read of every file on every run. Entries
-hold the data and the text (positions are found in the text only when a diagnostic needs one).
+Entries of files that no longer exist are dropped. A file is recognised by its size, nanosecond
+modification and change times, inode and device, as git's index does: no extra read of every
+file on every run. The change time matters: `cp -p`, `tar` or `rsync -a` put a rewritten file's
+old mtime back, but no user can set its ctime. A file changed within UNSURE_NS of the moment
+the cache is written is not kept (racy git: a second write within one tick of the clock, or of
+a filesystem with whole-second times, leaves every time as it was), so it is read again next
+time. Entries hold the data and the text (positions are found in the text only when a
+diagnostic needs one).
 """
 
 from __future__ import annotations
@@ -13,26 +18,33 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from flexor_iac.project.diagnostics import Diagnostic
 from flexor_iac.project.documents import MAX_FILE_BYTES, Document
 
-FORMAT = 3  # 3: json-too-deep; an unclosed quote is located where it opens
+FORMAT = 4  # 3: json-too-deep; an unclosed quote is located where it opens; 4: git's index key
 FILE = Path(".flexor") / "cache" / f"documents.{FORMAT}.marshal"
-Key = tuple[str, int, int]
+# Two seconds: the coarsest file times in use (FAT's), far above ext4's clock tick.
+UNSURE_NS = 2_000_000_000
+Key = tuple[str, int, int, int, int, int]  # display path, size, mtime, ctime, inode, device
 Entry = tuple[Any, ...]  # a Document or Diagnostic as plain values
+clock_ns = time.time_ns  # files are stamped by a coarser reading of this clock
 
 
 def file_key(path: Path, display: str) -> Key | None:
-    """(display path, size, mtime in ns); None for a file the cache does not hold."""
+    """What identifies this version of the file (see the module's docstring); None for a file
+    the cache does not hold."""
     try:
         status = path.stat()
     except OSError:
         return None
-    return None if status.st_size > MAX_FILE_BYTES else (display, status.st_size,
-                                                          status.st_mtime_ns)
+    if status.st_size > MAX_FILE_BYTES:
+        return None
+    return (display, status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino,
+            status.st_dev)
 
 
 def encode(entry: Document | Diagnostic) -> Entry:
@@ -68,8 +80,10 @@ class ParseCache:
         return decode(raw) if raw is not None else None
 
     def save(self, parsed: dict[Key, Document | Diagnostic]) -> None:
-        """Keep exactly these entries (the project's current files)."""
-        fresh = {key: self.entries.get(key) or encode(entry) for key, entry in parsed.items()}
+        """Keep these entries (the project's current files), except the unsure ones."""
+        now = clock_ns()
+        fresh = {key: self.entries.get(key) or encode(entry) for key, entry in parsed.items()
+                 if max(key[2], key[3]) < now - UNSURE_NS}
         if fresh == self.entries:
             return
         try:

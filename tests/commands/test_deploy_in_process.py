@@ -17,8 +17,9 @@ from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import pipeline
 from tests.helpers.cli import flexor_main
 from tests.helpers.keys import issue_key
-from tests.helpers.project import set_vault
+from tests.helpers.project import files_settled, set_vault
 from tests.helpers.stacks import FakeStacks, use_fake_stacks
+from tests.project.test_parse_cache import rewrite_keeping_its_times
 
 Flexor = Callable[..., tuple[int, list[str], str]]
 STAGING = Environment.STAGING
@@ -136,6 +137,21 @@ def test_a_dry_run_shows_the_change_and_applies_nothing(cli: Flexor, project: Pa
     assert " ~ Agent feed-monitor  1.0 → 1.1  (spec.retry)" in out
     assert (_status(cli), _roster(cli)) == (deployed, [["feed-monitor", "1.0"]])
     assert stacks.asked_of(STAGING).count("up") == 1  # the first deploy's
+
+
+def test_a_rewrite_that_keeps_the_files_size_and_times_is_deployed(
+        cli: Flexor, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cp -p`, `tar` or `rsync -a` bring a changed file with its old size and mtime."""
+    files_settled(monkeypatch)  # else the rewrite would be seen only for being recent
+    cli("sync", "--vault", "company")
+    assert cli("deploy", "--env", "staging", "--yes")[0] == ExitCode.OK
+    rewrite_keeping_its_times(project / "agents" / "feed-monitor.yaml",
+                              'version: "1.0"', 'version: "1.9"')
+    code, out, err = cli("deploy", "--env", "staging", "--dry-run", "--detailed-exitcode")
+    assert code == ExitCode.CHANGES_PRESENT, err
+    assert any(line.startswith(" ~ Agent feed-monitor  1.0 → 1.9") for line in out), out
+    assert cli("deploy", "--env", "staging", "--yes")[0] == ExitCode.OK
+    assert _roster(cli) == [["feed-monitor", "1.9"]]
 
 
 def test_a_deploy_then_applies_what_the_dry_run_showed(cli: Flexor, project: Path) -> None:

@@ -254,6 +254,17 @@ def test_a_write_that_fails_midway_leaves_nothing_behind(where: Path | str) -> N
         database.close()
 
 
+def test_a_question_mark_in_a_literal_or_a_comment_is_not_a_placeholder(
+        where: Path | str) -> None:
+    database = connect(where)
+    try:
+        rows = database.execute("SELECT 'why?', ? /* a comment? */, 'it''s 100%' -- done?\n",
+                                (7,)).rows
+        assert [tuple(row) for row in rows] == [("why?", 7, "it's 100%")]
+    finally:
+        database.close()
+
+
 def _publish_many(where: Path | str, worker: int) -> None:
     with ControlPlane(where) as store:
         for number in range(20):

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac.core import locking
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import PolicyRefusal
-from flexor_iac.core.locking import lock_file, operation_lock
+from flexor_iac.core.locking import Holder, lock_file, operation_lock
 from flexor_iac.core.workspace import ProjectPaths
 
 HOLDER = """
@@ -116,3 +117,27 @@ def test_the_holder_may_take_its_lock_again(paths: ProjectPaths) -> None:
         assert json.loads(lock_file(paths, Environment.STAGING).read_text())["pid"] == \
             os.getpid()
     assert lock_file(paths, Environment.STAGING).read_text() == ""
+
+
+@pytest.mark.parametrize("proc_locks, held", [
+    ("1: FLOCK  ADVISORY  WRITE 4242 {major:02x}:{minor:02x}:{inode} 0 EOF", True),
+    ("1: FLOCK  ADVISORY  WRITE 4242 {other:02x}:{minor:02x}:{inode} 0 EOF", False),
+    ("1: FLOCK  ADVISORY  WRITE 4242 {major:02x}:{minor:02x}:1 0 EOF\n"
+     "1: -> FLOCK  ADVISORY  WRITE {inode} {major:02x}:{minor:02x}:1 0 EOF", False),
+], ids=["this file", "another device's same inode", "a waiter's pid"])
+def test_db_status_says_held_only_for_a_lock_on_this_very_file(
+        paths: ProjectPaths, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        proc_locks: str, held: bool) -> None:
+    """The lock of a holder that ended without finishing is free, though a lock on a file of
+    another device with the same inode number, or a waiter whose pid is that number, exists."""
+    lock = lock_file(paths, Environment.STAGING)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(Holder.me().dump())
+    status = lock.stat()
+    major, minor = os.major(status.st_dev), os.minor(status.st_dev)
+    table = tmp_path / "locks"
+    table.write_text(proc_locks.format(major=major, minor=minor, other=major + 1,
+                                       inode=status.st_ino) + "\n")
+    monkeypatch.setattr(locking, "PROC_LOCKS", table)
+    [state] = locking.local_locks(paths)
+    assert (state.environment, state.held) == ("staging", held)

@@ -8,8 +8,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from flexor_iac.core.constants import Environment
 from flexor_iac.main import main
+from flexor_iac.project import parse_cache
 
 LIVE = "plexifact://prod/catalog"
 READER = """\
@@ -113,3 +116,10 @@ def drop_stack_catalog(root: Path, env: Environment) -> None:
     stack = root / f"Pulumi.{env}.yaml"
     stack.write_text("".join(line for line in stack.read_text().splitlines(keepends=True)
                              if "flexor:catalog" not in line))
+
+
+def files_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the parse cache takes every file as written long ago: it keeps no entry of
+    a file changed in the last seconds (racy git), which a test's files always are."""
+    real = parse_cache.clock_ns
+    monkeypatch.setattr(parse_cache, "clock_ns", lambda: real() + 10 * parse_cache.UNSURE_NS)

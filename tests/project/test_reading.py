@@ -11,6 +11,7 @@ import pytest
 from flexor_iac.project import reading
 from flexor_iac.project.diagnostics import Diagnostic
 from flexor_iac.project.documents import Document, read_document
+from tests.helpers.project import files_settled
 
 FILES = 60
 
@@ -41,7 +42,9 @@ def test_reading_at_once_equals_reading_one_by_one(files: list[Path], tmp_path: 
     assert isinstance(first, Document) and first.data["when"] == datetime.date(2024, 1, 2)
 
 
-def test_unchanged_files_come_from_the_parse_cache(files: list[Path], tmp_path: Path) -> None:
+def test_unchanged_files_come_from_the_parse_cache(files: list[Path], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    files_settled(monkeypatch)
     for path in files:  # no YAML dates: those are parsed each time, never cached
         path.write_text(path.read_text().replace("when: ", "when: x"))
     first = reading.read_documents(files, tmp_path)  # fills .flexor/cache/
