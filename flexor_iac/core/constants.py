@@ -45,6 +45,7 @@ ENVIRONMENT_NAMES: tuple[str, ...] = tuple(env.value for env in Environment)
 
 # The Pulumi project name every Flexor project uses (Pulumi.yaml `name:`).
 PULUMI_PROJECT = "flexor"
+PULUMI_RUNTIME = "python"  # the language of the program (Pulumi.yaml `runtime`)
 # Module under which the dynamic resource types live: pulumi-python:dynamic/flexor:<Kind>.
 RESOURCE_MODULE = "flexor"
 # Folder in a Flexor project that holds local state, the passphrase, logs and the control plane.

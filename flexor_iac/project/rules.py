@@ -44,7 +44,12 @@ RULES: MappingProxyType[str, str] = MappingProxyType({
                        "flexor:catalog",
     "catalog-environment": "a vault's data.catalog is not the flexor:catalog of an environment "
                            "it is deployed to",
+    "catalog-uri": "a flexor:catalog or data.catalog that is not plexifact://<host>/<name> "
+                   "(no `..`, query or credentials)",
+    "url-invalid": "a notification URL that is not http(s) (or env:VARIABLE)",
     "pulumi-project-name": "Pulumi.yaml must name the project `flexor`",
+    "pulumi-runtime": "Pulumi.yaml's runtime is not python",
+    "default-vault-unknown": "flexor:defaultVault names a vault that does not exist",
     "stack-missing": "a Pulumi.<env>.yaml is missing",
     "stack-environment": "a stack file names another environment",
     "window-invalid": "a maintenance window that does not end after it starts",
@@ -52,6 +57,8 @@ RULES: MappingProxyType[str, str] = MappingProxyType({
     "trigger-keys": "trigger keys that do not fit the trigger type",
     "cron-invalid": "not a valid 5-field cron expression",
     "timezone-invalid": "not an IANA time zone",
+    "webhook-path": "a webhook trigger's path is not absolute and plain, or is the server's own",
+    "webhook-path-duplicate": "two webhook agents listen on one path in one environment",
     # tasks, steps, templates
     "condition-balance": "condition … end_condition blocks do not match",
     "template-syntax": "a {{ … }} template does not parse",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flexor_iac.core.constants import Environment
 from flexor_iac.project.checks import (
+    addresses,
     catalog,
     cycles,
     files,
@@ -24,7 +25,7 @@ from flexor_iac.project.reading import CacheUse, Parsed
 
 CHECKS: tuple[Callable[[CheckContext], Iterable[Diagnostic]], ...] = (
     names.check, vaults.check, stacks.check, triggers.check, templates.check,
-    references.check, cycles.check, catalog.check, files.check,
+    references.check, cycles.check, catalog.check, addresses.check, files.check,
 )
 
 

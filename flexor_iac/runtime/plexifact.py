@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.errors import StateError
+from flexor_iac.project.addresses import catalog_uri_problem
 
 SCHEME = "plexifact"
 T = TypeVar("T")
@@ -65,12 +66,10 @@ class Connector(Protocol):
 
 def catalog_path(state_dir: Path, uri: str) -> Path:
     """Where the embedded catalog of `uri` lives."""
+    if problem := catalog_uri_problem(uri):
+        raise PlexiFactError(problem)
     parts = urlsplit(uri)
-    if parts.scheme != SCHEME or not parts.netloc:
-        raise PlexiFactError(f"not a PlexiFact catalog URI: {uri!r} (expected plexifact://…)")
     name = [parts.netloc, *filter(None, parts.path.split("/"))]
-    if any(part in (".", "..") for part in name):
-        raise PlexiFactError(f"not a PlexiFact catalog URI: {uri!r}")
     return state_dir.joinpath("plexifact", *name[:-1], f"{name[-1]}.db")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from cronsim import CronSimError
 
 from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
+from flexor_iac.project.addresses import default_webhook_path
 from flexor_iac.serve.schedule import Schedule
 
 FIRED = ("schedule", "webhook", "event")  # the trigger types a server fires
@@ -20,7 +21,7 @@ FIRED = ("schedule", "webhook", "event")  # the trigger types a server fires
 
 def webhook_path(agent: ActiveAgent) -> str:
     """Where the agent's webhook listens: `trigger.path`, or `/hooks/<agent>`."""
-    path = trigger_of(agent).get("path") or f"/hooks/{agent.name}"
+    path = trigger_of(agent).get("path") or default_webhook_path(agent.name)
     return "/" + str(path).lstrip("/")
 
 
