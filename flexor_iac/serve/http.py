@@ -4,8 +4,9 @@
 a run of that agent, the object being the run's `event`/`inputs`: 202 with the run id. Errors
 are one-line JSON `{"error": …}`: 401 no valid key, 403 a key without `run:<env>`, 404 no
 webhook agent there, 409 the agent is paused or the environment does not fire webhooks,
-413 body too large, 415 not JSON, 400 not a JSON object, 503 stopping, busy (MAX_WAITING runs
-queued) or the queue unreachable.
+413 body too large, 415 not JSON, 400 an empty body or not a JSON object, 408 a body that did
+not arrive within the read timeout, 503 stopping, busy (MAX_WAITING runs queued) or the queue
+unreachable. Slow headers and too many connections from one address: serve/connections.py.
 
 A key is needed as soon as access control is on (any key exists) or the environment requires
 one; a verified key is remembered for a minute (revoking takes effect within it).
@@ -38,8 +39,10 @@ class TooLarge(Exception):
     """The body passed the limit."""
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, close: bool = False) -> JSONResponse:
+    """The one-line JSON error; `close`: the connection too (the request was not read whole)."""
+    return JSONResponse({"error": message}, status_code=status,
+                        headers={"connection": "close"} if close else None)
 
 
 class Keys:
@@ -132,10 +135,18 @@ def application(service: Service) -> Starlette:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/json":
             return _error(415, "send the event as JSON (Content-Type: application/json)")
+        options = service.options
         try:
-            body = json.loads(await _body(request, service.options.max_body) or b"{}")
+            raw = await asyncio.wait_for(_body(request, options.max_body), options.read_timeout)
+            if not raw.strip():
+                return _error(400, "the body is empty: send the event as a JSON object "
+                                   "({} for none)")
+            body = json.loads(raw)
         except TooLarge:
-            return _error(413, f"the body is larger than {service.options.max_body} bytes")
+            return _error(413, f"the body is larger than {options.max_body} bytes")
+        except TimeoutError:
+            return _error(408, f"the request did not arrive within {options.read_timeout:g} s",
+                          close=True)
         except ClientDisconnect:
             return _error(400, "the request ended early")
         except (ValueError, RecursionError):

@@ -26,6 +26,7 @@ import uvicorn
 from flexor_iac.core.errors import FlexorError, PolicyRefusal
 from flexor_iac.core.locking import Holder
 from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.serve.connections import guarded
 from flexor_iac.serve.http import application
 from flexor_iac.serve.service import Service
 
@@ -113,7 +114,10 @@ class Process:
         host, port = sock.getsockname()[:2]
         self.address = f"http://{host}:{port}"
         self.app = application(service)
+        options = service.options
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off",
+                                http=guarded(options.read_timeout,
+                                             options.connections_per_client),
                                 timeout_graceful_shutdown=round(service.options.grace),
                                 access_log=False)
         self.server = _Server(config)

@@ -57,6 +57,8 @@ class ServeOptions:
     poll: float = 1.0  # seconds between two looks at the clock and the events
     lease: float = 30.0  # team mode: seconds before a silent server's runs go to another
     max_body: int = 1 << 20  # bytes a webhook request may carry
+    read_timeout: float = 10.0  # seconds a request's headers, and then its body, may take
+    connections_per_client: int = 64  # connections one client address may hold open at once
 
 
 class Service:

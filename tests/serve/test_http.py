@@ -3,14 +3,17 @@ on), errors are one-line JSON with the documented status, /healthz and /metrics 
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
+import pytest
 
 from flexor_iac.controlplane.store import ControlPlane, locate
 from tests.helpers.keys import issue_key
 from tests.helpers.project import write_agent
 from tests.helpers.serving import PROBE, deploy, listening, service, wait_for_run
+from tests.helpers.waiting import eventually
 
 
 def hooked(root: Path, name: str = "hooked", path: str = "") -> None:
@@ -99,3 +102,77 @@ def test_healthz_answers_ok_with_each_part(project: Path) -> None:
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok", "environment": "staging", "store": "ok",
                              "queue": "ok", "scheduler": "ok"}
+
+
+def test_an_empty_or_blank_body_is_400_and_starts_nothing(project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with listening(service(project)) as url:
+        for body in (b"", b"  \r\n\t "):
+            answer = httpx.post(f"{url}/hooks/hooked", content=body,
+                                headers={"content-type": "application/json"})
+            assert answer.status_code == 400, (body, answer.text)
+            assert answer.json() == {"error": "the body is empty: send the event as a JSON "
+                                              "object ({} for none)"}
+    with ControlPlane(locate(project)) as store:
+        assert store.latest_runs("staging") == {}
+
+
+def _raw(url: str) -> socket.socket:
+    """A plain TCP connection to the server, reads bounded at 20 s (a failure, not a goal)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connection = socket.create_connection((host, int(port)), timeout=20)
+    return connection
+
+
+def _answer(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := connection.recv(4096):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize("sent", [
+    b"",  # connects and says nothing
+    b"POST /hooks/hooked HTTP/1.1\r\nHost: x\r\nContent-Ty",  # headers a byte at a time
+], ids=["silent", "slow headers"])
+def test_a_client_that_does_not_finish_its_headers_is_cut_off(project: Path,
+                                                             sent: bytes) -> None:
+    hooked(project)
+    deploy(project)
+    with listening(service(project, read_timeout=0.5)) as url, _raw(url) as connection:
+        connection.sendall(sent)
+        answer = _answer(connection)  # the server closes it: recv does not wait 20 s
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'{"error":"the request did not arrive within 0.5 s"}' in answer
+
+
+def test_a_body_that_does_not_arrive_is_408_and_starts_nothing(project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with listening(service(project, read_timeout=0.5)) as url, _raw(url) as connection:
+        connection.sendall(b"POST /hooks/hooked HTTP/1.1\r\nHost: x\r\n"
+                           b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        answer = _answer(connection)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    with ControlPlane(locate(project)) as store:
+        assert store.latest_runs("staging") == {}
+
+
+def test_one_client_address_may_hold_only_so_many_connections(project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with listening(service(project, connections_per_client=3)) as url:
+        held = [_raw(url) for _ in range(3)]
+        try:
+            with _raw(url) as extra:
+                refused = _answer(extra)
+            assert refused.startswith(b"HTTP/1.1 429 ")
+            assert b"connections from 127.0.0.1 are open" in refused
+        finally:
+            for connection in held:
+                connection.close()
+        # room again once the server has seen them close
+        eventually(lambda: httpx.get(f"{url}/healthz").status_code == 200,
+                   "a fourth connection is still refused after three closed")
