@@ -92,12 +92,16 @@ def access() -> None:
 @click.option("--user", required=True, metavar="USER", help="Who gets the role.")
 @click.option("--role", required=True, type=click.Choice(ROLE_NAMES), help="The role.")
 @click.option("--vault", metavar="NAME", help="Only on this vault (default: every vault).")
-def access_grant(user: str, role: str, vault: str | None) -> int:
+@click.option("--new-user", is_flag=True,
+              help="USER is someone new, though the name is close to a known user's.")
+def access_grant(user: str, role: str, vault: str | None, new_user: bool) -> int:
     """Give a user a role on a vault (or on every vault).
 
     \b
     operator deploys to sandbox; admin deploys everywhere and edits L2 vaults;
-    owner also manages keys and roles.
+    owner also manages keys and roles. A vault the project does not have is
+    refused, and so is a user flexor has not seen whose name is close to a
+    known one (a typo?) unless --new-user says so.
 
     \b
     Examples:
@@ -107,7 +111,7 @@ def access_grant(user: str, role: str, vault: str | None) -> int:
     from flexor_iac.commands import access as command
 
     current = settings()
-    return command.grant(current.paths(), user, role, vault, current.console())
+    return command.grant(current.paths(), user, role, vault, current.console(), new_user)
 
 
 @access.command("list")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
+
 from tabulate import tabulate
 
 from flexor_iac.access.policy import Gate
@@ -10,9 +12,11 @@ from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import ExitCode
-from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.errors import FlexorError, UsageError
 from flexor_iac.core.output import Console
+from flexor_iac.core.suggest import unknown_name
 from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.project.loading import load_project
 
 
 def _granter(store: ControlPlane, paths: ProjectPaths, verb: str, vault: str) -> str:
@@ -25,12 +29,31 @@ def _granter(store: ControlPlane, paths: ProjectPaths, verb: str, vault: str) ->
     return principal.user
 
 
+def _check_names(paths: ProjectPaths, store: ControlPlane, user: str, vault: str | None,
+                 new_user: bool) -> None:
+    """Refuse a vault the project does not have, and a user flexor has not seen whose name is
+    close to one it has (a typo), unless `new_user` says it is meant."""
+    if vault is not None:
+        project, _ = load_project(paths.root, cache="read")
+        vaults = {v.config.name for v in project.vaults} | set(project.invalid_vaults)
+        if vault not in vaults:
+            raise UsageError(f"--vault: {unknown_name(vault, vaults, 'vault of this project')}")
+    api_keys = store.keys()
+    known = {g.user for g in store.grants()} | {k.user for k in api_keys}
+    if new_user or user in known:
+        return
+    if close := get_close_matches(user, sorted(known), n=1, cutoff=0.8):
+        raise UsageError(f"--user: {user!r} has no key or role yet; did you mean {close[0]}? "
+                         f"(add --new-user if {user} is someone new)")
+
+
 def grant(paths: ProjectPaths, user: str, role: str, vault: str | None,
-          console: Console) -> int:
+          console: Console, new_user: bool = False) -> int:
     """Give `user` `role` on `vault` (every vault without one)."""
     target = vault or ALL_VAULTS
     with ControlPlane.of(paths) as store:
         by = _granter(store, paths, "access grant", target)
+        _check_names(paths, store, user, vault, new_user)
         store.grant(Grant(user, target, role, clock.now(), by))
     where = f"vault {vault}" if vault else "every vault"
     console.document({"user": user, "role": role, "vault": target})

@@ -26,7 +26,10 @@ from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import team_state
 from flexor_iac.deploy.engine_workspace import backend_url
 from flexor_iac.deploy.snapshots import snapshot_directory
+from flexor_iac.project.files import Unreadable, read_text
 from flexor_iac.runtime.plexifact import embedded_catalogs
+
+MAX_KEY_FILE_BYTES = 64 << 10  # a passphrase is one line
 
 
 def _schema(found: int | None) -> str:
@@ -108,11 +111,16 @@ def _same_passphrase(paths: ProjectPaths) -> None:
     given = os.environ.get("PULUMI_CONFIG_PASSPHRASE")
     if given is None and (named := os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
         try:
-            given = Path(named).read_text().rstrip("\n")
-        except OSError as error:
+            given = read_text(named, MAX_KEY_FILE_BYTES).rstrip("\n")
+        except Unreadable as error:
             raise UsageError(f"PULUMI_CONFIG_PASSPHRASE_FILE: cannot read {named} "
-                             f"({error.strerror})") from None
-    if given != made_here.read_text().rstrip("\n"):
+                             f"({error.reason})") from None
+    try:
+        made = read_text(made_here, MAX_KEY_FILE_BYTES).rstrip("\n")
+    except Unreadable as error:
+        raise UsageError(f"cannot read this clone's passphrase file {made_here} "
+                         f"({error.reason}); nothing was moved") from None
+    if given != made:
         raise UsageError(f"this clone's stacks are encrypted with the passphrase in {made_here}: "
                          f"make it the team's (PULUMI_CONFIG_PASSPHRASE_FILE={made_here}, and "
                          "the same secret on every runner), then move (nothing was moved)")

@@ -16,19 +16,24 @@ from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.project.files import Unreadable, read_text
 from flexor_iac.runtime.connection import environment_catalog
 from flexor_iac.runtime.plexifact import CatalogData, PlexiFactError, load
 
 DEMO_DATA = "demo_catalog.yaml"
+# About 200 bytes a position: room for a few hundred thousand; a larger file is no catalog.
+MAX_DATA_BYTES = 64 << 20
 
 
 def _read(source: Path | None) -> CatalogData:
     where = str(source) if source else "the demo data"
     try:
-        text = (source.read_text() if source else
+        text = (read_text(source, MAX_DATA_BYTES) if source else
                 resources.files("flexor_iac.runtime").joinpath(DEMO_DATA).read_text())
         return CatalogData.model_validate(yaml.safe_load(text) or {})
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except Unreadable as error:
+        raise FlexorError(f"{where}: cannot read catalog data: {error.reason}") from None
+    except yaml.YAMLError as error:
         raise FlexorError(f"{where}: cannot read catalog data: {error}") from None
     except RecursionError:
         raise FlexorError(f"{where}: cannot read catalog data: nested too deep") from None

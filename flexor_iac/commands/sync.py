@@ -27,6 +27,20 @@ def _chosen(vaults: tuple[VaultSource, ...], names: tuple[str, ...] | None
     return [by_name[n] for n in names]
 
 
+def _folders(vaults: tuple[VaultSource, ...], names: tuple[str, ...] | None) -> list[str]:
+    """The folders under vaults/ whose files must be valid: every one (None), or those of the
+    named vaults, a name no vault.json loaded taken as its folder's (a vault.json that does not
+    parse is reported, not taken for a vault that does not exist)."""
+    if names is None:
+        return ["vaults"]
+    folders = {v.config.name: f"vaults/{v.directory}" for v in vaults}
+    return [folders.get(name, f"vaults/{name}") for name in names]
+
+
+def _in_folders(path: str, folders: list[str]) -> bool:
+    return any(path == folder or path.startswith(f"{folder}/") for folder in folders)
+
+
 def _authorize_l2(paths: ProjectPaths, store: ControlPlane,
                   chosen: list[VaultSource]) -> None:
     """An L2 vault edit needs an admin of the vault (by key, once access control is on)."""
@@ -45,13 +59,12 @@ def run(paths: ProjectPaths, names: tuple[str, ...] | None, dry_run: bool,
     """Publish each named vault, or every vault (None): a no-op when its content is
     unchanged."""
     project, diagnostics = validate_project(paths.root)
-    chosen = _chosen(project.vaults, names)
-    prefixes = tuple(f"vaults/{v.directory}/" for v in chosen)
-    own = [d for d in diagnostics if d.path.startswith(prefixes)]
+    own = [d for d in diagnostics if _in_folders(d.path, _folders(project.vaults, names))]
     report(console, own)
     if has_errors(own):
         console.error("the vault has errors; nothing was synced")
         return ExitCode.FAILED
+    chosen = _chosen(project.vaults, names)
     results = []
     with ControlPlane.of(paths) as store:
         _authorize_l2(paths, store, chosen)

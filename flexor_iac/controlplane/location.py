@@ -11,6 +11,8 @@ from pathlib import Path
 
 from flexor_iac.core.errors import ProjectNotFound, UsageError
 from flexor_iac.core.workspace import find_project
+from flexor_iac.project.documents import MAX_FILE_BYTES
+from flexor_iac.project.files import read_regular
 
 DB_NAME = "control-plane.db"
 DATABASE_VARIABLE = "FLEXOR_DATABASE_URL"
@@ -66,8 +68,9 @@ def _configured(root: Path) -> str | None:
     import yaml
 
     try:
-        config = (yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}).get("config") or {}
-    except (OSError, yaml.YAMLError, AttributeError):
+        text = read_regular(root / "Pulumi.yaml", MAX_FILE_BYTES).decode()
+        config = (yaml.safe_load(text) or {}).get("config") or {}
+    except (OSError, ValueError, yaml.YAMLError, AttributeError):  # ValueError: not UTF-8
         return None  # validate reports a broken Pulumi.yaml; the embedded store still opens
     value = config.get(DATABASE_CONFIG_KEY) if isinstance(config, dict) else None
     if isinstance(value, dict):  # the project-config form: {value: ..., description: ...}

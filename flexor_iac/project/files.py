@@ -159,3 +159,31 @@ def read_regular(path: Path | str, limit: int | None = None,
         return b"".join(chunks)
     finally:
         os.close(descriptor)
+
+
+class Unreadable(Exception):
+    """A file `read_text` would not read; `reason` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_text(path: Path | str, limit: int) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes, or Unreadable: a pipe is not
+    waited on, a device not read, and nothing is read past the limit (the rule of project
+    files, for every other file flexor reads: plans, catalog data, passphrase and key files)."""
+    try:
+        return read_regular(path, limit).decode()
+    except NotRegular as error:
+        raise Unreadable(error.strerror or "not a regular file") from None
+    except TooLarge:
+        raise Unreadable(f"larger than {_size(limit)}") from None
+    except UnicodeDecodeError as error:
+        raise Unreadable(f"not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise Unreadable(error.strerror or type(error).__name__) from None
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"

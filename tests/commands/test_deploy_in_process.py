@@ -177,6 +177,19 @@ def test_an_invalid_project_deploys_nothing(cli: Flexor, project: Path,
         assert store.active_agents("staging") == [] and not store.has_snapshots()
 
 
+def test_a_pulumi_yaml_that_is_not_utf8_is_reported_as_validate_reports_it(
+        cli: Flexor, project: Path, stacks: FakeStacks) -> None:
+    pulumi_yaml = project / "Pulumi.yaml"
+    pulumi_yaml.write_bytes(pulumi_yaml.read_bytes().replace(b"name: flexor",
+                                                             b"name: flexor # caf\xe9", 1))
+    for args in (("--dry-run",), ("--yes",)):
+        code, _out, err = cli("deploy", "--env", "staging", *args)
+        assert code == ExitCode.FAILED, err
+        assert err.splitlines()[0].startswith("Pulumi.yaml:") and "[file-encoding]" in err
+        assert err.splitlines()[-1] == "error: the project has errors; nothing was deployed"
+    assert stacks.asked_of(STAGING) == []
+
+
 def test_a_refused_deploy_leaves_the_stack_and_the_control_plane_as_they_were(
         cli: Flexor, project: Path, stacks: FakeStacks) -> None:
     cli("sync", "--vault", "company")

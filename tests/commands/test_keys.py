@@ -71,6 +71,32 @@ def test_roles_are_granted_listed_and_revoked_by_an_owner(
         assert [g.user for g in store.grants()] == ["olga"]
 
 
+def test_a_grant_to_a_vault_the_project_lacks_or_to_a_mistyped_user_changes_nothing(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert flexor_main(project, "access", "grant", "--user", "alice@fund.com", "--role",
+                       "viewer", "--vault", "company") == ExitCode.OK
+    capsys.readouterr()
+    refusals = {
+        ("--user", "bob@fund.com", "--vault", "compnay"):
+            "error: --vault: 'compnay' is not a vault of this project (did you mean company?)",
+        ("--user", "bob@fund.com", "--vault", "treasury"):
+            "error: --vault: 'treasury' is not a vault of this project (known: company)",
+        ("--user", "alcie@fund.com", "--vault", "company"):
+            "error: --user: 'alcie@fund.com' has no key or role yet; did you mean "
+            "alice@fund.com? (add --new-user if alcie@fund.com is someone new)",
+    }
+    for args, said in refusals.items():
+        assert flexor_main(project, "access", "grant", "--role", "operator", *args) == \
+            ExitCode.USAGE
+        assert capsys.readouterr().err == said + "\n"
+    with ControlPlane(locate(project)) as store:
+        assert [(g.user, g.vault) for g in store.grants()] == [("alice@fund.com", "company")]
+    assert flexor_main(project, "access", "grant", "--role", "operator", "--user",
+                       "alcie@fund.com", "--new-user") == ExitCode.OK  # someone new after all
+    assert flexor_main(project, "access", "grant", "--role", "viewer", "--user",
+                       "bob@fund.com", "--vault", "company") == ExitCode.OK  # nobody close
+
+
 def test_syncing_an_l2_vault_needs_an_admin_of_it_once_access_control_is_on(
         project: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

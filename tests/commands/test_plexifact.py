@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -43,6 +44,31 @@ def test_a_data_file_nested_too_deep_is_one_line(project: Path,
     assert flexor_main(project, "plexifact", "load", "--env", "staging", str(data)) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot read catalog data" in err[0], err
+
+
+@pytest.mark.parametrize("source, said", [
+    ("fifo", "not a regular file (a named pipe)"),
+    ("/dev/zero", "not a regular file (a character device)"),
+    ("sparse", "larger than 64 MiB"),
+    ("latin-1", "not UTF-8 text (byte 15)"),
+    ("missing", "No such file or directory"),
+], ids=["named pipe", "endless device", "too large", "not utf-8", "missing"])
+def test_a_data_file_that_is_no_file_to_read_is_one_line_and_never_waited_on(
+        project: Path, capsys: pytest.CaptureFixture[str], source: str, said: str) -> None:
+    data = project / "feeds.yaml"
+    if source == "fifo":
+        os.mkfifo(data)  # no writer: opening it to read would wait forever
+    elif source == "sparse":
+        with data.open("wb") as sparse:  # holes: reading them all would take long
+            sparse.truncate(65 << 20)
+    elif source == "latin-1":
+        data.write_bytes(b"feeds: []\n# caf\xe9\n")
+    elif source == "/dev/zero":
+        data = Path(source)
+    code = flexor_main(project, "plexifact", "load", "--env", "staging", str(data))
+    err = capsys.readouterr().err
+    assert (code, err) == (1, f"error: {data}: cannot read catalog data: {said}\n")
+    assert not (project / ".flexor/plexifact").exists()
 
 
 @pytest.mark.engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,20 @@ def test_the_control_plane_the_state_and_the_locks_never_split(
     assert locate(tmp_path) == tmp_path / "own.db" and team_database(tmp_path) is None
     monkeypatch.setenv("FLEXOR_DATABASE_URL", "postgresql://other/team")  # the variable wins
     assert locate(tmp_path) == team_database(tmp_path) == "postgresql://other/team"
+
+
+@pytest.mark.parametrize("damage", ["not utf-8", "a named pipe", "a folder", "too large"])
+def test_a_pulumi_yaml_that_cannot_be_read_leaves_the_embedded_store(
+        tmp_path: Path, damage: str) -> None:
+    """validate reports the file; finding the control plane neither crashes nor waits."""
+    pulumi_yaml = tmp_path / "Pulumi.yaml"
+    if damage == "not utf-8":
+        pulumi_yaml.write_bytes(b"name: flexor\ndescription: caf\xe9\n")
+    elif damage == "a named pipe":
+        os.mkfifo(pulumi_yaml)  # no writer: opening it to read would wait forever
+    elif damage == "a folder":
+        pulumi_yaml.mkdir()
+    else:
+        pulumi_yaml.write_text("config:\n  flexor:database: postgresql://db/team\n"
+                               + "# padding\n" * 200_000)
+    assert team_database(tmp_path) is None
