@@ -17,9 +17,8 @@ from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import pipeline
 from tests.helpers.cli import flexor_main
 from tests.helpers.keys import issue_key
-from tests.helpers.project import files_settled, set_vault
+from tests.helpers.project import files_settled, rewrite_keeping_its_times, set_vault
 from tests.helpers.stacks import FakeStacks, use_fake_stacks
-from tests.project.test_parse_cache import rewrite_keeping_its_times
 
 Flexor = Callable[..., tuple[int, list[str], str]]
 STAGING = Environment.STAGING

@@ -11,6 +11,7 @@ from flexor_iac.core.constants import ExitCode
 from tests.helpers.cli import flexor_child, flexor_main
 from tests.helpers.project import add_special_files
 
+
 @pytest.mark.engine
 def test_special_files_and_links_leaving_the_vault_stop_the_sync(project: Path,
                                                                  tmp_path: Path) -> None:

@@ -123,3 +123,13 @@ def files_settled(monkeypatch: pytest.MonkeyPatch) -> None:
     a file changed in the last seconds (racy git), which a test's files always are."""
     real = parse_cache.clock_ns
     monkeypatch.setattr(parse_cache, "clock_ns", lambda: real() + 10 * parse_cache.UNSURE_NS)
+
+
+def rewrite_keeping_its_times(path: Path, old: str, new: str) -> None:
+    """Replace `old` by `new` (same length) and put the file's old times back, as `cp -p`,
+    `tar`, `rsync -a` or a second write within one clock tick leave a file."""
+    assert len(old) == len(new)
+    before = path.stat()
+    path.write_text(path.read_text().replace(old, new))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)

@@ -10,7 +10,7 @@ import pytest
 from flexor_iac.project import parse_cache
 from flexor_iac.project.parse_cache import FILE
 from flexor_iac.project.validate import validate_project
-from tests.helpers.project import files_settled
+from tests.helpers.project import files_settled, rewrite_keeping_its_times
 
 
 def _rules(project: Path) -> list[str]:
@@ -98,16 +98,6 @@ def test_a_parse_cached_before_the_json_depth_limit_is_not_trusted(project: Path
     older.parent.mkdir(parents=True, exist_ok=True)
     older.write_bytes(marshal.dumps((2, written_by_2)))
     assert "json-too-deep" in _rules(project)
-
-
-def rewrite_keeping_its_times(path: Path, old: str, new: str) -> None:
-    """Replace `old` by `new` (same length) and put the file's old times back, as `cp -p`,
-    `tar`, `rsync -a` or a second write within one clock tick leave a file."""
-    assert len(old) == len(new)
-    before = path.stat()
-    path.write_text(path.read_text().replace(old, new))
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
 
 def test_a_rewrite_with_its_old_size_and_times_is_read_again(
