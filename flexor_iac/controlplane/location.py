@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from flexor_iac.core.errors import ProjectNotFound, UsageError
 from flexor_iac.core.workspace import find_project
@@ -53,8 +54,14 @@ def scrub(text: str, url: str | None = None) -> str:
 
 
 def pulumi_backend(url: str) -> str:
-    """Pulumi's backend URL for a team database (Pulumi knows the postgres:// scheme only)."""
-    return "postgres://" + url.split("://", 1)[1]
+    """Pulumi's backend URL for a team database: Pulumi knows the postgres:// scheme only, and
+    its driver (Go's lib/pq) takes a URL without `sslmode` as `require` where psycopg takes it
+    as `prefer` (TLS when the server offers it): the URL says `prefer` then, so the state goes
+    where the control plane goes (unless PGSSLMODE, which both drivers read, chooses)."""
+    backend = "postgres://" + url.split("://", 1)[1]
+    if "sslmode" in parse_qs(urlsplit(backend).query) or os.environ.get("PGSSLMODE"):
+        return backend
+    return f"{backend}{'&' if urlsplit(backend).query else '?'}sslmode=prefer"
 
 
 def _checked(url: str) -> str:

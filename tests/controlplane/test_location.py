@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.controlplane.location import locate, redacted, scrub, team_database
+from flexor_iac.controlplane.location import (
+    locate,
+    pulumi_backend,
+    redacted,
+    scrub,
+    team_database,
+)
 
 
 def test_a_url_is_shown_without_any_of_its_passwords() -> None:
@@ -44,3 +50,20 @@ def test_a_pulumi_yaml_that_cannot_be_read_leaves_the_embedded_store(
         pulumi_yaml.write_text("config:\n  flexor:database: postgresql://db/team\n"
                                + "# padding\n" * 200_000)
     assert team_database(tmp_path) is None
+
+
+@pytest.mark.parametrize("url, backend", [
+    ("postgresql://ops:pw@db:5432/flexor", "postgres://ops:pw@db:5432/flexor?sslmode=prefer"),
+    ("postgresql://db/flexor?connect_timeout=5",
+     "postgres://db/flexor?connect_timeout=5&sslmode=prefer"),
+    ("postgresql://db/flexor?sslmode=verify-full", "postgres://db/flexor?sslmode=verify-full"),
+    ("postgres://db/flexor?sslmode=disable", "postgres://db/flexor?sslmode=disable"),
+], ids=["no choice", "other parameters", "verify-full", "disable"])
+def test_the_pulumi_state_url_makes_the_tls_choice_the_control_plane_makes(
+        url: str, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg takes a URL without sslmode as `prefer`, Pulumi's lib/pq as `require`."""
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    assert pulumi_backend(url) == backend
+    monkeypatch.setenv("PGSSLMODE", "require")  # read by both drivers: no need to say it
+    assert pulumi_backend(url) == backend.replace("?sslmode=prefer", "").replace(
+        "&sslmode=prefer", "")
