@@ -20,7 +20,7 @@ demo: setup
 	@scripts/demo
 
 lint: setup
-	$(VENV)/ruff check flexor_iac tests bench scripts/setup
+	$(VENV)/ruff check flexor_iac tests bench scripts/setup scripts/docs_hooks.py
 	$(VENV)/mypy
 
 # Then the store-touching suites again in team mode, on a PostgreSQL the tests start themselves
