@@ -4,12 +4,14 @@
 #   make test   — set up if needed, run lint, types and the whole test suite (real Pulumi engine),
 #                 then the store-touching suites again on PostgreSQL (team mode)
 #   make test-fast — the tests that start no process (no engine, CLI, git or scripts): seconds
+#   make docs   — the documentation site (docs/, mkdocs.yml) into site/, strict and offline; the
+#                 strict build is also a test (tests/engine/test_docs_site.py), so `make test` runs it
 PYTHON ?= python3
 VENV := .venv/bin
 TEAM_SUITES := tests/access tests/runtime tests/commands tests/controlplane tests/resources tests/deploy \
                tests/serve
 
-.PHONY: setup demo test test-fast lint bench clean-state
+.PHONY: setup demo test test-fast lint docs bench clean-state
 
 setup:
 	@$(PYTHON) scripts/setup
@@ -18,7 +20,7 @@ demo: setup
 	@scripts/demo
 
 lint: setup
-	$(VENV)/ruff check flexor_iac tests bench scripts/setup
+	$(VENV)/ruff check flexor_iac tests bench scripts/setup scripts/docs_hooks.py
 	$(VENV)/mypy
 
 # Then the store-touching suites again in team mode, on a PostgreSQL the tests start themselves
@@ -30,6 +32,10 @@ test: lint
 
 test-fast: setup
 	$(VENV)/python -m pytest -m "not engine" -q -n 2   # pytest-xdist: one worker per core
+
+# Open site/index.html in a browser: no server needed, nothing fetched from the network.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/mkdocs build --strict --site-dir site
 
 bench: setup
 	$(VENV)/python -m bench.validate_speed

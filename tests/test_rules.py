@@ -37,6 +37,11 @@ def test_every_registered_rule_is_exercised_by_a_test() -> None:
     assert untested == set()
 
 
-def test_readme_lists_every_rule() -> None:
-    readme = (REPO / "README.md").read_text()
-    assert [rule for rule in RULES if f"`{rule}`" not in readme] == []
+def test_troubleshooting_gives_every_rule_with_its_fix() -> None:
+    rows = {}  # rule → its row's other cells: what it reports, and the fix
+    for line in (REPO / "docs" / "troubleshooting.md").read_text().splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+            rows[cells[0].strip("`")] = cells[1:]
+    assert [rule for rule in RULES if rule not in rows] == []
+    assert [rule for rule in RULES if len(rows[rule]) != 2 or not all(rows[rule])] == []

@@ -1,8 +1,8 @@
 """Who may do what: the scope each verb needs, where a key is required, roles per vault.
 
-The table below is the one place verbs meet scopes (the README prints the same table; a test
-keeps them equal). A refusal names the scope that was needed — never which part of a key was
-wrong, and never the key.
+The table below is the one place verbs meet scopes (docs/guides/keys-and-roles.md prints the
+same table; a test keeps them equal). A refusal names the scope that was needed — never which
+part of a key was wrong, and never the key.
 """
 
 from __future__ import annotations

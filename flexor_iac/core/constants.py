@@ -55,7 +55,7 @@ RUN_STATUSES = ("success", "partial", "failed")
 
 
 class ExitCode(IntEnum):
-    """Exit codes, the same for every verb (documented in the README)."""
+    """Exit codes, the same for every verb (the README and docs/troubleshooting.md list them)."""
 
     OK = 0
     FAILED = 1

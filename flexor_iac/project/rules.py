@@ -1,4 +1,5 @@
-"""Every rule id `flexor validate` reports, with what it checks (README lists the same)."""
+"""Every rule id `flexor validate` reports, with what it checks (docs/troubleshooting.md lists
+the same, with the fix of each)."""
 
 from __future__ import annotations
 

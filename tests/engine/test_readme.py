@@ -1,6 +1,8 @@
 """The README runs top to bottom: its `sh` blocks, in order, in a fresh clone of a set-up
 machine, as one shell session (so an `export` carries on), answering its confirmation prompts
-as a person at a terminal would. A README command that fails fails this test."""
+as a person at a terminal would. A README command that fails fails this test. The getting-started
+guide takes the README's tour (the same blocks, which it must repeat exactly) and goes on: its
+further blocks run next, in the same session."""
 
 from __future__ import annotations
 
@@ -80,6 +82,9 @@ def test_the_readme_runs_top_to_bottom(tmp_path: Path) -> None:
     Path(env["HOME"]).mkdir(parents=True, exist_ok=True)  # the test's own home (write_guard)
     blocks = shell_blocks((REPO / "README.md").read_text())
     assert blocks[0][0].startswith("make demo")  # the first thing a newcomer runs
+    guide = shell_blocks((REPO / "docs" / "getting-started.md").read_text())
+    assert guide[:len(blocks)] == blocks  # the guide starts with the README's tour, verbatim
+    blocks += guide[len(blocks):]
     code, output = run_at_a_terminal(session_script(blocks), clone, env)
     assert code == 0, output[-4000:]
     # the first key was made (a failure inside `export X=$(…)` would not stop the shell), and
