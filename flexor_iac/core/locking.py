@@ -25,7 +25,7 @@ from typing import IO
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
-from flexor_iac.core.process import lineage
+from flexor_iac.core.procfs import lineage
 from flexor_iac.core.workspace import ProjectPaths
 
 POLL_SECONDS = 0.2
