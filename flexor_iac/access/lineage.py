@@ -7,7 +7,7 @@ import socket
 
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.locking import Holder, lock_file
-from flexor_iac.core.procfs import lineage
+from flexor_iac.core.procfs import flock_holders, lineage
 from flexor_iac.core.workspace import ProjectPaths
 
 
@@ -26,20 +26,25 @@ def trusted_lineage(paths: ProjectPaths, env: Environment) -> bool:
         │
         python   `-m pulumi.dynamic`: this provider process
 
-    that is: the lock's holder, on this host, is this process or one of its ancestors. An
+    that is: the process the lock file names, on this host, holds the lock now (/proc/locks
+    names the process that took a flock) and is this process or one of its ancestors. An
     ancestor is enough, whatever lies between (the shim and the tether are Pulumi's and
-    flexor's to change): only flexor writes its pid into the lock file, and no process can
-    make itself a descendant of another, so a process below the holder was started by the
-    operation holding the lock.
+    flexor's to change): only flexor writes its pid into the lock file, while it holds the
+    lock, and no process can make itself a descendant of another, so a process below the
+    holder was started by the operation holding the lock.
 
     Not trusted: a direct `pulumi up` (the lock is held by its program, which runs under
     `pulumi-language-python`, beside the provider, not above it — and that program refuses a
     managed production itself: deploy/program.authorize_direct_update), a direct `pulumi
-    destroy` (no program, no holder), anything started outside an operation.
+    destroy` (no program, no holder), anything started outside an operation — and a process
+    whose ancestor merely has the pid a lock file names: a flexor killed with kill -9 leaves
+    its record behind, and the kernel gives its pid out again (hence "holds the lock now").
     """
+    path = lock_file(paths, env)
     try:
-        holder = Holder.parse(lock_file(paths, env).read_text())
+        holder = Holder.parse(path.read_text())
+        inode = path.stat().st_ino
     except OSError:
         return False
     return holder is not None and holder.host == socket.gethostname() \
-        and holder.pid in lineage()
+        and holder.pid in lineage() and holder.pid in flock_holders(inode)

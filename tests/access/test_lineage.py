@@ -3,6 +3,8 @@ the flexor operation holding the environment's lock is trusted, any other is not
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 from flexor_iac.access.lineage import trusted_lineage
 from flexor_iac.core.constants import Environment
-from flexor_iac.core.locking import operation_lock
+from flexor_iac.core.locking import Holder, lock_file, operation_lock
 from flexor_iac.core.workspace import ProjectPaths
 
 PRODUCTION = Environment.PRODUCTION
@@ -72,3 +74,14 @@ def test_without_a_holder_nothing_is_trusted(paths: ProjectPaths) -> None:
         pass
     assert not trusted_lineage(paths, PRODUCTION)  # released: the record is emptied
 
+
+def test_a_holder_record_left_behind_is_not_trusted(paths: ProjectPaths) -> None:
+    """A flexor killed with kill -9 leaves its record in the lock file; once the kernel gives
+    its pid to another process (soon, in a CI container, where pids start low again), that
+    process's descendants — a `pulumi destroy` run from it — must not be trusted."""
+    path = lock_file(paths, PRODUCTION)
+    path.parent.mkdir(parents=True)
+    reused = Holder("ci", socket.gethostname(), os.getpid(), "flexor deploy --env production",
+                    "2026-01-01T00:00:00+00:00")
+    path.write_text(reused.dump())  # no flock held: what kill -9 leaves
+    assert not trusted_lineage(paths, PRODUCTION)
