@@ -16,7 +16,7 @@ from flexor_iac.cli import (
 )
 from flexor_iac.cli.boundary import run_group
 from flexor_iac.cli.group import cli
-from flexor_iac.core import process
+from flexor_iac.core import interpreter
 
 for family in (project_verbs, runtime_verbs, serve_verbs, access_verbs, db_verbs, tool_verbs):
     family.register(cli)
@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """The `flexor` console script: main(), then a quick exit (see process.finish)."""
-    process.finish(main())
+    """The `flexor` console script: main(), then a quick exit (see interpreter.finish)."""
+    interpreter.finish(main())
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from flexor_iac.cli.options import (
     Settings,
 )
 from flexor_iac.controlplane.location import scrub
-from flexor_iac.core import process
+from flexor_iac.core import interpreter
 from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.output import Console
@@ -27,7 +27,7 @@ class _Scrubbed(Console):
 
 def run_group(group: click.Group, argv: list[str] | None = None) -> int:
     """Run `group` and return its exit code: the one error boundary of the CLI."""
-    process.prepare()
+    interpreter.prepare()
     console = _Scrubbed()
     given = Settings()
     try:

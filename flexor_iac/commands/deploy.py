@@ -15,8 +15,8 @@ from pathlib import Path
 
 from flexor_iac.access import windows
 from flexor_iac.access.policy import Authority, Gate
-from flexor_iac.controlplane.access import DeploymentRequest
 from flexor_iac.controlplane.locks import environment_lock
+from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor

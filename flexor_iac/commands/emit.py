@@ -9,7 +9,8 @@ from datetime import datetime
 
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.events import PlexiFactEvent
-from flexor_iac.controlplane.store import ControlPlane, timestamp
+from flexor_iac.controlplane.records import timestamp
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError, UsageError

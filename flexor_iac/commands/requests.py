@@ -6,7 +6,7 @@ from tabulate import tabulate
 
 from flexor_iac.access import windows
 from flexor_iac.access.policy import Gate
-from flexor_iac.controlplane.access import DeploymentRequest
+from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor

@@ -10,10 +10,11 @@ from typing import Any
 from cronsim import CronSimError
 
 from flexor_iac.access.policy import Gate
+from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.location import redacted
 from flexor_iac.controlplane.runs import RunRecord, agent_state
 from flexor_iac.controlplane.serving import ServerRecord
-from flexor_iac.controlplane.store import ActiveAgent, ControlPlane, locate
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.moments import utc

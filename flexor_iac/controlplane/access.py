@@ -1,14 +1,14 @@
-"""API keys, role grants and deployment requests: a mixin of ControlPlane (SQL only here)."""
+"""Who may do what: environments' protection, API keys and role grants; a group of
+ControlPlane's records (SQL only here)."""
 
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flexor_iac.controlplane.database import Database
+from flexor_iac.controlplane.records import Records
 
 ALL_VAULTS = "*"
 
@@ -44,26 +44,8 @@ class Grant:
     granted_by: str
 
 
-@dataclass(frozen=True)
-class DeploymentRequest:
-    """A production change waiting for review, approval and the maintenance window."""
-
-    request_id: str
-    environment: str
-    plan: dict[str, Any]
-    digest: str
-    requested_by: str
-    requested_at: datetime
-    status: str
-    approved_by: str | None = None
-    approved_at: datetime | None = None
-    applied_at: datetime | None = None
-
-
 _KEY_COLUMNS = ('key_id, name, "user", scopes, hash, created_at, expires_at, revoked_at, '
                 "created_by, acts_as")
-_REQUEST_COLUMNS = ("request_id, environment, plan, digest, requested_by, requested_at, status, "
-                    "approved_by, approved_at, applied_at")
 
 
 def _key(row: Any) -> StoredKey:
@@ -72,19 +54,8 @@ def _key(row: Any) -> StoredKey:
                      row[9])
 
 
-def _request(row: Any) -> DeploymentRequest:
-    return DeploymentRequest(row[0], row[1], json.loads(row[2]), row[3], row[4],
-                             datetime.fromisoformat(row[5]), row[6], row[7], _time(row[8]),
-                             _time(row[9]))
-
-
-class AccessRecords:
-    """Methods ControlPlane gains for access control and managed environments."""
-
-    _db: Database
-
-    def _write(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
+class AccessRecords(Records):
+    """Methods ControlPlane gains for access control: protection, keys, grants."""
 
     # --- protection of environments ---------------------------------------------------------
 
@@ -160,40 +131,3 @@ class AccessRecords:
         rows = (self._db.execute(sql + ' WHERE "user"=? ORDER BY vault', (user,)) if user
                 else self._db.execute(sql + ' ORDER BY "user", vault'))
         return [Grant(r[0], r[1], r[2], datetime.fromisoformat(r[3]), r[4]) for r in rows]
-
-    # --- deployment requests --------------------------------------------------------------
-
-    def add_request(self, request: DeploymentRequest) -> None:
-        """Record a new deployment request."""
-        with self._write():
-            self._db.execute(
-                f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (request.request_id, request.environment, json.dumps(request.plan),
-                 request.digest, request.requested_by, request.requested_at.isoformat(),
-                 request.status, None, None, None))
-
-    def request(self, request_id: str) -> DeploymentRequest | None:
-        """One request by id."""
-        row = self._db.execute(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE request_id=?",
-                               (request_id,)).fetchone()
-        return _request(row) if row else None
-
-    def requests(self) -> list[DeploymentRequest]:
-        """Every request, newest first."""
-        rows = self._db.execute(f"SELECT {_REQUEST_COLUMNS} FROM requests "
-                                "ORDER BY requested_at DESC, request_id")
-        return [_request(row) for row in rows]
-
-    def approve_request(self, request_id: str, user: str, when: datetime) -> None:
-        """Mark a pending request approved."""
-        with self._write():
-            self._db.execute("UPDATE requests SET status='approved', approved_by=?, "
-                             "approved_at=? WHERE request_id=? AND status='pending'",
-                             (user, when.isoformat(), request_id))
-
-    def mark_request_applied(self, request_id: str, when: datetime) -> None:
-        """Mark an approved request applied."""
-        with self._write():
-            self._db.execute("UPDATE requests SET status='applied', applied_at=? "
-                             "WHERE request_id=? AND status='approved'",
-                             (when.isoformat(), request_id))

@@ -1,4 +1,5 @@
-"""PlexiFact catalogs in the control plane (team mode): a mixin of ControlPlane, SQL only here.
+"""PlexiFact catalogs in the control plane (team mode): a group of ControlPlane's records, SQL
+only here.
 
 Only fixed, indexed queries: a feed by name, a fund's positions from one source, each read
 with at most `limit` rows (the caller asks for one more than it allows, to tell when a query
@@ -8,22 +9,16 @@ returned too many).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
-from flexor_iac.controlplane.database import Database
+from flexor_iac.controlplane.records import Records
 
 FeedValues = tuple[str, str, int | None]  # name, last_ingested_at (ISO, UTC), row_count
 PositionValues = tuple[str, str, str, float, str | None]  # fund, source, instrument, qty, as_of
 
 
-class CatalogRecords:
+class CatalogRecords(Records):
     """Methods ControlPlane gains for catalogs kept in the control plane."""
-
-    _db: Database
-
-    def _write(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     def replace_catalog(self, uri: str, feeds: Sequence[FeedValues],
                         positions: Sequence[PositionValues], loaded_at: str) -> None:

@@ -1,4 +1,4 @@
-"""PlexiFact events, recorded: a mixin of ControlPlane, SQL only here.
+"""PlexiFact events, recorded: a group of ControlPlane's records, SQL only here.
 
 Ids only grow (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so a reader that remembers
 the last id it handled reads each later event exactly once, in the order it was recorded.
@@ -7,12 +7,11 @@ the last id it handled reads each later event exactly once, in the order it was 
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flexor_iac.controlplane.database import Database
+from flexor_iac.controlplane.records import Records
 
 
 @dataclass(frozen=True)
@@ -28,17 +27,12 @@ class PlexiFactEvent:
     emitted_by: str
 
 
-class EventRecords:
+class EventRecords(Records):
     """Methods ControlPlane gains for PlexiFact events."""
-
-    _db: Database
-
-    def _write(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     def record_event(self, environment: str, name: str, source: str, data: dict[str, Any],
                      emitted_at: str, emitted_by: str) -> int:
-        """Record one event (`emitted_at` as store.timestamp() makes it); its new id."""
+        """Record one event (`emitted_at` as records.timestamp() makes it); its new id."""
         with self._write():
             row = self._db.execute(
                 "INSERT INTO plexifact_events (environment, name, source, data, emitted_at, "

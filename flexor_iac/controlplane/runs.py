@@ -1,18 +1,18 @@
 """Run records (= audit entries), their log lines and the notification outbox.
 
-A mixin of ControlPlane: the SQL for the runtime's tables lives here, next to nothing else.
+A group of ControlPlane's records: the SQL for the runtime's tables lives here, next to nothing
+else.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flexor_iac.controlplane.database import Database
+from flexor_iac.controlplane.records import Records
 
 
 @dataclass(frozen=True)
@@ -109,13 +109,8 @@ def agent_state(paused: bool, latest: RunRecord | None) -> str:
     return "active"
 
 
-class RunRecords:
+class RunRecords(Records):
     """Methods ControlPlane gains for the runtime (uses its connection and transactions)."""
-
-    _db: Database
-
-    def _write(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     def record_run(self, run: RunRecord, lines: Sequence[LogLine]) -> None:
         """Store a finished run and its log lines (one transaction); it becomes its agent's

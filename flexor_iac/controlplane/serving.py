@@ -1,4 +1,4 @@
-"""What `flexor serve` keeps in the control plane: a mixin of ControlPlane, SQL only here.
+"""What `flexor serve` keeps in the control plane: a group of ControlPlane's records, SQL only here.
 
 * the servers running per environment, with a heartbeat (`status` tells a scheduled agent
   nobody fires from one that is served);
@@ -9,11 +9,10 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flexor_iac.controlplane.database import Database
+from flexor_iac.controlplane.records import Records
 
 
 @dataclass(frozen=True)
@@ -33,13 +32,8 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-class ServeRecords:
+class ServeRecords(Records):
     """Methods ControlPlane gains for `flexor serve`."""
-
-    _db: Database
-
-    def _write(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     # --- servers ----------------------------------------------------------------------------
 

@@ -25,11 +25,10 @@ from typing import IO
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
-from flexor_iac.core.process import lineage
+from flexor_iac.core.procfs import file_id, flock_holders
 from flexor_iac.core.workspace import ProjectPaths
 
 POLL_SECONDS = 0.2
-PROC_LOCKS = Path("/proc/locks")  # Linux: every lock on the machine, by device and inode
 # Lock files this process holds, with how many times it took each.
 _HELD: dict[Path, int] = {}
 
@@ -109,28 +108,8 @@ def local_locks(paths: ProjectPaths) -> list[LockState]:
         except OSError:
             continue
         if holder is not None:
-            file = (os.major(status.st_dev), os.minor(status.st_dev), status.st_ino)
-            found.append(LockState(env.value, holder, file in _flocked_files()))
+            found.append(LockState(env.value, holder, file_id(status) in flock_holders()))
     return found
-
-
-def _flocked_files() -> set[tuple[int, int, int]]:
-    """(device major, minor, inode) of the files some process holds a flock(2) lock on.
-
-    A line of /proc/locks reads `1: FLOCK  ADVISORY  WRITE 2276 fe:00:10035209 0 EOF`, the
-    device in hex; a process waiting for that lock adds `1: -> FLOCK …`, which holds nothing.
-    """
-    try:
-        lines = PROC_LOCKS.read_text().splitlines()
-    except OSError:
-        return set()
-    files = set()
-    for line in lines:
-        fields = line.split()
-        if len(fields) >= 6 and fields[1] == "FLOCK":
-            major, minor, inode = fields[5].split(":")
-            files.add((int(major, 16), int(minor, 16), int(inode)))
-    return files
 
 
 def lock_file(paths: ProjectPaths, env: Environment) -> Path:
@@ -141,19 +120,6 @@ def lock_file(paths: ProjectPaths, env: Environment) -> Path:
 def holds_lock(paths: ProjectPaths, env: Environment) -> bool:
     """Whether this process holds the environment's lock."""
     return lock_file(paths, env) in _HELD
-
-
-def held_by_lineage(paths: ProjectPaths, env: Environment) -> bool:
-    """Whether this process or one it descends from holds the environment's lock: a provider
-    started by `flexor deploy`/`rollback` (through the engine) yes, one started by a direct
-    `pulumi up` (whose program, a sibling, holds it) or `pulumi destroy` (no lock) no."""
-    try:
-        with lock_file(paths, env).open() as handle:
-            holder = _read_holder(handle)
-    except OSError:
-        return False
-    return holder is not None and holder.host == socket.gethostname() \
-        and holder.pid in lineage()
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flexor_iac.access import windows
-from flexor_iac.controlplane.access import DeploymentRequest
+from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.core.errors import FlexorError, PolicyRefusal
 from flexor_iac.deploy import plan as plans
 from flexor_iac.project.digest import json_digest

@@ -16,7 +16,7 @@ from typing import Any
 
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
 from flexor_iac.core.errors import PolicyRefusal, StateError
-from flexor_iac.core.process import alive
+from flexor_iac.core.procfs import alive
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy.engine_workspace import backend_url
 

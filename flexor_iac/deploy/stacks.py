@@ -25,9 +25,9 @@ from pulumi.automation import events
 
 from flexor_iac.controlplane.locks import environment_lock
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
+from flexor_iac.core.engine_lifetime import tethered_pulumi
 from flexor_iac.core.errors import EngineError, PolicyRefusal, ToolchainError
 from flexor_iac.core.locking import holds_lock
-from flexor_iac.core.process import tethered_pulumi
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import engine_workspace
 from flexor_iac.deploy.engine_workspace import engine_env

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
-from flexor_iac.controlplane.store import ControlPlane, timestamp
+from flexor_iac.controlplane.records import timestamp
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import RESOURCE_MODULE
 from flexor_iac.resources.base import APPLIED_KEY, NOT_INPUTS, RETAINED_KEY, FlexorProvider

@@ -19,7 +19,7 @@ from pulumi.dynamic import (
 
 from flexor_iac.controlplane.location import is_url
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.core.process import end_with_engine
+from flexor_iac.core.engine_lifetime import end_with_engine
 from flexor_iac.resources.guard import (
     CONTROL_PLANE_KEY,
     adopted,

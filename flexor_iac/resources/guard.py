@@ -14,13 +14,13 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from flexor_iac.access.lineage import trusted_lineage
 from flexor_iac.access.policy import KEY_VARIABLE, MANAGED_DIRECT, Gate
 from flexor_iac.controlplane.health import identity_at
 from flexor_iac.controlplane.location import is_url
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
-from flexor_iac.core.locking import held_by_lineage
 from flexor_iac.core.workspace import find_project
 
 # Output only: the control plane a resource was last applied to ({"id", "path"}).
@@ -79,7 +79,8 @@ def adopted(store: ControlPlane, props: dict[str, Any]) -> dict[str, str]:
 def authorize(store: ControlPlane, env: str, vaults: Iterable[str]) -> None:
     """The caller's key (FLEXOR_API_KEY) may deploy to `env`, on every vault the resource
     touches, under the recorded protection; a PLEXI-managed production changes only through
-    flexor (an approved request, or a rollback), never a direct `pulumi up`/`destroy`."""
+    flexor (an approved request, or a rollback), never a direct `pulumi up`/`destroy`: only
+    in a process of the lineage access.lineage.trusted_lineage states."""
     token = os.environ.get(KEY_VARIABLE)
     cached = (store.where, env, token, tuple(sorted(vaults)))
     paths = find_project()
@@ -87,5 +88,5 @@ def authorize(store: ControlPlane, env: str, vaults: Iterable[str]) -> None:
     if (managed := _AUTHORIZED.get(cached)) is None:
         managed = Gate(paths.root, store).authorize_change(environment, cached[3]).managed
         _AUTHORIZED[cached] = managed
-    if managed and not held_by_lineage(paths, environment):
+    if managed and not trusted_lineage(paths, environment):
         raise PolicyRefusal(MANAGED_DIRECT)

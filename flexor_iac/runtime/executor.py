@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.runs import LogLine, RunRecord
-from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, Tier
 from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError

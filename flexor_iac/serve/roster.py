@@ -12,7 +12,8 @@ from typing import Any
 
 from cronsim import CronSimError
 
-from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
+from flexor_iac.controlplane.agents import ActiveAgent
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.project.addresses import default_webhook_path
 from flexor_iac.serve.schedule import Schedule
 

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.serving import ServerRecord
-from flexor_iac.controlplane.store import ActiveAgent, ControlPlane
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import StateError

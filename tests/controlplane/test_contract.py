@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from flexor_iac.controlplane import transfer
-from flexor_iac.controlplane.access import DeploymentRequest, Grant, StoredKey
+from flexor_iac.controlplane.access import Grant, StoredKey
 from flexor_iac.controlplane.database import connect
+from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.runs import LogLine, OutboxMessage, RunQuery, RunRecord
 from flexor_iac.controlplane.store import ControlPlane
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.core import locking
+from flexor_iac.core import locking, procfs
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.locking import Holder, lock_file, operation_lock
@@ -138,6 +138,6 @@ def test_db_status_says_held_only_for_a_lock_on_this_very_file(
     table = tmp_path / "locks"
     table.write_text(proc_locks.format(major=major, minor=minor, other=major + 1,
                                        inode=status.st_ino) + "\n")
-    monkeypatch.setattr(locking, "PROC_LOCKS", table)
+    monkeypatch.setattr(procfs, "PROC_LOCKS", table)
     [state] = locking.local_locks(paths)
     assert (state.environment, state.held) == ("staging", held)
