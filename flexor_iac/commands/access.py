@@ -51,7 +51,7 @@ def grant(paths: ProjectPaths, user: str, role: str, vault: str | None,
           console: Console, new_user: bool = False) -> int:
     """Give `user` `role` on `vault` (every vault without one)."""
     target = vault or ALL_VAULTS
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, say=console.progress) as store:
         by = _granter(store, paths, "access grant", target)
         _check_names(paths, store, user, vault, new_user)
         store.grant(Grant(user, target, role, clock.now(), by))
@@ -64,7 +64,7 @@ def grant(paths: ProjectPaths, user: str, role: str, vault: str | None,
 def revoke(paths: ProjectPaths, user: str, vault: str | None, console: Console) -> int:
     """Take `user`'s role on `vault` (the every-vault grant without one) away."""
     target = vault or ALL_VAULTS
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         _granter(store, paths, "access revoke", target)
         if not store.revoke_grant(user, target):
             raise FlexorError(f"{user} has no role on "
@@ -76,7 +76,7 @@ def revoke(paths: ProjectPaths, user: str, vault: str | None, console: Console) 
 
 def list_grants(paths: ProjectPaths, user: str | None, console: Console) -> int:
     """Every grant (of one user)."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("access list")
         grants = store.grants(user)
     console.document([{"user": g.user, "vault": g.vault, "role": g.role,

@@ -21,7 +21,7 @@ def _last_run(run: RunRecord | None) -> str:
 
 def run(paths: ProjectPaths, env: Environment, console: Console) -> int:
     """Print one row per agent active in `env`: its state and its most recent run."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("agents list", env)
         agents = store.active_agents(env.value)
         latest = store.latest_runs(env.value)

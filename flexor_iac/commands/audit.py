@@ -60,7 +60,7 @@ def _visible_environments(paths: ProjectPaths, request: AuditRequest, store: Con
 
 def run(paths: ProjectPaths, request: AuditRequest, console: Console) -> int:
     """Print the audit entries matching the request, newest first."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         visible = _visible_environments(paths, request, store, console)
         query = RunQuery(environment=request.environment.value if request.environment else None,
                          agent=request.agent,

@@ -96,7 +96,7 @@ def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
             confirm: Confirm) -> int:
     project = pipeline.validate(paths, request.env, console, request.dry_run)
     # Opened once for the whole command (the engine's providers open their own).
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, say=console.progress) as store:
         return _deploy_valid(paths, store, project, request, console, confirm)
 
 
@@ -149,7 +149,7 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
                          f"not {env.value}")
     with environment_lock(paths, env, request.lock_timeout, console.progress):
         project = pipeline.validate(paths, env, console)
-        with ControlPlane.of(paths) as store:
+        with ControlPlane.of(paths, say=console.progress) as store:
             view = pipeline.bind(paths, store, project, env, console)
             if _authorize(paths, store, view, request).managed:
                 raise UsageError("a PLEXI-managed production applies approved requests "

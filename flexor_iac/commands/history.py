@@ -31,7 +31,7 @@ def _kind(message: str) -> str:
 
 def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Console) -> int:
     """Print the updates (newest first), then the retained versions per agent."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("history", env)
     session = sessions.open_stack(paths, env)
     updates = [h for h in session.history() if h.kind == "update"

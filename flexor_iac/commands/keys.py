@@ -45,7 +45,7 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
         raise UsageError(f"unknown scope {', '.join(unknown)}; scopes are "
                          f"{', '.join(keys.SCOPES)}")
     now = clock.now()
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, say=console.progress) as store:
         bootstrap = not store.has_keys()
         if bootstrap and "admin" not in request.scopes:
             raise UsageError("the first key must have scope admin: it switches access control "
@@ -89,7 +89,7 @@ def _state(key: StoredKey) -> str:
 
 def list_keys(paths: ProjectPaths, console: Console) -> int:
     """Every key: id, name, user, scopes, dates, state — never a secret."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         _owner_gate(store, paths, "keys list")
         stored = store.keys()
     console.document([{"key_id": k.key_id, "name": k.name, "user": k.user,
@@ -109,7 +109,7 @@ def list_keys(paths: ProjectPaths, console: Console) -> int:
 
 def revoke(paths: ProjectPaths, key_id: str, console: Console) -> int:
     """Revoke a key (it stops working at once)."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         _owner_gate(store, paths, "keys revoke")
         if not store.revoke_key(key_id, clock.now()):
             raise FlexorError(f"no active key with id {key_id} (see `flexor keys list`)")

@@ -51,7 +51,7 @@ def _query(request: LogsRequest) -> RunQuery:
 def run(paths: ProjectPaths, request: LogsRequest, console: Console,
         sleep: Callable[[float], None] | None = None) -> int:
     """Print the runs, newest first, with their log lines; with --follow, keep going."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("logs", request.environment)
         runs = store.runs(_query(request))
         console.document([{**r.audit_entry(), "log": [

@@ -13,7 +13,7 @@ from flexor_iac.core.workspace import ProjectPaths
 def run(paths: ProjectPaths, env: Environment, agent: str, paused: bool,
         console: Console) -> int:
     """Pause (or resume) one deployed agent; saying so when it already was."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("pause" if paused else "resume", env)
         deployed = store.active_agent(env.value, agent)
         if deployed is None:

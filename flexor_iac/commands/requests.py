@@ -30,7 +30,7 @@ def _document(request: DeploymentRequest) -> dict[str, object]:
 
 def list_requests(paths: ProjectPaths, console: Console) -> int:
     """Every request, newest first."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("requests list")
         found = store.requests()
     console.document([_document(r) for r in found])
@@ -47,7 +47,7 @@ def list_requests(paths: ProjectPaths, console: Console) -> int:
 
 def show(paths: ProjectPaths, request_id: str, console: Console) -> int:
     """One request and the plan it fixes."""
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("requests show")
         request = managed.found(store.request(request_id), request_id)
     console.document(_document(request))
@@ -69,7 +69,7 @@ def show(paths: ProjectPaths, request_id: str, console: Console) -> int:
 def approve(paths: ProjectPaths, request_id: str, console: Console) -> int:
     """Approve a request: an admin who did not make it, after the 48-hour staging review."""
     now = clock.now()
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         gate = Gate(paths.root, store)
         principal = gate.require("approve")
         request = managed.found(store.request(request_id), request_id)

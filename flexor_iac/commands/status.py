@@ -84,7 +84,7 @@ def _schedules(agents: list[ActiveAgent], ticks: dict[str, datetime], now: datet
 def collect(paths: ProjectPaths, env: Environment) -> Status:
     """Read the control plane and the stack's history for one environment."""
     now = clock.now()
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("status", env)
         agents = store.active_agents(env.value)
         latest = store.latest_runs(env.value)

@@ -66,7 +66,7 @@ def run(paths: ProjectPaths, names: tuple[str, ...] | None, dry_run: bool,
         return ExitCode.FAILED
     chosen = _chosen(project.vaults, names)
     results = []
-    with ControlPlane.of(paths) as store:
+    with ControlPlane.of(paths, say=console.progress) as store:
         _authorize_l2(paths, store, chosen)
         for vault in chosen:
             newest = store.newest_snapshot(vault.config.name)

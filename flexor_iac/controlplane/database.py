@@ -15,15 +15,15 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, LiteralString, Protocol
 
-from flexor_iac.controlplane import health
-from flexor_iac.controlplane.location import is_url, redacted, scrub
+from flexor_iac.controlplane import embedded, health
+from flexor_iac.controlplane.location import is_url, named_file, redacted, scrub
 from flexor_iac.core.errors import StateError
 
 if TYPE_CHECKING:
@@ -81,23 +81,31 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = True,
+                 say: Callable[[str], None] | None = None) -> None:
         self.path = path
+        embedded.prepare(path, create, say)
         self.where = str(path.resolve())
-        path.parent.mkdir(parents=True, exist_ok=True)
         # The runtime's parallel steps write (the outbox) from worker threads: one connection,
         # shared, with writes serialised by a lock.
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+        try:
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+        except sqlite3.OperationalError as error:
+            raise embedded.unopenable(path, error) from None
         self._lock = threading.RLock()
         try:
             self._db.execute("PRAGMA busy_timeout=30000")
             self._use_wal()
         except sqlite3.DatabaseError as error:
             self._db.close()
-            if not health.is_damage(error):
-                raise
-            raise StateError(health.damaged(path, error)) from None
+            if health.is_damage(error) and named_file():  # not SQLite: another file named
+                raise embedded.not_ours(path, "not a SQLite database") from None
+            if health.is_damage(error):
+                raise StateError(health.damaged(path, error)) from None
+            if isinstance(error, sqlite3.OperationalError):  # a /proc file, a read-only mount
+                raise embedded.unopenable(path, error) from None
+            raise
 
     def _use_wal(self) -> None:
         """Switch to WAL. SQLite does not wait its busy timeout for this switch: a second
@@ -247,8 +255,10 @@ def unreachable(url: str, error: BaseException) -> str:
             "FLEXOR_DATABASE_URL and that the server is running")
 
 
-def connect(where: Path | str) -> Database:
-    """The database at `where`: a PostgreSQL URL, or a SQLite file's path."""
+def connect(where: Path | str, create: bool = True,
+            say: Callable[[str], None] | None = None) -> Database:
+    """The database at `where`: a PostgreSQL URL, or a SQLite file's path (made, and said to
+    be made when the operator named it, if `create`; see embedded.py)."""
     if is_url(where):
         return PostgresDatabase(str(where))
-    return SQLiteDatabase(Path(where))
+    return SQLiteDatabase(Path(where), create, say)

@@ -97,6 +97,14 @@ def team_database(root: Path) -> str | None:
     return _checked(url) if url else None
 
 
+def named_file() -> str | None:
+    """The control plane file the operator named ($FLEXOR_CONTROL_PLANE, unless a team
+    database wins), for messages that say where a path came from."""
+    if os.environ.get(DATABASE_VARIABLE):
+        return None
+    return os.environ.get("FLEXOR_CONTROL_PLANE") or None
+
+
 def locate(start: Path | None = None) -> Path | str:
     """The control plane: $FLEXOR_DATABASE_URL, else $FLEXOR_CONTROL_PLANE (a SQLite file),
     else Pulumi.yaml's `flexor:database`, else the project's `.flexor/control-plane.db`."""

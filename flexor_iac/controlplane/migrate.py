@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flexor_iac.controlplane import embedded
 from flexor_iac.controlplane.database import (
     WRITE_LOCK_KEY,
     Database,
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 HEAD = 13  # the newest revision in migrations/versions (tests/controlplane checks)
+# The tables HEAD has (tests/controlplane checks it against what the revisions make).
+TABLES = frozenset({
+    "agent_state", "agents", "alembic_version", "api_keys", "bindings", "catalog_feeds",
+    "catalog_positions", "catalogs", "environments", "event_cursors", "grants", "latest_runs",
+    "meta", "operation_locks", "outbox", "plexifact_events", "protections", "requests",
+    "run_logs", "runs", "schedule_ticks", "serve_servers", "snapshot_files", "snapshots"})
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ALEMBIC = threading.Lock()
 
@@ -50,14 +57,34 @@ def schema_version(db: Database) -> int | None:
 
 
 def ensure_schema(db: Database) -> None:
-    """Bring the database to HEAD (a no-op, one query, when it is there)."""
+    """Bring the database to HEAD (two queries when it is there: its version, and that no
+    table is missing); refuse a SQLite database of another program."""
     found = schema_version(db)
     if found == HEAD:
+        if missing := sorted(TABLES - _tables(db)):
+            raise StateError(lacking(db.where, missing))
         return
+    if found is None and isinstance(db, SQLiteDatabase) and _tables(db) - {"sqlite_sequence"}:
+        raise embedded.not_ours(db.path, "a SQLite database without flexor's schema")
     if found is not None and found > HEAD:
         raise StateError(f"the control plane {db.where} has schema {found}; this flexor knows "
                          f"{HEAD}: upgrade flexor-iac")
     _upgrade(db)
+
+
+def _tables(db: Database) -> set[str]:
+    if db.dialect == "postgresql":
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema=current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type='table'"
+    return {str(row[0]) for row in db.execute(sql)}
+
+
+def lacking(where: str, missing: list[str]) -> str:
+    """The one line for a control plane at HEAD that lacks tables."""
+    return (f"the control plane {where} lacks table {', '.join(missing)} (its schema says "
+            f"{HEAD}): restore it from a backup, or move it aside and run `flexor deploy "
+            "--refresh --env E` for each environment to rebuild what is deployed")
 
 
 def _has_table(db: Database, name: str) -> bool:

@@ -8,6 +8,7 @@ are composed; decision 018). Every write is one transaction; reads return frozen
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from flexor_iac.controlplane import health
@@ -33,13 +34,16 @@ class ControlPlane(EnvironmentRecords, NoteRecords, VaultRecords, AgentRecords, 
     """The control plane: the embedded SQLite file, or a team's PostgreSQL (database.py)."""
 
     @classmethod
-    def of(cls, paths: ProjectPaths) -> ControlPlane:
+    def of(cls, paths: ProjectPaths, create: bool = True,
+           say: Callable[[str], None] | None = None) -> ControlPlane:
         """The project's control plane (see `locate`), opened: the one way a command opens it
-        (as a context manager: `with ControlPlane.of(paths) as store`)."""
-        return cls(locate(paths.root))
+        (as a context manager: `with ControlPlane.of(paths) as store`). A verb that only
+        reads passes `create=False`: a missing embedded control plane is then an error."""
+        return cls(locate(paths.root), create, say)
 
-    def __init__(self, where: Path | str) -> None:
-        self._db: Database = connect(where)
+    def __init__(self, where: Path | str, create: bool = True,
+                 say: Callable[[str], None] | None = None) -> None:
+        self._db: Database = connect(where, create, say)
         try:
             ensure_schema(self._db)
         except BaseException as error:

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from flexor_iac.core.procfs import name_of, parent_of
+from flexor_iac.core.workspace import private_dir
 
 _watching = False
 
@@ -65,7 +66,7 @@ def tethered_pulumi(real: Path, folder: Path) -> Path:
     wrapper = folder / "pulumi"
     text = TETHER.format(setpriv=setpriv, pulumi=real)
     if not wrapper.is_file() or wrapper.read_text() != text:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         scratch = folder / f".pulumi.{os.getpid()}"
         scratch.write_text(text)
         scratch.chmod(0o755)

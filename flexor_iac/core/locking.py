@@ -26,7 +26,7 @@ from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.procfs import file_id, flock_holders
-from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.core.workspace import ProjectPaths, private_dir
 
 POLL_SECONDS = 0.2
 # Lock files this process holds, with how many times it took each.
@@ -138,7 +138,7 @@ def operation_lock(paths: ProjectPaths, env: Environment, timeout: float = 0.0,
         finally:
             _HELD[path] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     with path.open("a+") as handle:
         _acquire(handle, env, timeout, say)
         previous = _read_holder(handle)

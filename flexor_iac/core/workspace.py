@@ -46,6 +46,19 @@ class ProjectPaths:
         return self.state_dir / "logs"
 
 
+def private_dir(folder: Path) -> Path:
+    """`folder`, made if missing with each missing parent readable by its owner only (0700):
+    what flexor keeps under .flexor/ (keys' hashes, run logs, state) is nobody else's."""
+    missing = []
+    for step in (folder, *folder.parents):
+        if step.is_dir():
+            break
+        missing.append(step)
+    for step in reversed(missing):
+        step.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
 def find_project(start: Path | None = None) -> ProjectPaths:
     """The nearest folder at or above `start` (default: $FLEXOR_PROJECT_DIR, else the cwd)
     that holds a Pulumi.yaml."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from flexor_iac.controlplane.location import pulumi_backend, team_database
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
 from flexor_iac.core.errors import StateError, UsageError
-from flexor_iac.core.workspace import PROJECT_VARIABLE, ProjectPaths
+from flexor_iac.core.workspace import PROJECT_VARIABLE, ProjectPaths, private_dir
 from flexor_iac.deploy.toolchain import pulumi_bin_dir
 
 # The project file of the engine's folder: only what an inline program needs.
@@ -35,7 +35,7 @@ def prepare(paths: ProjectPaths, env: Environment) -> Path:
     """The engine's folder, holding a copy of the tracked stack file of `env` (the tracked
     file's salt, if a team commits one, comes along)."""
     folder = engine_folder(paths)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     _write_if_changed(folder / "Pulumi.yaml", _PROJECT_TEXT)
     tracked = paths.root / f"Pulumi.{env.value}.yaml"
     copy = folder / tracked.name
@@ -81,7 +81,7 @@ def ensure_passphrase(paths: ProjectPaths) -> Path:
                 "PULUMI_CONFIG_PASSPHRASE_FILE) to that passphrase")
         import secrets  # hmac & hashlib: only the first engine call of a project needs them
 
-        paths.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(paths.state_dir)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
@@ -128,7 +128,7 @@ def engine_env(paths: ProjectPaths) -> dict[str, str]:
     if "PULUMI_BACKEND_URL" not in os.environ:
         env["PULUMI_BACKEND_URL"] = backend_url(paths)
         if env["PULUMI_BACKEND_URL"].startswith("file://"):
-            paths.backend_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(paths.backend_dir)
     if not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ):
         if team_database(paths.root) is not None:
             raise UsageError(TEAM_PASSPHRASE)

@@ -13,7 +13,7 @@ from typing import Any
 
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.errors import FlexorError
-from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.core.workspace import ProjectPaths, private_dir
 from flexor_iac.project.digest import tree_digest
 from flexor_iac.project.files import NotRegular, read_regular
 from flexor_iac.project.loading import VaultSource
@@ -83,9 +83,9 @@ def _write_folder(target: Path, content: dict[str, bytes]) -> None:
     staging = target.with_name(f".{target.name}.{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     for name, data in content.items():
-        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        private_dir((staging / name).parent)
         (staging / name).write_bytes(data)
-    staging.mkdir(parents=True, exist_ok=True)  # a vault of no listed files
+    private_dir(staging)  # a vault of no listed files
     try:
         os.rename(staging, target)
     except OSError:  # another process wrote the same content first: same bytes

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.errors import StateError
+from flexor_iac.core.workspace import private_dir
 from flexor_iac.project.addresses import catalog_uri_problem
 
 SCHEME = "plexifact"
@@ -272,7 +273,7 @@ def embedded_catalogs(state_dir: Path) -> list[CatalogRows]:
 def _write_file(path: Path, feeds: list[tuple[Any, ...]],
                 positions: list[tuple[Any, ...]]) -> None:
     """Write an embedded catalog aside, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     staging = path.with_suffix(".loading")
     staging.unlink(missing_ok=True)
     db = sqlite3.connect(staging)

@@ -25,7 +25,7 @@ import uvicorn
 
 from flexor_iac.core.errors import FlexorError, PolicyRefusal
 from flexor_iac.core.locking import Holder
-from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.core.workspace import ProjectPaths, private_dir
 from flexor_iac.serve.connections import guarded
 from flexor_iac.serve.http import application
 from flexor_iac.serve.service import Service
@@ -40,7 +40,7 @@ def lock_path(paths: ProjectPaths, environment: str) -> Path:
 def only_server(paths: ProjectPaths, environment: str) -> Iterator[None]:
     """Hold the environment's serve lock, or refuse (exit 3) naming the server holding it."""
     path = lock_path(paths, environment)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     with path.open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -258,9 +258,10 @@ def _count_opens(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     opened: list[Path] = []
     real = ControlPlane.of.__func__  # type: ignore[attr-defined]
 
-    def counting(cls: type[ControlPlane], paths: ProjectPaths) -> ControlPlane:
+    def counting(cls: type[ControlPlane], paths: ProjectPaths, *args: Any,
+                 **settings: Any) -> ControlPlane:
         opened.append(paths.root)
-        return real(cls, paths)  # type: ignore[no-any-return]
+        return real(cls, paths, *args, **settings)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(ControlPlane, "of", classmethod(counting))
     return opened

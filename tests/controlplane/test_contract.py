@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flexor_iac.controlplane import transfer
+from flexor_iac.controlplane import migrate, transfer
 from flexor_iac.controlplane.access import Grant, StoredKey
 from flexor_iac.controlplane.database import connect
 from flexor_iac.controlplane.requests import DeploymentRequest
@@ -285,3 +285,15 @@ def test_processes_opening_and_writing_one_new_store_at_once_lose_nothing(
     assert [worker.exitcode for worker in workers] == [0, 0, 0]
     with ControlPlane(where) as store:
         assert len(store.runs(RunQuery())) == 60
+
+
+def test_a_new_control_plane_has_exactly_the_tables_its_schema_is_checked_for(
+        store: ControlPlane) -> None:
+    """Opening checks that no table of migrate.TABLES is missing; the revisions make them."""
+    if store.dialect == "postgresql":
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema=current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type='table' AND name != 'sqlite_sequence'"
+    made = {row[0] for row in store.database.execute(sql)}
+    procrastinate = {name for name in made if name.startswith("procrastinate_")}
+    assert made - procrastinate == migrate.TABLES
