@@ -40,7 +40,7 @@ from flexor_iac.serve.queues import LocalQueue, Queue
 from flexor_iac.serve.service import ServeOptions, Service
 from tests.helpers.postgres import Server
 from tests.helpers.runtime import install
-from tests.helpers.serving import listening
+from tests.helpers.flexor_serve import listening
 
 REPO = Path(__file__).resolve().parents[1]
 STAGING = Environment.STAGING

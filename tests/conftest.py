@@ -19,7 +19,7 @@ import pytest
 
 from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
 from tests.helpers.postgres import Server
-from tests.helpers.servers import serving
+from tests.helpers.http_servers import serving
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("Pulumi.yaml", "Pulumi.sandbox.yaml", "Pulumi.staging.yaml",

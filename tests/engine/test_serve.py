@@ -29,7 +29,7 @@ from tests.helpers.cli import flexor, flexor_ok
 from tests.helpers.keys import issue_key
 from tests.helpers.project import allow_loopback, write_agent
 from tests.helpers.runtime import STAGING, install
-from tests.helpers.servers import serving
+from tests.helpers.http_servers import serving
 
 pytestmark = pytest.mark.engine
 PROBE = "  - skill: core.audit.log\n    args:\n      event: probe\n"

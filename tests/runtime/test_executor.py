@@ -28,7 +28,7 @@ from tests.helpers.runtime import (
     load_catalog,
     run,
 )
-from tests.helpers.servers import serving
+from tests.helpers.http_servers import serving
 
 
 def test_feed_monitor_with_a_fresh_feed_succeeds_and_sends_nothing(

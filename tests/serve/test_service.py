@@ -15,7 +15,7 @@ from flexor_iac.serve.jobs import Job
 from flexor_iac.serve.queues import LocalQueue
 from flexor_iac.serve.service import Service
 from tests.helpers.project import write_agent
-from tests.helpers.serving import (
+from tests.helpers.flexor_serve import (
     DEPLOYED_AT,
     PROBE,
     SimulatedClock,

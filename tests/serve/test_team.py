@@ -14,7 +14,7 @@ from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.serve.service import Service
 from flexor_iac.serve.team_queue import TeamQueue
 from tests.helpers.project import write_agent
-from tests.helpers.serving import (
+from tests.helpers.flexor_serve import (
     DEPLOYED_AT,
     PROBE,
     SimulatedClock,
