@@ -26,10 +26,10 @@ from flexor_iac.controlplane.runs import RunQuery, RunRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import ExitCode
 from tests.helpers.cli import flexor, flexor_ok
+from tests.helpers.http_servers import serving
 from tests.helpers.keys import issue_key
 from tests.helpers.project import allow_loopback, write_agent
 from tests.helpers.runtime import STAGING, install
-from tests.helpers.http_servers import serving
 
 pytestmark = pytest.mark.engine
 PROBE = "  - skill: core.audit.log\n    args:\n      event: probe\n"

@@ -17,6 +17,7 @@ from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.executor import Executor, RunRequest
+from tests.helpers.http_servers import serving
 from tests.helpers.project import allow_loopback, set_vault, write_agent, write_skill
 from tests.helpers.runtime import (
     CATALOG,
@@ -28,7 +29,6 @@ from tests.helpers.runtime import (
     load_catalog,
     run,
 )
-from tests.helpers.http_servers import serving
 
 
 def test_feed_monitor_with_a_fresh_feed_succeeds_and_sends_nothing(

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from flexor_iac.controlplane.store import ControlPlane, locate
+from tests.helpers.flexor_serve import PROBE, deploy, listening, service, wait_for_run
 from tests.helpers.keys import issue_key
 from tests.helpers.project import write_agent
-from tests.helpers.flexor_serve import PROBE, deploy, listening, service, wait_for_run
 
 
 def hooked(root: Path, name: str = "hooked", path: str = "") -> None:

@@ -13,7 +13,6 @@ import pytest
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.serve.service import Service
 from flexor_iac.serve.team_queue import TeamQueue
-from tests.helpers.project import write_agent
 from tests.helpers.flexor_serve import (
     DEPLOYED_AT,
     PROBE,
@@ -26,6 +25,7 @@ from tests.helpers.flexor_serve import (
     service,
     tick_run,
 )
+from tests.helpers.project import write_agent
 
 
 @pytest.fixture

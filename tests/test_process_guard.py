@@ -1,0 +1,34 @@
+"""The guard that keeps `make test-fast` free of processes really stops an unmarked test's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import PROCESSES, UnmarkedProcess
+
+
+def _refused_and_forgiven(start: object) -> str:
+    """The guard's message for what `start()` did; the record is cleared so this test passes."""
+    with pytest.raises(UnmarkedProcess) as refused:
+        start()  # type: ignore[operator]
+    PROCESSES.started = []
+    return str(refused.value)
+
+
+def test_an_unmarked_test_cannot_start_a_subprocess() -> None:
+    message = _refused_and_forgiven(lambda: subprocess.run(["true"], check=True))
+    assert message.startswith("this test started a process (subprocess.Popen true) ")
+    assert "`engine`" in message and "`postgres`" in message
+
+
+def test_an_unmarked_test_cannot_fork_or_run_a_shell() -> None:
+    assert "(os.fork" in _refused_and_forgiven(os.fork)
+    assert "(os.system true)" in _refused_and_forgiven(lambda: os.system("true"))
+
+
+@pytest.mark.engine
+def test_a_test_marked_engine_may_start_one() -> None:
+    assert subprocess.run(["true"], check=False).returncode == 0
