@@ -161,7 +161,7 @@ def _repo_snapshot() -> str:
 @pytest.fixture(scope="session", autouse=True)
 def repo_unchanged() -> Iterator[None]:
     """Subprocesses (the Pulumi engine, the CLI) must not change the repository either."""
-    with PROCESSES.suspended():  # set up while the session's first test is
+    with PROCESSES.suspended():  # this runs inside the first test's set-up
         before = _repo_snapshot()
     yield
     after = _repo_snapshot()
