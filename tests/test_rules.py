@@ -15,11 +15,11 @@ import pytest
 from flexor_iac.project.rules import RULES
 from flexor_iac.project.validate import validate_project
 from tests.conftest import REPO
-from tests.project.test_corpus import CORPUS
 
 RULE_SHAPE = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
 # An encoding, and the git verbs project/changes.py runs: rule-shaped, not rules.
 NOT_RULES = {"utf-8", "ls-files", "merge-base", "rev-parse", "symbolic-ref"}
+CORPUS = REPO / "tests" / "project" / "corpus"  # tests/project/test_corpus.py runs each case
 
 
 def _literals(folder: Path) -> set[str]:
