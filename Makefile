@@ -3,7 +3,8 @@
 #                 staging, run its demo agent in each, show their status
 #   make test   — set up if needed, run lint, types and the whole test suite (real Pulumi engine),
 #                 then the store-touching suites again on PostgreSQL (team mode)
-#   make test-fast — the tests that start no process (no engine, CLI, git or scripts): seconds
+#   make test-fast — the tests that start no process (no engine, CLI, git, script or PostgreSQL;
+#                 tests/conftest.py fails a test that starts one unmarked): seconds
 #   make docs   — the documentation site (docs/, mkdocs.yml) into site/, strict and offline; the
 #                 strict build is also a test (tests/engine/test_docs_site.py), so `make test` runs it
 PYTHON ?= python3
@@ -30,8 +31,12 @@ test: lint
 	$(VENV)/python -m pytest --store postgresql -m "not engine" -q -n 2 $(TEAM_SUITES)
 	$(VENV)/python -m pytest --store postgresql -q tests/engine/test_runtime.py
 
+# One xdist worker per core; the tests' temp dirs in memory (/dev/shm where there is one): their
+# SQLite control planes sync every commit, which on a disk is most of the suite's time.
 test-fast: setup
-	$(VENV)/python -m pytest -m "not engine" -q -n 2   # pytest-xdist: one worker per core
+	base=$$(mktemp -d -p /dev/shm flexor-tests.XXXXXX 2>/dev/null || mktemp -d); \
+	$(VENV)/python -m pytest -m "not engine and not postgres" -q -n 2 --basetemp="$$base"; \
+	status=$$?; rm -rf "$$base"; exit $$status
 
 # Open site/index.html in a browser: no server needed, nothing fetched from the network.
 docs: setup

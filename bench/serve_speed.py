@@ -38,9 +38,9 @@ from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.serve.jobs import Job
 from flexor_iac.serve.queues import LocalQueue, Queue
 from flexor_iac.serve.service import ServeOptions, Service
+from tests.helpers.flexor_serve import listening
 from tests.helpers.postgres import Server
 from tests.helpers.runtime import install
-from tests.helpers.serving import listening
 
 REPO = Path(__file__).resolve().parents[1]
 STAGING = Environment.STAGING

@@ -1,4 +1,5 @@
-"""Shared fixtures: the write guard, example-project copies, and the toolchain marker."""
+"""Shared fixtures: the write and process guards, example-project copies, and the markers that
+say what a test starts."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
+from tests.helpers.http_servers import serving
 from tests.helpers.postgres import Server
-from tests.helpers.servers import serving
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("Pulumi.yaml", "Pulumi.sandbox.yaml", "Pulumi.staging.yaml",
@@ -61,6 +63,83 @@ class WriteGuard:
 GUARD = WriteGuard()
 sys.addaudithook(GUARD)
 
+# The markers that let a test start a process (pyproject.toml describes them); `make test-fast`
+# runs the tests that have neither.
+STARTS_PROCESSES = ("engine", "postgres")
+_PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.posix_spawn", "os.fork", "os.forkpty",
+                             "os.exec", "os.spawn", "os.system"})
+
+
+class UnmarkedProcess(AssertionError):
+    """A test that is not marked as starting processes started one."""
+
+    def __init__(self, started: list[str]) -> None:
+        super().__init__(
+            f"this test started a process ({'; '.join(started)}) but is marked neither "
+            "`engine` (the Pulumi engine, the flexor CLI or another program) nor `postgres` "
+            "(a PostgreSQL server): add the marker that says what it starts — "
+            "`make test-fast` runs only the tests that start no process")
+
+
+class ProcessGuard:
+    """Records, and refuses, any process started while it is active (an audit hook)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.started: list[str] = []
+
+    def __call__(self, event: str, args: tuple[object, ...]) -> None:
+        if self.active and event in _PROCESS_EVENTS:
+            self.started.append(f"{event} {_program(args)}")
+            raise UnmarkedProcess(self.started)
+
+    @contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Processes the suite's own machinery starts (not the test's)."""
+        active, self.active = self.active, False
+        try:
+            yield
+        finally:
+            self.active = active
+
+
+def _program(args: tuple[object, ...]) -> str:
+    """The program an audited process event names, as far as it says."""
+    for arg in args:
+        if isinstance(arg, str | bytes | os.PathLike):
+            return os.fsdecode(arg)
+        if isinstance(arg, list | tuple) and arg and isinstance(arg[0], str | bytes):
+            return " ".join(os.fsdecode(a) for a in arg[:3])
+    return ""
+
+
+PROCESSES = ProcessGuard()
+sys.addaudithook(PROCESSES)
+
+
+def _guarded(item: pytest.Item) -> Generator[None, object, object]:
+    """Runs a test's phase with the process guard on unless the test may start processes; a
+    process it started fails it even if the code under test caught the refusal."""
+    PROCESSES.active = not any(item.get_closest_marker(name) for name in STARTS_PROCESSES)
+    PROCESSES.started = []
+    try:
+        result = yield
+    finally:
+        PROCESSES.active = False
+    if PROCESSES.started:
+        raise UnmarkedProcess(PROCESSES.started)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    return (yield from _guarded(item))
+
 
 # What Python and pytest create in a checkout by themselves: bytecode beside the packages the
 # suite imports (in process, and in the CLI and engine processes it starts) and pytest's cache.
@@ -82,7 +161,8 @@ def _repo_snapshot() -> str:
 @pytest.fixture(scope="session", autouse=True)
 def repo_unchanged() -> Iterator[None]:
     """Subprocesses (the Pulumi engine, the CLI) must not change the repository either."""
-    before = _repo_snapshot()
+    with PROCESSES.suspended():  # this runs inside the first test's set-up
+        before = _repo_snapshot()
     yield
     after = _repo_snapshot()
     changes = difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after",
@@ -139,9 +219,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                           "a new database on a PostgreSQL the tests start (team mode)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With `--store postgresql`, the tests of the embedded store's own files are left out."""
-    if config.getoption("store") != "postgresql":
+    """A test that uses the session's PostgreSQL (with `--store postgresql`, every `project`)
+    is marked `postgres`; with `--store postgresql`, the tests of the embedded store's own files
+    are left out."""
+    team = config.getoption("store") == "postgresql"
+    starts_postgres = {"postgres_server", "project"} if team else {"postgres_server"}
+    for item in items:
+        if starts_postgres & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+    if not team:
         return
     embedded = [item for item in items if item.get_closest_marker("embedded")]
     if embedded:

@@ -20,7 +20,7 @@ from flexor_iac.controlplane.store import ControlPlane
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.engine)])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def where(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
     """Where a new, empty control plane is: a SQLite file, or a PostgreSQL database's URL."""
     if request.param == "sqlite":

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from flexor_iac.core.workspace import ProjectPaths
 with operation_lock(ProjectPaths(Path(sys.argv[1])), Environment.STAGING):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
+    print("releasing", flush=True)
 """
 
 
@@ -77,11 +78,11 @@ def test_other_environments_are_not_locked(paths: ProjectPaths,
 def test_a_timeout_waits_for_the_holder_to_finish(paths: ProjectPaths) -> None:
     holder = _hold(paths, 1.0)
     heard: list[str] = []
-    started = time.monotonic()
     with operation_lock(paths, Environment.STAGING, timeout=30, say=heard.append):
-        waited = time.monotonic() - started
+        assert holder.stdout is not None
+        said = select.select([holder.stdout], [], [], 0)[0] and holder.stdout.readline()
     holder.wait()
-    assert waited > 0.3
+    assert said == "releasing\n"  # the holder had finished before this operation went on
     assert heard and heard[0].startswith("waiting up to 0m30s for the staging lock: ")
     assert not any("ended without finishing" in line for line in heard)
 

@@ -10,13 +10,13 @@ import os
 import pty
 import select
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 from tests.helpers.clone import fresh_clone, git, set_up_machine
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.engine
 
@@ -57,19 +57,24 @@ def run_at_a_terminal(script: str, cwd: Path, env: dict[str, str]) -> tuple[int,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as shell:
         os.close(terminal)
         assert shell.stdout is not None
-        output = b""
-        deadline = time.monotonic() + TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([shell.stdout], [], [], 1.0)
-            if ready:
-                chunk = os.read(shell.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                output += chunk
-                if output.endswith(PROMPT.encode()):
-                    os.write(controller, b"y\n")
-        else:
-            shell.kill()
+        stdout = shell.stdout.fileno()
+        output = bytearray()
+
+        def ended() -> bool:
+            """Reads what the session said (a second at most): whether it is all said."""
+            ready, _, _ = select.select([stdout], [], [], 1.0)
+            if not ready:
+                return False
+            chunk = os.read(stdout, 65536)
+            output.extend(chunk)
+            if chunk and output.endswith(PROMPT.encode()):
+                os.write(controller, b"y\n")
+            return not chunk
+        try:
+            eventually(ended, "the README session did not end", timeout=TIMEOUT_SECONDS,
+                       interval=0)
+        except AssertionError:
+            shell.kill()  # its exit code and output say where it stood
         code = shell.wait()
     os.close(controller)
     return code, output.decode(errors="replace")

@@ -26,10 +26,11 @@ from flexor_iac.controlplane.runs import RunQuery, RunRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import ExitCode
 from tests.helpers.cli import flexor, flexor_ok
+from tests.helpers.http_servers import serving
 from tests.helpers.keys import issue_key
 from tests.helpers.project import allow_loopback, write_agent
 from tests.helpers.runtime import STAGING, install
-from tests.helpers.servers import serving
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.engine
 PROBE = "  - skill: core.audit.log\n    args:\n      event: probe\n"
@@ -56,17 +57,16 @@ class Server:
             self.lines.append(line.rstrip("\n"))
 
     def _address(self) -> str:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def said() -> str | None:
             for line in self.lines:
                 if line.startswith("Serving staging on "):
                     return line.split(" on ", 1)[1].split(":", 2)[0] + ":" + \
                         line.split(" on ", 1)[1].split(":", 2)[1] + ":" + \
                         line.split(" on ", 1)[1].split(":", 2)[2].split(":")[0]
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"flexor serve did not start: {self.lines}")
+            assert self.process.poll() is None, f"flexor serve ended: {self.lines}"
+            return None
+        return eventually(said, lambda: f"flexor serve did not start: {self.lines}",
+                          timeout=60, interval=0.1)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
@@ -93,13 +93,8 @@ def staging_runs(project: Path) -> list[RunRecord]:
 
 
 def wait_for(project: Path, found: Any, seconds: float, what: str) -> list[RunRecord]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        runs = [run for run in staging_runs(project) if found(run)]
-        if runs:
-            return runs
-        time.sleep(0.25)
-    raise AssertionError(f"no {what} within {seconds} s")
+    return eventually(lambda: [run for run in staging_runs(project) if found(run)] or None,
+                      f"no {what}", timeout=seconds, interval=0.25)
 
 
 def test_serve_fires_schedules_webhooks_and_events_of_a_real_deploy(project: Path) -> None:
@@ -183,9 +178,8 @@ def test_a_run_of_a_killed_server_finishes_on_another_once(
         answer = httpx.post(f"{first.url}/hooks/slow", json={})
         assert answer.status_code == 202
         run_id = answer.json()["run_id"]
-        deadline = time.monotonic() + 20
-        while slow.posts == 0 and time.monotonic() < deadline:  # type: ignore[attr-defined]
-            time.sleep(0.05)
+        eventually(lambda: slow.posts > 0,  # type: ignore[attr-defined]
+                   "the run never sent its notification", timeout=20)
         first.process.kill()  # kill -9 mid-run (its notification is being sent)
         first.process.wait(10)
         assert staging_runs(project) == []

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from flexor_iac.core.constants import ExitCode
 from tests.conftest import REPO
 from tests.helpers.cli import flexor, flexor_ok
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.engine
 
@@ -93,10 +93,10 @@ def test_clones_deploying_at_once_one_is_refused_naming_the_holder(
                               "staging", "--yes"], cwd=project, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
-        deadline = time.monotonic() + 120
-        while "staging: held by" not in flexor_ok(clone_b, "db", "status").stdout:
-            assert first.poll() is None and time.monotonic() < deadline, "A never took the lock"
-            time.sleep(0.1)
+        def held() -> bool:
+            assert first.poll() is None, "A ended before B saw it hold the lock"
+            return "staging: held by" in flexor_ok(clone_b, "db", "status").stdout
+        eventually(held, "A never took the lock", timeout=120, interval=0.1)
         second = flexor(clone_b, "deploy", "--env", "staging", "--yes")
         assert second.returncode == ExitCode.REFUSED
         assert "staging is locked by another flexor operation" in second.stderr

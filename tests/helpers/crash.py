@@ -8,12 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy.engine_workspace import engine_env
 from tests.helpers.cli import flexor
+from tests.helpers.waiting import eventually
 
 FLEXOR = str(Path(sys.executable).parent / "flexor")
 
@@ -33,13 +33,10 @@ def children(pid: int) -> list[int]:
 
 def engine_of(pid: int) -> int:
     """The `pulumi` process flexor started (waits for it to appear)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for child in children(pid):
-            if Path(f"/proc/{child}/comm").read_text().strip() == "pulumi":
-                return child
-        time.sleep(0.05)
-    raise AssertionError("flexor started no engine")
+    def engine() -> int | None:
+        return next((child for child in children(pid)
+                     if Path(f"/proc/{child}/comm").read_text().strip() == "pulumi"), None)
+    return eventually(engine, "flexor started no engine", timeout=60)
 
 
 def descendants(pid: int) -> list[int]:
@@ -83,10 +80,9 @@ def kill_during_deploy(project: Path, whom: str, after_steps: int,
     started = descendants(deploying.pid)  # the engine and its dynamic-provider processes
     os.kill(target, signal.SIGKILL)
     deploying.wait(timeout=60)
-    deadline = time.monotonic() + 15
-    while (left := [p for p in started if running(p)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert left == [], f"processes of the killed deploy still running: {left}"
+    eventually(lambda: not any(running(p) for p in started),
+               lambda: f"processes of the killed deploy still running: "
+                       f"{[p for p in started if running(p)]}", timeout=15)
 
 
 def exported_versions(project: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,39 @@ def test_bad_yaml_becomes_one_diagnostic(tmp_path: Path, content: bytes, rule: s
     assert found.render().startswith(f"agent.yaml:{where[0]}:{where[1]}: error: ")
 
 
+class ThreadReads:
+    """Bytes this thread reads, by any means (the kernel's count: /proc/thread-self/io)."""
+
+    def __enter__(self) -> ThreadReads:
+        self._before, self._own = self._rchar()  # this look's own bytes count in the next
+        self.count = 0
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.count = self._rchar()[0] - self._before - self._own
+
+    @staticmethod
+    def _rchar() -> tuple[int, int]:
+        with open("/proc/thread-self/io", "rb") as counters:
+            text = counters.read()
+        return int(text.split(b"rchar: ")[1].split(b"\n")[0]), len(text)
+
+
+def test_reads_are_counted_to_the_byte(tmp_path: Path) -> None:
+    with ThreadReads() as reads:
+        found = _read(tmp_path, "small.yaml", b"x: a\n")
+    assert isinstance(found, Document) and reads.count == len(b"x: a\n")
+
+
 def test_oversized_file_is_refused_without_reading_it(tmp_path: Path) -> None:
-    found = _read(tmp_path, "big.yaml", b"x: " + b"a" * (10 * 1024 * 1024) + b"\n")
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"x: a\n")
+    os.truncate(path, 10 * 1024 * 1024)  # 10 MiB, not one byte of it read by anyone yet
+    with ThreadReads() as reads:
+        found = read_document(path, "big.yaml")
     assert isinstance(found, Diagnostic) and found.rule == "file-too-large"
+    assert found.message == "file is 10240 KiB; project files may be at most 1024 KiB"
+    assert reads.count == 0
 
 
 def test_json_syntax_error_is_located(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.servers import serving
+from tests.helpers.http_servers import serving
 
 
 @pytest.fixture

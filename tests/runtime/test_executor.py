@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from http.server import HTTPServer
 from pathlib import Path
@@ -17,6 +16,7 @@ from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.runtime.executor import Executor, RunRequest
+from tests.helpers.http_servers import serving
 from tests.helpers.project import allow_loopback, set_vault, write_agent, write_skill
 from tests.helpers.runtime import (
     CATALOG,
@@ -28,7 +28,6 @@ from tests.helpers.runtime import (
     load_catalog,
     run,
 )
-from tests.helpers.servers import serving
 
 
 def test_feed_monitor_with_a_fresh_feed_succeeds_and_sends_nothing(
@@ -318,26 +317,33 @@ def test_max_rows_per_query_fails_the_step(project: Path) -> None:
 
 
 @pytest.mark.embedded  # it locks the embedded catalog's file
-def test_the_connection_timeout_is_enforced(project: Path) -> None:
+def test_the_connection_timeout_is_enforced(project: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
     from flexor_iac.runtime.plexifact import catalog_path
 
     set_vault(project, data__default_connection_timeout_ms=200)
     feeds(project, 1)
-    locker = sqlite3.connect(catalog_path(ProjectPaths(project).state_dir, CATALOG),
-                             isolation_level=None)
+    catalog = catalog_path(ProjectPaths(project).state_dir, CATALOG)
+    locker = sqlite3.connect(catalog, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
+    waits: list[float] = []  # how long each catalog connection waits for the lock
+    connect = sqlite3.connect
+
+    def recording(database: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if str(database).startswith(catalog.as_uri()):
+            waits.append(kwargs["timeout"])
+        return connect(database, *args, **kwargs)
+    monkeypatch.setattr(sqlite3, "connect", recording)
     try:
-        started = time.monotonic()
         record, _store = run(project, "feed-monitor")
-        elapsed = time.monotonic() - started
     finally:
         locker.execute("ROLLBACK")
         locker.close()
     assert record.status == "failed"
     assert "no answer within 200 ms" in record.errors[0]
-    assert elapsed < 5  # two attempts of 0.2 s each, not the default 5 s
+    assert waits == [0.2, 0.2]  # one wait per attempt, of 0.2 s: not the default 5 s
 
 
 def test_secrets_never_reach_the_database_logs_audit_or_outbox(
@@ -512,10 +518,20 @@ def test_an_agent_without_timeout_seconds_gets_the_default(project: Path) -> Non
     assert f"timeout_seconds ({DEFAULT_TIMEOUT_SECONDS:g} s)" in record.errors[0]
 
 
-def test_an_http_call_waits_no_longer_than_the_time_left(project: Path) -> None:
+def test_an_http_call_waits_no_longer_than_the_time_left(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    from flexor_iac.runtime import notify
+
     release = threading.Event()
+    timeouts: list[float] = []  # each HTTP client's timeout
+    guarded_client = notify.guarded_client
+
+    def recording(allowed: Any, timeout: float, *args: Any) -> Any:
+        timeouts.append(timeout)
+        return guarded_client(allowed, timeout, *args)
+    monkeypatch.setattr(notify, "guarded_client", recording)
 
     class Slow(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -532,13 +548,12 @@ def test_an_http_call_waits_no_longer_than_the_time_left(project: Path) -> None:
                         f"    args: {{url: 'http://127.0.0.1:{server.server_port}/'}}\n",
                         retry="timeout_seconds: 0.3\n")
             allow_loopback(project)
-            started = time.monotonic()
-            record, _store = run(project, "waiter")
-            elapsed = time.monotonic() - started
+            record, store = run(project, "waiter")
         finally:
             release.set()  # before the server closes: closing waits for its handlers
     assert record.status == "failed" and "not delivered" in record.errors[0]
-    assert elapsed < 3  # not the 10 s HTTP timeout
+    assert [m.delivery for m in store.outbox()] == ["failed: ReadTimeout"]
+    assert len(timeouts) == 1 and 0 < timeouts[0] <= 0.3  # what was left, not the 10 s default
 
 
 def test_what_a_run_records_is_capped(project: Path) -> None:

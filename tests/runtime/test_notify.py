@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,6 @@ def test_a_destination_that_resolves_slowly_fails_within_the_run_deadline(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
     import threading
-    import time
 
     release = threading.Event()
 
@@ -130,14 +130,15 @@ def test_a_destination_that_resolves_slowly_fails_within_the_run_deadline(
     write_agent(project, "slow-dns", "  - skill: core.notify.webhook\n"
                 "    args: {url: 'http://hooks.slow.test/x', payload: {x: 1}}\n",
                 retry="retry:\n  max_attempts: 1\ntimeout_seconds: 0.5\n")
-    started = time.monotonic()
     try:
         record, store = run(project, "slow-dns")
     finally:
         release.set()
-    assert time.monotonic() - started < 4
     assert record.status == "failed"
     assert "webhook message not delivered (the destination could not be resolved in time" \
         in record.errors[0], record.errors
-    assert store.outbox()[0].delivery.startswith(
-        "failed: the destination could not be resolved in time")
+    delivery = store.outbox()[0].delivery
+    waited = re.fullmatch(r"failed: the destination could not be resolved in time \((.+) s\)",
+                          delivery)
+    assert waited is not None, delivery
+    assert 0 < float(waited[1]) <= 0.5  # what was left of the run, not the HTTP timeout

@@ -33,7 +33,7 @@ def test_each_catalog_uri_has_its_own_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("store_kind", ["sqlite", pytest.param("postgresql",
-                                                                 marks=pytest.mark.engine)])
+                                                                 marks=pytest.mark.postgres)])
 def test_loaded_feeds_and_positions_are_read_back(tmp_path: Path, store_kind: str,
                                                   request: pytest.FixtureRequest) -> None:
     where = tmp_path / "cp.db" if store_kind == "sqlite" else \

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from flexor_iac.controlplane.store import ControlPlane, locate
+from tests.helpers.flexor_serve import PROBE, deploy, listening, service, wait_for_run
 from tests.helpers.keys import issue_key
 from tests.helpers.project import write_agent
-from tests.helpers.serving import PROBE, deploy, listening, service, wait_for_run
 from tests.helpers.waiting import eventually
 
 

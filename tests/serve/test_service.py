@@ -14,8 +14,7 @@ from flexor_iac.core.errors import StateError
 from flexor_iac.serve.jobs import Job
 from flexor_iac.serve.queues import LocalQueue
 from flexor_iac.serve.service import Service
-from tests.helpers.project import write_agent
-from tests.helpers.serving import (
+from tests.helpers.flexor_serve import (
     DEPLOYED_AT,
     PROBE,
     SimulatedClock,
@@ -28,6 +27,7 @@ from tests.helpers.serving import (
     service,
     tick_run,
 )
+from tests.helpers.project import write_agent
 
 
 def minutes(clock: SimulatedClock, service_: Service, count: int) -> None:

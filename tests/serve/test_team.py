@@ -13,8 +13,7 @@ import pytest
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.serve.service import Service
 from flexor_iac.serve.team_queue import TeamQueue
-from tests.helpers.project import write_agent
-from tests.helpers.serving import (
+from tests.helpers.flexor_serve import (
     DEPLOYED_AT,
     PROBE,
     SimulatedClock,
@@ -26,6 +25,8 @@ from tests.helpers.serving import (
     service,
     tick_run,
 )
+from tests.helpers.project import write_agent
+from tests.helpers.waiting import eventually_async
 
 
 @pytest.fixture
@@ -41,18 +42,14 @@ def servers(project: Path, url: str, clock: SimulatedClock, count: int) -> list[
 
 async def settle(url: str, timeout: float = 120.0) -> None:
     """Wait until the staging queue has no job waiting or running."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
-        while loop.time() < deadline:
+        async def empty() -> bool:
             cursor = await connection.execute(
                 "SELECT count(*) FROM procrastinate_jobs WHERE queue_name='flexor-staging' "
                 "AND status IN ('todo', 'doing')")
             row = await cursor.fetchone()
-            if row is not None and row[0] == 0:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("the queue did not empty")
+            return row is not None and row[0] == 0
+        await eventually_async(empty, "the queue did not empty", timeout=timeout)
 
 
 def test_200_scheduled_agents_on_three_servers_run_each_due_tick_exactly_once(

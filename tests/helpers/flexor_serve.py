@@ -3,9 +3,7 @@ driven minute by minute, their queues drained between steps."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ from flexor_iac.serve.queues import LocalQueue, Queue
 from flexor_iac.serve.service import ServeOptions, Service
 from tests.helpers.project import write_agent
 from tests.helpers.runtime import install
+from tests.helpers.waiting import eventually, eventually_async
 
 STAGING = Environment.STAGING
 DEPLOYED_AT = datetime(2026, 5, 4, 9, 0, 30, tzinfo=UTC)  # when `deploy` activates the agents
@@ -67,14 +66,9 @@ def service(root: Path, now: Callable[[], datetime] = clock.now, queue: Queue | 
 
 async def drain(*services: Service, timeout: float = 20.0) -> None:
     """Wait until no service has a job waiting or running."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        busy = [await s.queue.depth() + await s.queue.running() for s in services]
-        if not any(busy):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"queues still busy after {timeout} s")
+    async def idle() -> bool:
+        return not any([await s.queue.depth() + await s.queue.running() for s in services])
+    await eventually_async(idle, "queues still busy", timeout=timeout, interval=0.02)
 
 
 def runs(root: Path, agent: str | None = None) -> list[RunRecord]:
@@ -108,16 +102,14 @@ def listening(server: Service) -> Iterator[str]:
     outcome: list[int] = []
     thread = threading.Thread(target=lambda: outcome.append(process.run()), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while True:
+
+    def healthy() -> bool:
+        assert thread.is_alive(), f"the server stopped before it was healthy: {outcome}"
         try:
-            if httpx.get(f"{process.address}/healthz", timeout=2).status_code == 200:
-                break
+            return httpx.get(f"{process.address}/healthz", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("the server did not become healthy")
-        time.sleep(0.05)
+            return False
+    eventually(healthy, "the server did not become healthy", timeout=20)
     try:
         yield process.address
     finally:
@@ -127,12 +119,7 @@ def listening(server: Service) -> Iterator[str]:
 
 def wait_for_run(root: Path, run_id: str, seconds: float = 20) -> RunRecord:
     """The run once it is recorded."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with ControlPlane(locate(root)) as store:
-            found = store.runs(RunQuery(environment="staging"))
-        for record in found:
-            if record.run_id == run_id:
-                return record
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} was not recorded within {seconds} s")
+    def recorded() -> RunRecord | None:
+        return next((r for r in runs(root) if r.run_id == run_id), None)
+    return eventually(recorded, f"run {run_id} was not recorded", timeout=seconds,
+                      interval=0.1)
