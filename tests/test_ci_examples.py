@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from flexor_iac.controlplane.location import pulumi_backend
 from flexor_iac.deploy import toolchain
 from tests.conftest import REPO
 
@@ -228,3 +230,32 @@ def test_every_apply_in_the_examples_has_yes() -> None:
 ])
 def test_flexor_calls_are_found_in_a_shell_line(line: str, expected: list[list[str]]) -> None:
     assert _flexor_calls(line) == expected
+
+
+def _backend_lines(path: Path) -> str:
+    """The lines of an example that make PULUMI_BACKEND_URL for plain `pulumi` steps."""
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.startswith('url="postgres://'))
+    end = next(i for i, line in enumerate(lines) if line.startswith("export PULUMI_BACKEND_URL"))
+    return "\n".join(lines[start:end + 1])
+
+
+@pytest.mark.engine  # runs bash
+@pytest.mark.parametrize("example", [GITHUB, GITLAB], ids=["github", "gitlab"])
+@pytest.mark.parametrize("url", [
+    "postgresql://ops:pw@db:5432/flexor", "postgresql://db/flexor?connect_timeout=5",
+    "postgresql://db/flexor?sslmode=verify-full"])
+@pytest.mark.parametrize("pgsslmode", [None, "require"])
+def test_plain_pulumi_steps_derive_the_state_url_flexor_derives(
+        example: Path, url: str, pgsslmode: str | None) -> None:
+    env = {"FLEXOR_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    if pgsslmode:
+        env["PGSSLMODE"] = pgsslmode
+    script = _backend_lines(example) + '\nprintf %s "$PULUMI_BACKEND_URL"\n'
+    derived = subprocess.run(["bash", "-euc", script], env=env, capture_output=True, text=True,
+                             check=True).stdout
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PGSSLMODE", raising=False)
+        if pgsslmode:
+            patch.setenv("PGSSLMODE", pgsslmode)
+        assert derived == pulumi_backend(url)
