@@ -41,9 +41,11 @@ def _belongs_elsewhere(store: ControlPlane, recorded: Any, adopting: bool = Fals
 
     A team database records its URL without the password, so one that cannot be reached from
     here may well exist: a deploy is refused, and only a refresh (`adopting`) takes it over."""
-    if not isinstance(recorded, dict) or recorded.get("id") in (None, store.identity):
+    if not isinstance(recorded, dict) or recorded.get("id") is None:
         return None
     where = str(recorded.get("path"))
+    if recorded["id"] == store.identity:
+        return _copy_of(store, where)
     found = None if where == store.where else identity_at(where)  # ours: replaced since
     unconfirmed = found is None and is_url(where) and where != store.where and not adopting
     if found != recorded["id"] and not unconfirmed:
@@ -53,6 +55,20 @@ def _belongs_elsewhere(store: ControlPlane, recorded: Any, adopting: bool = Fals
     return (f"refused: this stack was applied to the control plane at {where} (identity "
             f"{recorded['id'][:8]}), not {store.where} ({store.identity[:8]}); point "
             f"FLEXOR_CONTROL_PLANE (or FLEXOR_DATABASE_URL) back at it{hint}")
+
+
+def _copy_of(store: ControlPlane, where: str) -> str | None:
+    """The refusal when this control plane is a copy of the one the resource was applied to
+    (the same identity at another path), and that one still exists: a copy may carry edits
+    (a viewer's key made admin) the original never saw. Once the original is gone (moved, or
+    lost) the copy carries on and the next apply records its path."""
+    if where == store.where or is_url(where) or is_url(store.where) \
+            or identity_at(where) != store.identity:
+        return None
+    return (f"refused: {store.where} is a copy of the control plane at {where} (identity "
+            f"{store.identity[:8]}), to which this stack was applied; point "
+            "FLEXOR_CONTROL_PLANE back at it, or move it aside first if the copy is to replace "
+            "it")
 
 
 def check_plane(store: ControlPlane, olds: dict[str, Any] | None) -> None:

@@ -3,6 +3,7 @@ applied to, and the caller's key (so `pulumi destroy` is covered too)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,34 @@ def test_another_control_plane_is_refused_while_the_first_exists(
                 attempt()
         assert other.bindings("production") == []
     assert store.binding_digest("production", "company") == "sha256:01"
+
+
+def test_a_copy_of_the_control_plane_is_refused_while_the_original_exists(
+        store: ControlPlane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy has the original's identity (and whatever was edited into it since: a viewer's
+    key made admin); it may take over only once the original is gone."""
+    provider = VaultTierScopeProvider()
+    applied = provider.create(dict(PROPS)).outs
+    original = Path(store.where)
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(original) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    monkeypatch.setenv("FLEXOR_CONTROL_PLANE", str(copy))
+    with ControlPlane(copy) as copied:
+        assert copied.identity == store.identity
+        for attempt in (lambda: provider.update("id", applied, {**PROPS, "tier": "L4"}),
+                        lambda: provider.delete("id", applied),
+                        lambda: provider.read("id", applied)):
+            with pytest.raises(PolicyRefusal, match=f"{copy} is a copy of the control plane "
+                                                    f"at {original}"):
+                attempt()
+        assert copied.binding_digest("production", "company") == "sha256:01"
+    store.close()
+    for leftover in tmp_path.glob("control-plane.db*"):
+        leftover.unlink()  # the original gone: the copy carries on, as a moved file would
+    with ControlPlane(copy) as copied:
+        updated = provider.update("id", applied, {**PROPS, "snapshot_digest": "sha256:02"}).outs
+        assert updated[CONTROL_PLANE_KEY] == {"id": copied.identity, "path": str(copy)}
 
 
 def test_a_lost_control_plane_is_adopted_by_a_refresh_only(
