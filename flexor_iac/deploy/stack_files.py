@@ -19,8 +19,12 @@ from flexor_iac.core.errors import PolicyRefusal, StateError
 from flexor_iac.core.procfs import alive
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy.engine_workspace import backend_url
+from flexor_iac.project.files import NotRegular, TooLarge, read_regular
 
 Notice = Callable[[str], None]
+# A state of 1,000 agents is about 5 MB; far past that is no state Pulumi wrote.
+MAX_STATE_BYTES = 512 << 20
+MAX_SIDECAR_BYTES = 1 << 20  # a checkpoint's attributes, a lock file: a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,28 @@ class StackFiles:
                     return found
         return stacks / PULUMI_PROJECT / f"{self.env.value}.json"
 
+    def _state(self) -> bytes | None:
+        """The checkpoint's bytes (None before the first update): a regular file within
+        MAX_STATE_BYTES, else one line naming it (a named pipe is not waited on)."""
+        found = self.checkpoint
+        try:
+            return read_regular(found, MAX_STATE_BYTES)
+        except FileNotFoundError:
+            return None
+        except TooLarge:
+            reason = f"is larger than {MAX_STATE_BYTES >> 20} MiB"
+        except NotRegular as error:
+            reason = f"is {error.strerror}"
+        except OSError as error:
+            reason = f"cannot be read ({error.strerror})"
+        raise StateError(f"the Pulumi state of {self.env.value} ({found}) {reason}: restore it "
+                         f"from {found.name}.bak beside it or from the backups/ folder of the "
+                         "state, then run `flexor deploy --refresh`")
+
     def digest(self) -> str:
         """A digest of the checkpoint's bytes (`none` before the first update)."""
-        found = self.checkpoint
-        return "sha256:" + hashlib.sha256(found.read_bytes()).hexdigest() \
-            if found.is_file() else "none"
+        state = self._state()
+        return "none" if state is None else "sha256:" + hashlib.sha256(state).hexdigest()
 
     def deployment(self) -> dict[str, Any] | None:
         """The current deployment ({} for a new stack); None when compressed (ask the engine).
@@ -62,10 +83,10 @@ class StackFiles:
         found = self.checkpoint
         if found.suffix != ".json":
             return None
-        if not found.is_file():
+        if (state := self._state()) is None:
             return {}
         try:
-            return dict(json.loads(found.read_bytes())["checkpoint"].get("latest") or {})
+            return dict(json.loads(state)["checkpoint"].get("latest") or {})
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise StateError(
                 f"the Pulumi state of {self.env.value} is damaged ({found}: {error}); restore "
@@ -82,8 +103,8 @@ class StackFiles:
         found = self.checkpoint
         for sidecar in found.parent.glob(f"{self.env.value}.json*.attrs"):
             try:
-                json.loads(sidecar.read_bytes())
-            except ValueError:
+                json.loads(read_regular(sidecar, MAX_SIDECAR_BYTES))
+            except (ValueError, OSError):  # OSError: a pipe or a huge file in its place
                 sidecar.unlink(missing_ok=True)
                 notice(f"{self.env.value}: removed {sidecar.name}, left damaged by an "
                        "interrupted write")
@@ -97,7 +118,7 @@ class StackFiles:
         locks = self.folder / "locks"
         for lock in locks.glob(f"*/{PULUMI_PROJECT}/{self.env.value}/*.json"):
             try:
-                holder = json.loads(lock.read_text())
+                holder = json.loads(read_regular(lock, MAX_SIDECAR_BYTES))
                 who = f"{holder['username']}@{holder['hostname']} (pid {holder['pid']}) " \
                       f"since {holder['timestamp']}"
                 pid = int(holder["pid"])
