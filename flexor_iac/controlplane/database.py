@@ -122,12 +122,12 @@ class SQLiteDatabase:
                 time.sleep(0.01)
 
     def execute(self, sql: LiteralString, args: Sequence[Any] = ()) -> Rows:
-        with self._lock:
+        with self._lock, self._writable():
             cursor = self._db.execute(sql, tuple(args))
             return Rows(cursor.fetchall(), cursor.rowcount, _names(cursor.description))
 
     def executemany(self, sql: LiteralString, rows: Iterable[Sequence[Any]]) -> None:
-        with self._lock:
+        with self._lock, self._writable():
             self._db.executemany(sql, rows)
 
     @contextmanager
@@ -137,9 +137,23 @@ class SQLiteDatabase:
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite ends one itself on a full disk
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            with self._writable():
+                self._db.execute("COMMIT")
+
+    @contextmanager
+    def _writable(self) -> Iterator[None]:
+        """A full disk (or one failing) is one line: the transaction is rolled back whole."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", "") not in ("SQLITE_FULL", "SQLITE_IOERR"):
+                raise
+            raise StateError(f"the control plane {self.path} could not be written ({error}): "
+                             "free space on its disk and run the command again (the control plane "
+                             "kept none of it)") from None
 
     def close(self) -> None:
         self._db.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac.controlplane.database import SQLiteDatabase
 from flexor_iac.core.constants import ExitCode
 from tests.helpers.cli import flexor_main
 
@@ -97,3 +98,29 @@ def test_what_holds_keys_and_runs_is_readable_by_its_owner_only(
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     for made in state.glob("control-plane.db*"):
         assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+
+
+def test_a_full_disk_under_the_control_plane_is_one_line_and_keeps_nothing(
+        project: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's SQLITE_FULL, as a full disk gives it (here: the file may grow no further)."""
+    assert _run(project, capsys, "sync", "--all")[0] == ExitCode.OK
+    database = project / ".flexor" / "control-plane.db"
+    with sqlite3.connect(database) as db:
+        before = db.execute("SELECT digest FROM snapshots").fetchall()
+    real = SQLiteDatabase._use_wal
+
+    def capped(self: SQLiteDatabase) -> None:
+        real(self)
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        self._db.execute(f"PRAGMA max_page_count={pages}")
+    monkeypatch.setattr(SQLiteDatabase, "_use_wal", capped)
+    (project / "vaults" / "company" / "rules" / "big.md").write_text("x" * 400_000)
+    code, err = _run(project, capsys, "sync", "--all")
+    assert code == ExitCode.FAILED and err.count("\n") == 1, err
+    assert err.startswith(f"error: the control plane {database} could not be written "
+                          "(database or disk is full)")
+    assert "internal error" not in err
+    monkeypatch.undo()
+    with sqlite3.connect(database) as db:  # the new snapshot was not half kept
+        assert db.execute("SELECT digest FROM snapshots").fetchall() == before
