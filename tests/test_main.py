@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import click
@@ -102,6 +104,22 @@ def test_policy_refusal_becomes_exit_3(monkeypatch: pytest.MonkeyPatch, project:
     monkeypatch.setattr("flexor_iac.commands.validate.run", refuse)
     assert cli_main.main(["validate", "--project-dir", str(project)]) == ExitCode.REFUSED
     assert capsys.readouterr().err.strip() == "error: refused: example"
+
+
+@pytest.mark.parametrize("code, said", [
+    (errno.ENOSPC, "No space left on device"), (errno.EDQUOT, "Disk quota exceeded"),
+    (errno.EROFS, "Read-only file system")], ids=["full", "quota", "read-only"])
+def test_a_disk_that_takes_no_more_is_one_line_not_a_crash(
+        monkeypatch: pytest.MonkeyPatch, project: Path, capsys: pytest.CaptureFixture[str],
+        code: int, said: str) -> None:
+    def full(*_args: object) -> int:
+        raise OSError(code, os.strerror(code), str(project / ".flexor" / "snapshots" / "x"))
+
+    monkeypatch.setattr("flexor_iac.commands.sync.run", full)
+    assert cli_main.main(["sync", "--all", "--project-dir", str(project)]) == ExitCode.FAILED
+    assert capsys.readouterr().err == (f"error: cannot write {project}/.flexor/snapshots/x "
+                                       f"({said}): make room, then run the command again\n")
+    assert not (project / ".flexor" / "logs").exists()  # no crash log: nothing unexpected
 
 
 def test_unexpected_error_is_exit_4_with_a_log(monkeypatch: pytest.MonkeyPatch, project: Path,

@@ -1,6 +1,7 @@
 """The one error boundary of the CLI: a FlexorError becomes one line and its exit code, a usage
-error exit 64, an interrupt 130, a damaged control plane one line (exit 1), anything unexpected
-exit 4 with the traceback in a crash log the message names."""
+error exit 64, an interrupt 130, a damaged control plane or a disk that takes no more (full,
+over quota, read-only) one line (exit 1), anything unexpected exit 4 with the traceback in a
+crash log the message names."""
 
 from __future__ import annotations
 
@@ -45,10 +46,21 @@ def run_group(group: click.Group, argv: list[str] | None = None) -> int:
     except FlexorError as error:
         console.error(str(error))
         return error.exit_code
+    except OSError as error:
+        if (full := failures.no_room(error)) is None:
+            return _crashed(console, error, given)
+        console.error(full)
+        return ExitCode.FAILED
     except Exception as error:
-        if (damage := failures.damaged_store(error, given.project_dir)) is not None:
-            console.error(damage)
-            return ExitCode.FAILED
-        log = failures.crash_log(error, given.project_dir)
-        console.error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
-        return ExitCode.INTERNAL
+        return _crashed(console, error, given)
+
+
+def _crashed(console: Console, error: Exception, given: Settings) -> int:
+    """A damaged control plane found mid-command is one line; anything else unexpected is
+    exit 4 with its traceback in a crash log."""
+    if (damage := failures.damaged_store(error, given.project_dir)) is not None:
+        console.error(damage)
+        return ExitCode.FAILED
+    log = failures.crash_log(error, given.project_dir)
+    console.error(f"internal error: {type(error).__name__}: {error} (traceback in {log})")
+    return ExitCode.INTERNAL

@@ -3,6 +3,7 @@ damaged control plane found mid-command, and the crash log of anything unexpecte
 
 from __future__ import annotations
 
+import errno
 import sys
 import tempfile
 import time
@@ -29,6 +30,18 @@ def crash_log(error: BaseException, project_dir: Path | None) -> Path:
     target = folder / name
     target.write_text(scrub("".join(traceback.format_exception(error))))
     return target
+
+
+# A disk that takes no more: the command stops where it was, as a failed one.
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def no_room(error: OSError) -> str | None:
+    """The one line for a write the disk refused (None: another OS error, unexpected)."""
+    if error.errno not in NO_ROOM:
+        return None
+    where = f" {error.filename}" if error.filename else ""
+    return f"cannot write{where} ({error.strerror}): make room, then run the command again"
 
 
 def damaged_store(error: Exception, project_dir: Path | None) -> str | None:
