@@ -149,8 +149,9 @@ class SQLiteDatabase:
         try:
             yield
         except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorname", "") not in ("SQLITE_FULL", "SQLITE_IOERR"):
-                raise
+            if not getattr(error, "sqlite_errorname", "").startswith(("SQLITE_FULL",
+                                                                       "SQLITE_IOERR")):
+                raise  # (IOERR comes in extended forms: SQLITE_IOERR_WRITE, …)
             raise StateError(f"the control plane {self.path} could not be written ({error}): "
                              "free space on its disk and run the command again (the control plane "
                              "kept none of it)") from None
