@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flexor_iac.controlplane.location import named_file
 from flexor_iac.core.errors import StateError
-from flexor_iac.core.workspace import private_dir
+from flexor_iac.core.workspace import ProjectPaths, private_dir
 from flexor_iac.project.files import kind_of
 
 VARIABLE = "FLEXOR_CONTROL_PLANE"
@@ -58,6 +58,11 @@ def _missing(path: Path) -> str:
     if named_file():
         return (f"there is no control plane at {named(path)}: check the path; `flexor sync`, "
                 "`deploy` or `keys create` make a new one")
+    stacks = ProjectPaths(path.parent.parent).backend_dir / ".pulumi" / "stacks"
+    if stacks.is_dir() and any(stacks.rglob("*.json")):
+        return (f"there is no control plane at {path}, though this clone deployed (its Pulumi "
+                "state says so): it was lost; `flexor deploy --refresh --env E` rebuilds what "
+                "is deployed in a new one")
     return (f"there is no control plane at {path} yet: nothing was synced or deployed from "
             "this clone (in team mode, set FLEXOR_DATABASE_URL)")
 

@@ -144,7 +144,10 @@ def test_losing_the_control_plane_is_repaired_by_refresh(project: Path) -> None:
     database = project / ".flexor" / "control-plane.db"
     for leftover in database.parent.glob("control-plane.db*"):
         leftover.unlink()
-    assert "Agents: 0 active" in flexor_ok(project, "status", "--env", "staging").stdout
+    lost = flexor(project, "status", "--env", "staging")  # says so, and makes nothing
+    assert lost.returncode == ExitCode.FAILED
+    assert "it was lost; `flexor deploy --refresh --env E` rebuilds" in lost.stderr
+    assert not database.exists()
     repaired = flexor_ok(project, "deploy", "--env", "staging", "--refresh", "--yes")
     assert "Deployed to staging: 3 update." in repaired.stdout
     status = flexor_ok(project, "status", "--env", "staging").stdout
