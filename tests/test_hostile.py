@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import resource
+import shutil
 import signal
 import stat
 from collections.abc import Iterator
@@ -43,9 +45,10 @@ import pytest
 from flexor_iac import main as cli_main
 from flexor_iac.controlplane.location import DB_NAME
 from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.core.constants import STATE_DIR_NAME, ExitCode
-from flexor_iac.core.workspace import ProjectPaths, private_dir
-from tests.conftest import GUARD
+from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
+from tests.conftest import DEMO_FILES, EXAMPLE_FILES, GUARD, REPO, WriteGuard, unsalted
 
 HANG_SECONDS = 20
 DOCUMENTED = frozenset({ExitCode.OK, 1, 2, 3, ExitCode.USAGE})
@@ -61,12 +64,8 @@ STRINGS = {
     "huge": "x" * 200_000,
     "undecoded": "feed\udcff",
     "nul": "feed\x00monitor",
-    "newline": "feed\nmonitor",
-    "escape": "\x1b[2J\x1b[31mred",
-    "dash": "-",
-    "traversal": "../../../../etc/passwd",
-    "sql": "x'; DROP TABLE runs; --",
-    "bidi": "feed\u202emonitor",
+    "control": "feed\nmonitor\x1b[2J\x1b[31m\u202e",
+    "injection": "../../../etc/passwd'; DROP TABLE runs; --",
 }
 NUMBERS = {
     "negative": "-1", "zero": "0", "overflow": "99999999999999999999999999",
@@ -179,9 +178,95 @@ def _project_dir_cases() -> Iterator[Case]:
                        project_dir=False)
 
 
+# Environment variables flexor reads (grep os.environ in flexor_iac), with the hostile values
+# each is given, and the verbs each is tried with: none starts the engine (a deploy is refused
+# before it: the example's vault was never synced).
+TEXT = {"empty": "", "garbage": "garbage \x1b[31m\u202e", "undecoded": "\udcff",
+        "huge": "x" * 100_000}
+FILES = {kind: f"{{{kind}}}" for kind in ("dev-null", "dev-zero", "fifo", "directory",
+                                           "missing", "loop", "sparse", "garbage")}
+# Only loopback addresses; port 1 is closed: a connection must fail at once, not hang.
+URLS = {"closed-port": "postgresql://flexor:secret@127.0.0.1:1/flexor",
+        "no-database": "postgresql://127.0.0.1:1", "other-scheme": "mysql://127.0.0.1:1/x",
+        "http": "http://127.0.0.1:1/", "not-a-url": "not a url at all",
+        "file-url": "file:///dev/zero"}
+VARIABLES: dict[str, dict[str, str]] = {
+    "FLEXOR_CONTROL_PLANE": {**TEXT, **FILES},
+    "FLEXOR_DATABASE_URL": {**TEXT, **URLS},
+    "FLEXOR_API_KEY": TEXT,
+    "FLEXOR_PROJECT_DIR": {**TEXT, **FILES},
+    "FLEXOR_ENV": TEXT,
+    "FLEXOR_ACTOR": TEXT,
+    "PULUMI_CONFIG_PASSPHRASE": TEXT,
+    "PULUMI_CONFIG_PASSPHRASE_FILE": {**TEXT, **FILES},
+    "PULUMI_BACKEND_URL": {**TEXT, **URLS},
+    "FLEXOR_PULUMI_BIN": {**TEXT, **FILES},
+    "FLEXOR_TOOLS_CACHE": FILES,
+    "XDG_CACHE_HOME": FILES,
+    "HOME": FILES,
+    "NO_COLOR": TEXT,
+    "TERM": TEXT,
+    "PGSSLMODE": TEXT,
+}
+ENV_VERBS = (("keys", "list"), ("agents", "list", "--env", "staging"),
+             ("sync", "--dry-run", "--all"), ("deploy", "--env", "staging"))
+
+
+def _env_cases() -> Iterator[Case]:
+    for variable, values in VARIABLES.items():
+        for kind, value in values.items():
+            for verb in ENV_VERBS:
+                bare = tuple(a for a in verb if a not in ("--env", "staging"))
+                if variable == "FLEXOR_ENV" and bare == verb:
+                    continue  # the verb takes no --env
+                argv = bare if variable == "FLEXOR_ENV" else verb
+                yield Case(f"env/{variable}/{kind}/{'-'.join(bare)}", argv,
+                           env=((variable, value),),
+                           project_dir=variable != "FLEXOR_PROJECT_DIR")
+
+
+# Every kind of file a project holds (and the control plane's), made hostile, for the verbs
+# that read it without the engine.
+DAMAGE = ("empty", "garbage", "not-utf8", "nul", "bom-tabs", "deep", "alias-bomb", "list",
+          "scalar", "long-line", "sparse", "fifo", "directory", "loop", "dev-zero", "dangling",
+          "missing")
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.staging.yaml", "agents/feed-monitor.yaml",
+                 "agents/new.yaml", "vaults/company/vault.json",
+                 "vaults/company/skills/data-freshness-check.yaml",
+                 "vaults/company/rules/notification-routing.md")
+FILE_VERBS = (("validate",), ("deploy", "--env", "staging", "--dry-run"))
+STORE_VERBS = (("keys", "list"), ("agents", "list", "--env", "staging"),
+               ("deploy", "--env", "staging"))
+
+
+# A defect left open: deploy opens (and so makes) the control plane before it finds that no
+# vault was ever synced; without one (or with the empty file flexor itself would make), the
+# refused deploy leaves a new control plane behind.
+MAKES_CONTROL_PLANE = pytest.mark.xfail(
+    strict=True, reason="defect: a deploy refused for an unsynced vault has made the control "
+                        "plane first (commands/deploy.py opens it with create=True before "
+                        "deployment.view checks the snapshots)")
+
+
+def _file_cases() -> Iterator[Case]:
+    for target, verbs in ([(f, FILE_VERBS) for f in PROJECT_FILES]
+                          + [(f".flexor/{DB_NAME}", STORE_VERBS)]):
+        for kind in DAMAGE:
+            if kind == "missing" and target == "agents/new.yaml":
+                continue
+            for verb in verbs:
+                marks = (MAKES_CONTROL_PLANE,) if (
+                    target.endswith(DB_NAME) and kind in ("missing", "empty")
+                    and verb[0] == "deploy") else ()
+                yield Case(f"file/{target}/{kind}/{'-'.join(verb)}", verb,
+                           damage=(target, kind), marks=marks)
+
+
 CASES = [
     *[case for path, command in COMMANDS.items() for case in _verb_cases(path, command)],
     *_project_dir_cases(),
+    *_env_cases(),
+    *_file_cases(),
 ]
 
 
@@ -277,6 +362,39 @@ def _bounded() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, limits)
 
 
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9))
+CONTENT = {
+    "empty": b"", "garbage": bytes(range(256)) * 64, "not-utf8": b"name: feed\xff\xfe\n",
+    "nul": b"name: feed\x00monitor\n", "bom-tabs": b"\xef\xbb\xbf\tname:\t[\n",
+    "deep": b"[" * 100_000, "alias-bomb": ALIAS_BOMB.encode(), "list": b"- 1\n- 2\n",
+    "scalar": b"42\n", "long-line": b"description: " + b"x" * (4 << 20) + b"\n",
+}
+
+
+def _damage(project: Path, target: str, kind: str) -> None:
+    """Make the project's `target` file hostile: its content, or what it is."""
+    path = project / target
+    if kind in CONTENT:
+        path.write_bytes(CONTENT[kind])
+        return
+    if path.exists():
+        path.unlink()
+    if kind == "sparse":
+        with open(path, "wb") as sparse:
+            sparse.truncate(SPARSE_SIZE)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "loop":
+        os.symlink(path, path)
+    elif kind == "dev-zero":
+        os.symlink("/dev/zero", path)
+    elif kind == "dangling":
+        os.symlink(project / "gone", path)
+
+
 def _apply_env(case: Case, monkeypatch: pytest.MonkeyPatch, scratch: Path) -> None:
     for name, value in case.env:
         if value is None:
@@ -288,40 +406,90 @@ def _apply_env(case: Case, monkeypatch: pytest.MonkeyPatch, scratch: Path) -> No
             monkeypatch.setenv(name, filled)
 
 
+# validate's refusal is its report: one diagnostic a line (the count goes to stdout).
+DIAGNOSTIC = re.compile(r"[^:\s][^:]*:\d+:\d+: (error|warning): .+ \[[a-z0-9-]+\]")
+
+
+def _refusal(last: str) -> bool:
+    """How a refusal ends: one `error: …` line, or (validate, deploy) a diagnostic."""
+    return last.startswith("error: ") or DIAGNOSTIC.fullmatch(last) is not None
+
+
+class Shared:
+    """One copy of the example project (with an empty control plane, as after a first
+    `flexor sync`) that the cases of a test process share: a case that changes it (a damaged
+    file, a verb that succeeded and wrote) gets it copied afresh from the template afterwards.
+    Copying a project per case would cost most of the corpus's time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.template = folder / "template"
+        self.root = folder / "project"
+        self.template.mkdir()
+        for name in EXAMPLE_FILES:
+            source = REPO / name
+            if source.is_dir():
+                shutil.copytree(source, self.template / name,
+                                ignore=shutil.ignore_patterns(*DEMO_FILES))
+            else:
+                (self.template / name).write_text(unsalted(source.read_text()))
+        (self.template / PROGRAM_FILE).write_text(PROGRAM_TEXT)
+        pulumi_yaml = self.template / "Pulumi.yaml"
+        pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
+            "main: flexor_iac/program.py", f"main: {PROGRAM_FILE}"))
+        ControlPlane.of(ProjectPaths(self.template)).close()
+        self.restore()
+
+    def restore(self) -> None:
+        """The project as the template has it."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.copytree(self.template, self.root, symlinks=True)
+        self.baseline = _snapshot(self.root)
+
+
 @pytest.fixture(scope="module")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """An empty control plane's file, made once: each case's project starts with a copy (as
-    after a first `flexor sync`), so a verb that writes finds one and makes none."""
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """The project the cases share (made once per test process)."""
     active, GUARD.active = GUARD.active, False
     try:
-        root = tmp_path_factory.mktemp("control-plane")
-        (root / "Pulumi.yaml").write_text("name: flexor\n")
-        ControlPlane.of(ProjectPaths(root)).close()
-        return (root / STATE_DIR_NAME / DB_NAME).read_bytes()
+        return Shared(tmp_path_factory.mktemp("hostile-project"))
     finally:
         GUARD.active = active
 
 
+@pytest.fixture
+def hostile_project(shared: Shared, write_guard: WriteGuard) -> Iterator[Path]:
+    """The shared project, writable by this case, as the template has it after the case."""
+    write_guard.allowed.append(shared.root)
+    yield shared.root
+    if _snapshot(shared.root) != shared.baseline:
+        active, GUARD.active = GUARD.active, False
+        try:
+            shared.restore()
+        finally:
+            GUARD.active = active
+
+
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=c.marks) for c in CASES])
-def test_hostile(case: Case, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                 capsys: pytest.CaptureFixture[str], control_plane: bytes) -> None:
+def test_hostile(case: Case, hostile_project: Path, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    project = hostile_project
     scratch = tmp_path / "hostile"
     scratch.mkdir()
-    private_dir(project / STATE_DIR_NAME)
-    (project / STATE_DIR_NAME / DB_NAME).write_bytes(control_plane)
     monkeypatch.chdir(scratch)  # never the checkout: it holds a Pulumi.yaml of its own
     _apply_env(case, monkeypatch, scratch)
     argv = _argv(case, project, scratch)
+    if case.damage is not None:
+        _damage(project, *case.damage)
     before = _snapshot(project)
     with _bounded():
         code = cli_main.main(argv)
     out, err = capsys.readouterr()
     assert code in DOCUMENTED, f"exit {code}: {err}"
     assert "Traceback" not in err + out and "internal error" not in err, err
+    assert "\x1b" not in err, "a terminal escape sequence reached stderr unescaped"
     if code != ExitCode.OK:
         lines = err.strip().splitlines()
-        assert lines and lines[-1].startswith("error: "), f"exit {code}, stderr: {err!r}"
-        assert "\n" not in lines[-1]
+        assert lines and _refusal(lines[-1]), f"exit {code}, stderr: {err!r}"
         after = _snapshot(project)
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         assert not changed, f"the refused command changed {changed}: {err}"
