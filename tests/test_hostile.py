@@ -76,6 +76,17 @@ DURATIONS = {
     "bare": "5", "nan": "nans", "inf": "infm", "empty": "", "float": "1e308s",
     "iso": "P1D", "words": "yesterday", "undecoded": "5\udcffm",
 }
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9))
+CONTENT = {
+    "empty": b"", "garbage": bytes(range(256)) * 64, "not-utf8": b"name: feed\xff\xfe\n",
+    "nul": b"name: feed\x00monitor\n", "bom-tabs": b"\xef\xbb\xbf\tname:\t[\n",
+    "deep": b"[" * 100_000, "alias-bomb": ALIAS_BOMB.encode(), "list": b"- 1\n- 2\n",
+    "scalar": b"42\n", "long-line": b"description: " + b"x" * (4 << 20) + b"\n",
+    "deep-json": b'{"a":' * 100_000, "json-numbers": b'{"version": 1e999999, "n": -0}',
+}
+
+
 PATHS = ("missing", "directory", "dev-null", "dev-zero", "dev-full", "fifo", "loop", "sparse",
          "empty-file", "garbage", "nul", "undecoded", "huge-name", "dangling")
 # Options whose value is a moment or a length of time (parsed by flexor, not click).
@@ -133,7 +144,8 @@ def _base(command: click.Command, leave_out: str | None = None) -> list[str]:
 
 def _hostile_values(param: click.Parameter) -> dict[str, str]:
     if isinstance(param.type, click.Path):
-        return {kind: f"{{{kind}}}" for kind in PATHS}
+        return {**{kind: f"{{{kind}}}" for kind in PATHS},
+                **{f"content-{kind}": f"{{content-{kind}}}" for kind in CONTENT}}
     if isinstance(param.type, click.types.IntParamType):
         return NUMBERS
     if isinstance(param.type, click.Choice):
@@ -149,6 +161,7 @@ def _verb_cases(path: tuple[str, ...], command: click.Command) -> Iterator[Case]
     yield Case(f"{verb}/unknown-flag", (*path, *_base(command), "--bogus"))
     yield Case(f"{verb}/undecoded-flag", (*path, *_base(command), "--\udcff"))
     yield Case(f"{verb}/extra-argument", (*path, *_base(command), "extra", "more"))
+    yield Case(f"{verb}/json-unknown-flag", (*path, *_base(command), "--json", "--bogus"))
     for param in command.params:
         if param.name in GLOBAL or param.name is None:
             continue
@@ -311,7 +324,9 @@ class Hang(BaseException):
 def _realise(token: str, scratch: Path) -> str:
     """The hostile path a {token} stands for, made in `scratch`."""
     target = scratch / token
-    if token == "missing":
+    if token.startswith("content-"):
+        target.write_bytes(CONTENT[token.removeprefix("content-")])
+    elif token == "missing":
         return str(target / "nowhere.yaml")
     if token == "directory":
         target.mkdir(exist_ok=True)
@@ -377,31 +392,21 @@ def _snapshot(root: Path) -> dict[str, Entry]:
 
 
 @contextmanager
-def _bounded() -> Iterator[None]:
-    """The case must end within HANG_SECONDS and within HEADROOM more address space."""
+def _bounded(seconds: int = HANG_SECONDS) -> Iterator[None]:
+    """The case must end within `seconds` and within HEADROOM more address space."""
     def alarm(_signum: int, _frame: FrameType | None) -> None:
-        raise Hang(f"did not finish within {HANG_SECONDS} s")
+        raise Hang(f"did not finish within {seconds} s")
     mapped = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     limits = resource.getrlimit(resource.RLIMIT_AS)
     previous = signal.signal(signal.SIGALRM, alarm)
     resource.setrlimit(resource.RLIMIT_AS, (mapped + HEADROOM, limits[1]))
-    signal.alarm(HANG_SECONDS)
+    signal.alarm(seconds)
     try:
         yield
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         resource.setrlimit(resource.RLIMIT_AS, limits)
-
-
-ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9))
-CONTENT = {
-    "empty": b"", "garbage": bytes(range(256)) * 64, "not-utf8": b"name: feed\xff\xfe\n",
-    "nul": b"name: feed\x00monitor\n", "bom-tabs": b"\xef\xbb\xbf\tname:\t[\n",
-    "deep": b"[" * 100_000, "alias-bomb": ALIAS_BOMB.encode(), "list": b"- 1\n- 2\n",
-    "scalar": b"42\n", "long-line": b"description: " + b"x" * (4 << 20) + b"\n",
-}
 
 
 def _damage(project: Path, target: str, kind: str) -> None:
@@ -535,3 +540,15 @@ def test_hostile(case: Case, hostile_project: Path, tmp_path: Path,
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 400
     assert len({case.name for case in CASES}) == len(CASES), "case names are unique"
+
+
+def test_a_case_that_blocks_fails_instead_of_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(Hang), _bounded(seconds=1):
+        fifo.read_bytes()  # no writer: blocks until the alarm
+
+
+def test_a_case_that_reads_without_limit_fails() -> None:
+    with pytest.raises(MemoryError), _bounded():
+        bytearray(2 * HEADROOM)
