@@ -226,7 +226,20 @@ ENV_VERBS = (("keys", "list"), ("agents", "list", "--env", "staging"),
              ("sync", "--dry-run", "--all"), ("deploy", "--env", "staging"))
 
 
+# The verbs that go on to the engine, with the variables that name the control plane: each
+# opens it first, so a hostile one is refused before a `pulumi` process starts.
+ENGINE_VERBS = (("status", "--env", "staging"), ("history", "--env", "staging"),
+                ("rollback", "--env", "staging", "--agent", "feed-monitor"))
+STORE_VARIABLES = ("FLEXOR_CONTROL_PLANE", "FLEXOR_DATABASE_URL")
+
+
 def _env_cases() -> Iterator[Case]:
+    for variable in STORE_VARIABLES:
+        for kind, value in VARIABLES[variable].items():
+            if kind == "empty":  # unset, in effect: the project's own control plane
+                continue
+            for verb in ENGINE_VERBS:
+                yield Case(f"env/{variable}/{kind}/{verb[0]}", verb, env=((variable, value),))
     for variable, values in VARIABLES.items():
         for kind, value in values.items():
             for verb in ENV_VERBS:
