@@ -1,27 +1,42 @@
 """The hostile corpus (issue 25): every verb, every option, every environment variable flexor
 reads and every file kind of a project, given hostile input, in process.
 
-The corpus counted by `test_the_corpus_is_large_enough` is this module's own cases (CASES): it
-does not count tests/project/corpus/, whose bad project files tests/project/test_corpus.py checks
-diagnostic by diagnostic. The cases are generated from the click commands themselves, so a new
-verb or option joins the corpus without an edit here.
+The corpus counted by `test_the_corpus_is_large_enough` is this module's own cases (CASES,
+about 1,900): it does not count tests/project/corpus/, whose bad project files
+tests/project/test_corpus.py checks diagnostic by diagnostic. The cases are generated from the
+click commands themselves, so a new verb or option joins the corpus without an edit here:
 
-Each case runs `flexor` in this process, in a copy of the example project, and asserts:
+* every verb, every parameter of it, hostile values for its type (text: empty, 200 kB, non-UTF-8,
+  NUL, control characters; numbers; durations; choices; paths: /dev/null, /dev/zero, /dev/full,
+  a FIFO, a folder, a symlink loop, a dangling link, a 2 GiB sparse file, a name too long, files
+  of hostile content), plus unknown flags, extra arguments, a flag given a value, --json;
+* the same, briefly, in a fresh clone (no .flexor/ yet);
+* --project-dir and every environment variable flexor reads, given hostile values (files, URLs to a
+  closed loopback port, garbage), on verbs that read it; the control-plane variables on every
+  verb;
+* every file kind of a project (Pulumi.yaml, a stack file, agent files, vault.json, skills, a
+  vault's rules, the control plane) made hostile, for the verbs that read it without the engine.
+
+Each case runs `flexor` in this process, in the example project (one copy per test process,
+restored when a case changes it), and asserts:
 
 * the exit code is a documented one other than 4 (0, 1, 2, 3 or 64);
-* nothing on stderr says "Traceback" or "internal error";
-* a refusal (any non-zero exit) ends with one `error: …` line on stderr (a verb may print its
-  diagnostics above it);
+* nothing on stderr says "Traceback" or "internal error", and no escape sequence reaches it;
+* a refusal (any non-zero exit) ends with one `error: …` line on stderr, or (validate, deploy)
+  with a diagnostic line `path:line:col: error: … [rule]`;
 * a refusal changed nothing in the project, .flexor/ included (each entry's kind, size,
-  mtime and content). The parse cache (.flexor/cache/) is left out: it holds what a file
-  parsed to, keyed by its content, whatever the verb then decides;
+  mtime and content; a folder's mtime is not compared: SQLite's journal comes and goes), and
+  made nothing in the folder it was run from. Left out: the parse cache (.flexor/cache/, what
+  a file parsed to, keyed by its content, whatever the verb then decides) and the lock files
+  (.flexor/locks/, flock's empty meeting points, made on first use and never removed);
 * it ends within HANG_SECONDS (a FIFO, a closed port, /dev/zero must not block: an alarm fails
   the case) and reads within its limits: the address space is capped for the case, so a read
   of a 2 GiB sparse file or of /dev/zero fails with MemoryError (an internal error) instead of
   succeeding slowly.
 
 No case starts the engine or any other process (the process guard of tests/conftest.py would
-fail it): each combination is refused, or done, before a `pulumi` process would start.
+fail it): each combination is refused, or done, before a `pulumi` process would start. Defects
+left open are xfail(strict=True) cases (MAKES_IT_FIRST).
 """
 
 from __future__ import annotations
