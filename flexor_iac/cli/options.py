@@ -19,16 +19,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 # How Python hands over command-line bytes that are not UTF-8 (surrogate escapes, b"\xff" →
 # "\udcff"): text no database, file or terminal of ours can take.
 _UNDECODED = re.compile("[\ud800-\udfff]")
+# A NUL cannot come from a shell, but main(argv) may pass one, and no file name takes it.
+_NUL = re.compile("\x00")
 
 
-def _undecoded(value: Any) -> bool:
+def _undecoded(value: Any, pattern: re.Pattern[str] = _UNDECODED) -> bool:
     values = value if isinstance(value, list | tuple) else (value,)
-    return any(isinstance(each, str) and _UNDECODED.search(each) for each in values)
+    return any(isinstance(each, str) and pattern.search(each) for each in values)
 
 
-def _named(ctx: click.Context, args: list[str]) -> tuple[str, click.Context]:
-    """The option or argument ("'--agent'", "'AGENT'") the first undecoded value in `args`
-    belongs to, and the context of its command: the parsers alone read them, nothing runs."""
+def _with_nul(value: Any) -> bool:
+    return _undecoded(value, _NUL)
+
+
+def _named(ctx: click.Context, args: list[str],
+           bad: Callable[[Any], bool] = _undecoded) -> tuple[str, click.Context]:
+    """The option or argument ("'--agent'", "'AGENT'") the first `bad` (undecoded) value in
+    `args` belongs to, and the context of its command: the parsers alone read them, nothing
+    runs."""
     command, here = ctx.command, ctx
     while True:
         try:
@@ -36,11 +44,11 @@ def _named(ctx: click.Context, args: list[str]) -> tuple[str, click.Context]:
         except click.UsageError:  # an unknown option (its own name undecoded, say)
             return "an option", here
         for param in order:
-            if param.name is not None and _undecoded(opts.get(param.name)):
+            if param.name is not None and bad(opts.get(param.name)):
                 return param.get_error_hint(here), here
         if not isinstance(command, click.Group) or not args:
             return "an argument", here
-        if _undecoded(args[0]):
+        if bad(args[0]):
             return "'COMMAND'", here
         if (sub := command.get_command(here, args[0])) is None:
             return "an argument", here
@@ -56,6 +64,9 @@ class FlexorGroup(click.Group):
         if not ctx.resilient_parsing and any(map(_undecoded, args)):
             name, where = _named(ctx, list(args))
             raise click.UsageError(f"Invalid value for {name}: not valid UTF-8 text", where)
+        if not ctx.resilient_parsing and any(map(_with_nul, args)):
+            name, where = _named(ctx, list(args), _with_nul)
+            raise click.UsageError(f"Invalid value for {name}: a NUL character", where)
         return super().parse_args(ctx, args)
 
 
@@ -123,11 +134,44 @@ def env_filter_option(help_text: str) -> Callable[[F], F]:
                         type=click.Choice(ENVIRONMENT_NAMES), help=help_text)
 
 
+# The longest name the verbs that check names take: longer than any agent's, short enough for
+# a file name (NAME_MAX) and a line of output.
+MAX_NAME = 255
+
+
+def _named_like(kind: str, pattern: str, example: str) -> Callable[
+        [click.Context, click.Parameter, str | None], str | None]:
+    def check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and (len(value) > MAX_NAME or not re.fullmatch(pattern, value)):
+            shown = value if len(value) <= 40 else f"{value[:40]}… ({len(value)} characters)"
+            raise click.BadParameter(f"{shown!r} is not {kind} ({example})")
+        return value
+    return check
+
+
+def agent_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An agent's name as an agent file may give it (the verbs that start the engine check it
+    first: a name no agent has is refused before a `pulumi` process starts)."""
+    from flexor_iac.project.models import KEBAB_PATTERN
+
+    return _named_like("an agent's name", KEBAB_PATTERN,
+                       "lowercase letters, digits and hyphens")(ctx, param, value)
+
+
+def version_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A version as an agent file may give it."""
+    from flexor_iac.project.models import VERSION_PATTERN
+
+    return _named_like("a version", VERSION_PATTERN, "such as 1.2")(ctx, param, value)
+
+
 def agent_option(help_text: str, required: bool = False,
-                 multiple: bool = False) -> Callable[[F], F]:
-    """`--agent NAME` (repeatable when `multiple`: the verb receives `agents`)."""
+                 multiple: bool = False, checked: bool = False) -> Callable[[F], F]:
+    """`--agent NAME` (repeatable when `multiple`: the verb receives `agents`); `checked`: a
+    value that is no agent's name is a usage error."""
     return click.option("--agent", "agents" if multiple else "agent", required=required,
-                        multiple=multiple, metavar="NAME", help=help_text)
+                        multiple=multiple, metavar="NAME", help=help_text,
+                        callback=agent_name if checked else None)
 
 
 def dry_run_option(help_text: str = "Show the plan and stop; changes nothing.") -> Callable[

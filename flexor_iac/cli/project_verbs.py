@@ -17,6 +17,7 @@ from flexor_iac.cli.options import (
     global_options,
     lock_timeout_option,
     settings,
+    version_name,
     yes_option,
 )
 from flexor_iac.core.constants import Environment
@@ -175,8 +176,8 @@ def init(directory: Path, vault: str) -> int:
 @click.command()
 @global_options
 @env_option
-@agent_option("The agent to roll back.", required=True)
-@click.option("--version", "version", metavar="V",
+@agent_option("The agent to roll back.", required=True, checked=True)
+@click.option("--version", "version", metavar="V", callback=version_name,
               help="A retained version (default: the one before the current one).")
 @dry_run_option()
 @yes_option
@@ -205,7 +206,7 @@ def rollback(env: Environment, agent: str, version: str | None, dry_run: bool, y
 @click.command()
 @global_options
 @env_option
-@agent_option("Only this agent's updates and versions.")
+@agent_option("Only this agent's updates and versions.", checked=True)
 def history(env: Environment, agent: str | None) -> int:
     """Show an environment's deployments and each agent's retained versions.
 

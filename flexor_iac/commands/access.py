@@ -29,15 +29,19 @@ def _granter(store: ControlPlane, paths: ProjectPaths, verb: str, vault: str) ->
     return principal.user
 
 
-def _check_names(paths: ProjectPaths, store: ControlPlane, user: str, vault: str | None,
-                 new_user: bool) -> None:
-    """Refuse a vault the project does not have, and a user flexor has not seen whose name is
-    close to one it has (a typo), unless `new_user` says it is meant."""
+def _check_vault(paths: ProjectPaths, vault: str | None) -> None:
+    """Refuse a vault the project does not have (before the control plane is opened: a
+    refused grant makes none)."""
     if vault is not None:
         project, _ = load_project(paths.root, cache="read")
         vaults = {v.config.name for v in project.vaults} | set(project.invalid_vaults)
         if vault not in vaults:
             raise UsageError(f"--vault: {unknown_name(vault, vaults, 'vault of this project')}")
+
+
+def _check_names(store: ControlPlane, user: str, new_user: bool) -> None:
+    """Refuse a user flexor has not seen whose name is close to one it has (a typo), unless
+    `new_user` says it is meant."""
     api_keys = store.keys()
     known = {g.user for g in store.grants()} | {k.user for k in api_keys}
     if new_user or user in known:
@@ -51,9 +55,10 @@ def grant(paths: ProjectPaths, user: str, role: str, vault: str | None,
           console: Console, new_user: bool = False) -> int:
     """Give `user` `role` on `vault` (every vault without one)."""
     target = vault or ALL_VAULTS
+    _check_vault(paths, vault)
     with ControlPlane.of(paths, say=console.progress) as store:
         by = _granter(store, paths, "access grant", target)
-        _check_names(paths, store, user, vault, new_user)
+        _check_names(store, user, new_user)
         store.grant(Grant(user, target, role, clock.now(), by))
     where = f"vault {vault}" if vault else "every vault"
     console.document({"user": user, "role": role, "vault": target})

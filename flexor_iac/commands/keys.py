@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from tabulate import tabulate
 
 from flexor_iac.access import keys
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.access import ALL_VAULTS, Grant, StoredKey
+from flexor_iac.controlplane.location import locate
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
+
+FIRST_KEY = ("the first key must have scope admin: it switches access control on, and "
+             "managing keys afterwards needs it")
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,14 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
         raise UsageError(f"unknown scope {', '.join(unknown)}; scopes are "
                          f"{', '.join(keys.SCOPES)}")
     now = clock.now()
+    located = locate(paths.root)
+    if isinstance(located, Path) and not os.path.lexists(located) and \
+            "admin" not in request.scopes:  # no control plane, no key: refused, none made
+        raise UsageError(FIRST_KEY)
     with ControlPlane.of(paths, say=console.progress) as store:
         bootstrap = not store.has_keys()
         if bootstrap and "admin" not in request.scopes:
-            raise UsageError("the first key must have scope admin: it switches access control "
-                             "on, and managing keys afterwards needs it")
+            raise UsageError(FIRST_KEY)
         maker = _owner_gate(store, paths, "keys create") or request.user
         gate = Gate(paths.root, store)
         # read before anything is written: an invalid stack file refuses the bootstrap whole

@@ -45,13 +45,13 @@ def _read(source: Path | None) -> CatalogData:
 
 def run(paths: ProjectPaths, env: Environment, source: Path | None, console: Console) -> int:
     """Replace the environment's catalog with `source` (default: the built-in demo data)."""
+    data = _read(source)  # first: data that cannot be loaded changes nothing, makes nothing
     with ControlPlane.of(paths) as store:
         Gate(paths.root, store).require("plexifact load", env)
         uri = environment_catalog(paths, env, store)
         if uri is None:
             raise FlexorError(f"{env} has no PlexiFact catalog (set flexor:catalog in "
                               f"Pulumi.{env}.yaml)")
-        data = _read(source)
         try:
             where = load(paths.state_dir, uri, data, clock.now(), store)
         except PlexiFactError as error:

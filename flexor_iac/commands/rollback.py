@@ -74,7 +74,9 @@ def run(paths: ProjectPaths, request: RollbackRequest, console: Console,
 
 def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
               confirm: Callable[[str], bool]) -> int:
-    with ControlPlane.of(paths) as store:
+    # Never a new control plane: one without keys would let anyone roll back (a mistyped
+    # FLEXOR_CONTROL_PLANE), and a clone that deployed nothing has nothing to roll back.
+    with ControlPlane.of(paths, create=False) as store:
         gate = Gate(paths.root, store)
         principal = gate.require("rollback --dry-run" if request.dry_run else "rollback",
                                  request.env)
@@ -110,7 +112,8 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
         console.error("rollback cancelled; nothing was applied")
         return ExitCode.FAILED
     plan_file.check_current(shown, basis(), "rollback")
-    with ControlPlane.of(paths) as store, recovery.journal(store, request.env, targeted=True):
+    with ControlPlane.of(paths, create=False) as store, \
+            recovery.journal(store, request.env, targeted=True):
         session.up([agent.urn], message=f"flexor rollback --env {request.env.value}: "
                    f"{agent.name} {agent.inputs['version']} → {target['version']}")
     console.document({**plans.to_json(plan), "applied": True})

@@ -4,6 +4,7 @@ stopped (flexor_iac/serve/)."""
 from __future__ import annotations
 
 from contextlib import nullcontext
+from pathlib import Path
 
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.location import team_database
@@ -20,9 +21,11 @@ from flexor_iac.serve.service import ServeOptions, Service
 def run(paths: ProjectPaths, options: ServeOptions, console: Console) -> int:
     """Serve until SIGTERM or Ctrl-C; exit 0 after a clean stop."""
     env = options.environment.value
-    where = str(locate(paths.root))
+    located = locate(paths.root)
+    where = str(located)
     url = team_database(paths.root)
-    with ControlPlane(where) as store:
+    # A clone with no control plane has deployed nothing: refused without making one.
+    with ControlPlane(where, create=not isinstance(located, Path)) as store:
         Gate(paths.root, store).require("serve", options.environment)
         if store.environment(env) is None:
             raise FlexorError(f"nothing is deployed to {env}: run `flexor deploy --env {env}` "

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.project.diagnostics import has_errors, report
@@ -31,8 +32,15 @@ def _selected(paths: ProjectPaths, request: ValidateRequest) -> set[str] | None:
     """Project-relative path prefixes to report on (None: everything)."""
     if not request.paths:
         return None
-    return {Path(p).resolve().relative_to(paths.root).as_posix().rstrip(".") for p in
-            request.paths}
+    return {_inside(paths, Path(p)).as_posix().rstrip(".") for p in request.paths}
+
+
+def _inside(paths: ProjectPaths, given: Path) -> Path:
+    """`given`, relative to the project root; a path outside the project is a usage error."""
+    try:
+        return given.resolve().relative_to(paths.root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        raise UsageError(f"{given} is not a path inside the project {paths.root}") from None
 
 
 def run(paths: ProjectPaths, request: ValidateRequest, console: Console) -> int:

@@ -40,6 +40,9 @@ def prepare(path: Path, create: bool, say: Callable[[str], None] | None = None) 
     try:
         status = path.stat()
     except FileNotFoundError:
+        if os.path.islink(path):  # SQLite would make the file the link names, wherever it is
+            raise StateError(f"the control plane {named(path)} is a symbolic link to a missing "
+                             f"file ({os.readlink(path)}): {way_out()}") from None
         if not create:
             raise StateError(_missing(path)) from None
         _make(path)

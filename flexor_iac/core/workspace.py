@@ -64,10 +64,14 @@ def find_project(start: Path | None = None) -> ProjectPaths:
     that holds a Pulumi.yaml."""
     if start is None and (named := os.environ.get(PROJECT_VARIABLE)):
         start = Path(named)
-    origin = (start or Path.cwd()).resolve()
-    for folder in (origin, *origin.parents):
-        if (folder / PROJECT_FILE).is_file():
-            return ProjectPaths(folder)
+    try:
+        origin = (start or Path.cwd()).resolve()
+        for folder in (origin, *origin.parents):
+            if (folder / PROJECT_FILE).is_file():
+                return ProjectPaths(folder)
+    except (OSError, RuntimeError) as error:  # a name too long; a symlink loop (RuntimeError)
+        raise ProjectNotFound(f"cannot look for {PROJECT_FILE} at or above {start}: "
+                              f"{getattr(error, 'strerror', None) or error}") from None
     raise ProjectNotFound(
         f"no {PROJECT_FILE} at or above {origin}: run inside a Flexor project or pass --project-dir"
     )

@@ -15,10 +15,13 @@ from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.errors import FlexorError
 from flexor_iac.core.workspace import ProjectPaths, private_dir
 from flexor_iac.project.digest import tree_digest
-from flexor_iac.project.files import NotRegular, read_regular
+from flexor_iac.project.files import NotRegular, TooLarge, describe_size, read_regular
 from flexor_iac.project.loading import VaultSource
 
 JOURNAL = "journal.jsonl"
+# The largest file a snapshot takes: a snapshot is read whole (digest, copy, control plane), so
+# a vault file is never read past this (a 2 GiB file in rules/ is refused, not loaded).
+MAX_VAULT_FILE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -37,18 +40,24 @@ def vault_directory(paths: ProjectPaths, vault: VaultSource) -> Path:
 
 
 @contextmanager
-def _listed_files() -> Iterator[None]:
-    """A vault file that is no longer the one listed (a link or FIFO swapped in) is one line."""
+def _listed_files(source: Path) -> Iterator[None]:
+    """A vault file that is no longer the one listed (a link or FIFO swapped in), or one too
+    large for a snapshot, is one line."""
     try:
         yield
     except NotRegular as error:
         raise FlexorError(f"{error.filename}: {error.message} [file-not-regular]") from None
+    except TooLarge as error:
+        raise FlexorError(f"{error.filename or source}: the file is "
+                          f"{describe_size(error.size)}; a vault's files may be at most "
+                          f"{describe_size(MAX_VAULT_FILE_BYTES)} [file-too-large]") from None
 
 
 def local_digest(paths: ProjectPaths, vault: VaultSource) -> str:
     """The digest the vault's working-tree content would have as a snapshot."""
-    with _listed_files():
-        return tree_digest(vault_directory(paths, vault), vault.files, vault.identities)
+    source = vault_directory(paths, vault)
+    with _listed_files(source):
+        return tree_digest(source, vault.files, vault.identities, MAX_VAULT_FILE_BYTES)
 
 
 def snapshot_directory(paths: ProjectPaths, digest: str) -> Path:
@@ -64,8 +73,9 @@ def publish(paths: ProjectPaths, vault: VaultSource, control_plane: ControlPlane
     content: dict[str, bytes] = {}
     for name in vault.files:
         # The bytes, never a link; only the regular files listed (vault.files).
-        with _listed_files():
-            content[name] = read_regular(source / name, identity=vault.identities[name])
+        with _listed_files(source):
+            content[name] = read_regular(source / name, MAX_VAULT_FILE_BYTES,
+                                         identity=vault.identities[name])
     _write_folder(snapshot_directory(paths, digest), content)
     created = control_plane.publish_snapshot(digest, vault.config.name, list(vault.files),
                                              content=content)

@@ -22,13 +22,14 @@ def json_digest(value: Any) -> str:
 
 
 def tree_digest(root: Path, files: Iterable[str],
-                identities: Mapping[str, Identity] | None = None) -> str:
+                identities: Mapping[str, Identity] | None = None,
+                limit: int | None = None) -> str:
     """`sha256:<hex>` over the relative paths and bytes of `files` under `root` (each the file
-    `identities` names, when given: NotRegular otherwise)."""
+    `identities` names, when given: NotRegular otherwise; TooLarge over `limit` bytes)."""
     hasher = hashlib.sha256()
     for name in sorted(files):
         # Never blocks on a file swapped for a FIFO, never follows a link swapped in.
-        data = read_regular(root / name, identity=(identities or {}).get(name))
+        data = read_regular(root / name, limit, identity=(identities or {}).get(name))
         hasher.update(f"{name}\0{len(data)}\0".encode())
         hasher.update(data)
     return "sha256:" + hasher.hexdigest()

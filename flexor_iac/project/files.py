@@ -52,9 +52,10 @@ class NotRegular(OSError):
 class TooLarge(OSError):
     """A regular file over the size a reader accepts (`size`: its size in bytes)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, filename: str | None = None) -> None:
         super().__init__(f"the file is {size} bytes")
         self.size = size
+        self.filename = filename
 
 
 @lru_cache(maxsize=1024)
@@ -149,13 +150,13 @@ def read_regular(path: Path | str, limit: int | None = None,
         if identity is not None and (status.st_dev, status.st_ino) != identity:
             raise NotRegular("replaced by another file after it was checked", text)
         if limit is not None and status.st_size > limit:
-            raise TooLarge(status.st_size)
+            raise TooLarge(status.st_size, text)
         chunks, total = [], 0
         while chunk := os.read(descriptor, max(status.st_size + 1 - total, 1 << 16)):
             chunks.append(chunk)
             total += len(chunk)
             if limit is not None and total > limit:  # it grew while it was read
-                raise TooLarge(total)
+                raise TooLarge(total, text)
         return b"".join(chunks)
     finally:
         os.close(descriptor)
@@ -187,3 +188,8 @@ def read_text(path: Path | str, limit: int) -> str:
 
 def _size(limit: int) -> str:
     return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+
+
+def describe_size(size: int) -> str:
+    """A size in bytes as people read it (MiB, else KiB)."""
+    return _size(size)

@@ -97,9 +97,18 @@ def test_a_rollback_holds_until_the_file_moves_on_and_touches_one_agent(project:
 
 
 def test_rollback_of_an_agent_not_deployed(project: Path) -> None:
+    flexor_ok(project, "sync", "--vault", "company")  # a control plane: rollback makes none
     done = flexor(project, "rollback", "--agent", "ghost", "--env", "staging", "--yes")
     assert done.returncode == ExitCode.FAILED
     assert done.stderr.strip() == "error: agent ghost is not deployed to staging"
+
+
+def test_a_rollback_in_a_clone_that_deployed_nothing_makes_no_control_plane(
+        project: Path) -> None:
+    done = flexor(project, "rollback", "--agent", "feed-monitor", "--env", "staging", "--yes")
+    assert done.returncode == ExitCode.FAILED
+    assert "nothing was synced or deployed from this clone" in done.stderr
+    assert not (project / ".flexor" / "control-plane.db").exists()
 
 
 def test_a_plain_pulumi_up_honours_the_hold(project: Path) -> None:
