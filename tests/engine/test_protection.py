@@ -80,12 +80,26 @@ def owner(project: Path) -> str:
     return key
 
 
-def test_pulumi_destroy_without_a_key_deletes_nothing(project: Path, owner: str) -> None:
+def _resources(project: Path) -> list[dict[str, object]]:
+    return list(json.loads((project / STATE).read_text())["checkpoint"]["latest"]["resources"])
+
+
+def test_pulumi_destroy_without_a_key_is_one_line_and_deletes_nothing(project: Path,
+                                                                      owner: str) -> None:
+    before = _resources(project), (project / ".flexor/control-plane.db").read_bytes()
     destroyed = _pulumi(project, "destroy", "--yes")
+    said = destroyed.stdout + destroyed.stderr
     assert destroyed.returncode != 0
-    assert "refused: `flexor deploy` on production needs an API key with scope " \
-           "deploy:production" in destroyed.stdout + destroyed.stderr
-    assert _production_versions(project) == {"feed-monitor": "1.0"}
+    assert "Traceback" not in said, said
+    refusal = ("refused: `pulumi destroy` on production needs an API key with scope "
+               "deploy:production (FLEXOR_API_KEY)")
+    # the first resource destroyed (the agent) is refused, one line under it, and the
+    # destroy stops there
+    diagnostics = [line.strip() for line in said.split("Diagnostics:")[1].splitlines()]
+    assert [line for line in diagnostics if "refused" in line] == [f"error: {refusal}"], said
+    assert diagnostics[diagnostics.index(f"error: {refusal}") - 1] == \
+        "pulumi-python:dynamic/flexor:Agent (feed-monitor):", said
+    assert (_resources(project), (project / ".flexor/control-plane.db").read_bytes()) == before
     assert _active(project) == {"feed-monitor": "1.0"}
 
 
