@@ -37,3 +37,11 @@ class EngineOutcome:
             if lines:
                 return lines[-1]
         return f"exit code {self.code}" if self.code is not None else "unknown error"
+
+    def killed(self, env: str, doing: str | None, changes: bool) -> str:
+        """A killed engine said as such, with the way on: what a killed update left, the next
+        deploy recovers (docs/decisions/013); anything else changed nothing."""
+        during = f"during the {doing} of {env}" if doing else f"on {env}"
+        way_on = (f"the next `flexor deploy --env {env}` recovers what it left "
+                  "(docs/decisions/013)") if changes else "it changed nothing: run it again"
+        return f"the Pulumi engine was killed (signal {self.signal}) {during}; {way_on}"

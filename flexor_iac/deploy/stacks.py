@@ -187,17 +187,9 @@ class StackSession:
                 return PolicyRefusal(line[at:].strip().splitlines()[0])
         result = EngineOutcome.of(str(error))
         if result.signal is not None:
-            return EngineError(self._killed(result.signal, doing, changes))
+            return EngineError(result.killed(self.env.value, doing, changes))
         detail = errors[-1] if errors else result.last_line()
         return EngineError(f"the Pulumi engine failed on {self.env.value}: {detail}")
-
-    def _killed(self, number: int, doing: str | None, changes: bool) -> str:
-        """A killed engine said as such, with the way on."""
-        env = self.env.value
-        during = f"during the {doing} of {env}" if doing else f"on {env}"
-        way_on = (f"the next `flexor deploy --env {env}` recovers what it left "
-                  "(docs/decisions/013)") if changes else "it changed nothing: run it again"
-        return f"the Pulumi engine was killed (signal {number}) {during}; {way_on}"
 
     # --- the state, read without the engine where the backend is a local folder -----------
 
