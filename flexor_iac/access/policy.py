@@ -123,11 +123,13 @@ class Gate:
         """Whether verbs on `env` need a key (flexor:requireApiKey; default production)."""
         return self.protection(env).require_api_key
 
-    def require(self, verb: str, env: Environment | None = None) -> Principal | None:
+    def require(self, verb: str, env: Environment | None = None,
+                command: str | None = None) -> Principal | None:
         """The principal, when `verb` (on `env`) needs a key; refuse when it has none valid.
 
         Environment verbs need a key where the environment requires one; the admin verbs
         need one as soon as any key exists (before that, the first key bootstraps access).
+        The refusal names `command` (a direct `pulumi destroy`, say), else `flexor <verb>`.
         """
         scope = VERB_SCOPES[verb].format(env=env.value if env else "")
         if env is None or scope == "read":  # reading needs a key only once access control is on
@@ -139,14 +141,15 @@ class Gate:
         principal = self.principal()
         if principal is None or not principal.may(scope):
             where = f" on {env.value}" if env is not None else ""
-            raise PolicyRefusal(f"refused: `flexor {verb}`{where} needs an API key with scope "
-                                f"{scope} ({KEY_VARIABLE})")
+            raise PolicyRefusal(f"refused: `{command or 'flexor ' + verb}`{where} needs an API "
+                                f"key with scope {scope} ({KEY_VARIABLE})")
         return principal
 
-    def authorize_deploy(self, env: Environment, vaults: Iterable[str]) -> Authority:
+    def authorize_deploy(self, env: Environment, vaults: Iterable[str],
+                         command: str | None = None) -> Authority:
         """`flexor deploy` and a direct `pulumi up` alike: the key, the roles on every vault the
         deploy touches, and no lowering of a recorded protection without an admin key."""
-        principal = self.require("deploy", env)
+        principal = self.require("deploy", env, command)
         self.require_deploy_roles(principal, vaults, env)
         recorded = self.recorded(env)
         lowered = recorded.lowered_by(self.declared(env)) if recorded else []
@@ -158,13 +161,14 @@ class Gate:
         return Authority(principal, self.protection(env), env)
 
     def authorize_change(self, env: Environment, vaults: Iterable[str],
-                         dry_run: bool = False) -> Authority:
+                         dry_run: bool = False, command: str | None = None) -> Authority:
         """The one authorization of a change to `env` — `flexor deploy`, `flexor rollback`
-        and a direct `pulumi up` alike: a dry run needs what reading needs, an apply what
-        `authorize_deploy` checks."""
+        and a direct `pulumi up` or `destroy` alike (`command` names the direct one): a dry
+        run needs what reading needs, an apply what `authorize_deploy` checks."""
         if dry_run:  # a dry run changes nothing: reading is enough
-            return Authority(self.require("deploy --dry-run", env), self.protection(env), env)
-        return self.authorize_deploy(env, vaults)
+            return Authority(self.require("deploy --dry-run", env, command),
+                             self.protection(env), env)
+        return self.authorize_deploy(env, vaults, command)
 
     def role(self, user: str, vault: str) -> str | None:
         """A user's highest role on a vault (a grant on `*` counts for every vault)."""

@@ -15,6 +15,17 @@ from flexor_iac.core.workspace import private_dir
 _watching = False
 
 
+def engine_pid() -> int | None:
+    """In a dynamic-provider process: the Pulumi engine that started it, the nearest of the
+    first three ancestors named `pulumi` (None when an engine did not start this process)."""
+    engine = os.getppid()
+    for _ in range(3):
+        if name_of(engine).startswith("pulumi") and not name_of(engine).startswith("pulumi-"):
+            return engine if engine > 1 else None
+        engine = parent_of(engine)
+    return None
+
+
 def end_with_engine() -> None:
     """In a dynamic-provider process: exit as soon as the Pulumi engine that started it does.
 
@@ -26,15 +37,9 @@ def end_with_engine() -> None:
     if _watching:
         return
     _watching = True
-    engine = os.getppid()
-    for _ in range(3):
-        if name_of(engine).startswith("pulumi") and not name_of(engine).startswith("pulumi-"):
-            break
-        engine = parent_of(engine)
-    else:
+    engine = engine_pid()
+    if engine is None or not hasattr(os, "pidfd_open"):
         return  # not started by an engine (a test, a shell): nothing to watch
-    if engine <= 1 or not hasattr(os, "pidfd_open"):
-        return
     try:
         handle = os.pidfd_open(engine)
     except OSError:  # already gone

@@ -33,6 +33,15 @@ def name_of(pid: int) -> str:
         return ""
 
 
+def command_of(pid: int) -> list[str]:
+    """The command line of `pid` (/proc/<pid>/cmdline; [] when gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0")[:-1]]
+
+
 def alive(pid: int) -> bool:
     """Whether a process of this host runs (a zombie, dead but not yet reaped, does not)."""
     fields = _stat(pid) if pid > 0 else []

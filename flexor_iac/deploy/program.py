@@ -220,8 +220,9 @@ def redeclared(deployed: list[DeployedResource], overrides: dict[str, dict[str, 
 def authorize_direct_update(root: Path, store: ControlPlane, view: DeploymentView) -> None:
     """`pulumi up` run directly obeys the same policy as `flexor deploy` (CI cannot bypass
     it): the key, the roles, the recorded protection, and no direct change to a PLEXI-managed
-    production."""
-    if Gate(root, store).authorize_change(view.environment, view.vault_names).managed:
+    production. A refusal names `pulumi up`, the command that was run."""
+    if Gate(root, store).authorize_change(view.environment, view.vault_names,
+                                          command="pulumi up").managed:
         raise PolicyRefusal(MANAGED_DIRECT)
 
 

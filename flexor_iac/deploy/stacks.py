@@ -30,6 +30,7 @@ from flexor_iac.core.errors import EngineError, PolicyRefusal, ToolchainError
 from flexor_iac.core.locking import holds_lock
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import engine_workspace
+from flexor_iac.deploy.engine_outcome import EngineOutcome
 from flexor_iac.deploy.engine_workspace import engine_env
 from flexor_iac.deploy.stack_files import StackFiles, pending_name
 from flexor_iac.deploy.toolchain import pulumi_bin_dir
@@ -165,9 +166,9 @@ class StackSession:
                                            program=self.program, opts=options)
 
     def _run(self, action: Callable[[auto.Stack, _Collector], Any], collector: _Collector,
-             changes: bool = False) -> Any:
-        """Run one engine call; one that changes the stack holds the lock and recovers first
-        (a preview changes nothing and takes no lock)."""
+             doing: str, changes: bool = False) -> Any:
+        """Run one engine call (`doing`: "update", say); one that changes the stack holds the
+        lock and recovers first (a preview changes nothing and takes no lock)."""
         with environment_lock(self.paths, self.env) if changes else nullcontext():
             try:
                 stack = self._stack()
@@ -175,15 +176,19 @@ class StackSession:
                     self._recover(stack)
                 return action(stack, collector)
             except auto.CommandError as error:
-                raise self._failure(error, collector.errors) from None
+                raise self._failure(error, collector.errors, doing, changes) from None
 
-    def _failure(self, error: auto.CommandError, errors: list[str] | None = None) -> Exception:
+    def _failure(self, error: auto.CommandError, errors: list[str] | None = None,
+                 doing: str | None = None, changes: bool = False) -> Exception:
         """The one-line error for a failed engine call (a damaged state file named as such)."""
         self._deployment(exported=False)  # raises StateError when the state file broke
         for line in [*(errors or []), str(error)]:  # a provider's policy refusal: exit 3
             if (at := line.find("refused: ")) >= 0:
                 return PolicyRefusal(line[at:].strip().splitlines()[0])
-        detail = errors[-1] if errors else _last_line(str(error))
+        result = EngineOutcome.of(str(error))
+        if result.signal is not None:
+            return EngineError(result.killed(self.env.value, doing, changes))
+        detail = errors[-1] if errors else result.last_line()
         return EngineError(f"the Pulumi engine failed on {self.env.value}: {detail}")
 
     # --- the state, read without the engine where the backend is a local folder -----------
@@ -239,7 +244,8 @@ class StackSession:
         collector = _Collector()
         self._run(lambda stack, c: stack.preview(
             on_event=c, target=targets or None, target_dependents=False, refresh=refresh or None,
-            color="never", suppress_progress=True, on_output=lambda _line: None), collector)
+            color="never", suppress_progress=True, on_output=lambda _line: None), collector,
+            "preview")
         return collector.result()
 
     def up(self, targets: list[str] | None = None, message: str | None = None,
@@ -249,7 +255,7 @@ class StackSession:
         self._run(lambda stack, c: stack.up(
             on_event=c, target=targets or None, message=message, refresh=refresh or None,
             color="never", suppress_progress=True, on_output=lambda _line: None), collector,
-            changes=True)
+            "update", changes=True)
         return collector.result()
 
     def destroy(self, on_step: StepCallback | None = None) -> EngineResult:
@@ -257,7 +263,7 @@ class StackSession:
         collector = _Collector(on_step)
         self._run(lambda stack, c: stack.destroy(
             on_event=c, color="never", suppress_progress=True,
-            on_output=lambda _line: None), collector, changes=True)
+            on_output=lambda _line: None), collector, "destroy", changes=True)
         return collector.result()
 
     def history(self, limit: int | None = None) -> list[HistoryEntry]:
@@ -289,8 +295,3 @@ class StackSession:
         """The URN of one flexor resource in this stack (for --target)."""
         return (f"urn:pulumi:{self.env.value}::{PULUMI_PROJECT}::"
                 f"{_TYPE_PREFIX}{kind}::{name}")
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"

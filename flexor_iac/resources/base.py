@@ -27,6 +27,7 @@ from flexor_iac.resources.guard import (
     check_plane,
     plane_record,
 )
+from flexor_iac.resources.refusals import refusals_without_traceback
 
 # The engine's placeholder for a value not known during preview (pulumi.runtime.rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -118,8 +119,10 @@ class FlexorProvider(ResourceProvider):
         return ()
 
     def configure(self, _req: ConfigureRequest) -> None:
-        """Called once in the provider process: end it with the engine (kill -9 included)."""
+        """Called once in the provider process: end it with the engine (kill -9 included),
+        and have its refusals reported as one line each, without a Python traceback."""
         end_with_engine()
+        refusals_without_traceback()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Inputs were validated by the program before registration; pass them through."""

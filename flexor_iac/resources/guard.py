@@ -20,7 +20,9 @@ from flexor_iac.controlplane.health import identity_at
 from flexor_iac.controlplane.location import is_url
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment
+from flexor_iac.core.engine_lifetime import engine_pid
 from flexor_iac.core.errors import PolicyRefusal
+from flexor_iac.core.procfs import command_of
 from flexor_iac.core.workspace import find_project
 
 # Output only: the control plane a resource was last applied to ({"id", "path"}).
@@ -29,6 +31,19 @@ CONTROL_PLANE_KEY = "control_plane"
 # that environment is a PLEXI-managed production: the Argon2 check of a key costs tens of
 # milliseconds, and an update calls the provider once per resource.
 _AUTHORIZED: dict[tuple[str, str, str | None, tuple[str, ...]], bool] = {}
+
+
+# The engine's verbs that call providers, as the command line of a direct run names them.
+_ENGINE_VERBS = frozenset({"up", "update", "destroy", "import", "refresh", "preview"})
+
+
+def direct_command() -> str | None:
+    """The direct `pulumi <verb>` whose engine started this provider process, for a refusal
+    to name; None under flexor (the Automation API runs its engine) or outside an engine."""
+    if os.environ.get("PULUMI_AUTOMATION_API") or (engine := engine_pid()) is None:
+        return None
+    verb = next((arg for arg in command_of(engine)[1:] if arg in _ENGINE_VERBS), None)
+    return f"pulumi {verb}" if verb else "pulumi"
 
 
 def plane_record(store: ControlPlane) -> dict[str, str]:
@@ -102,7 +117,8 @@ def authorize(store: ControlPlane, env: str, vaults: Iterable[str]) -> None:
     paths = find_project()
     environment = Environment(env)
     if (managed := _AUTHORIZED.get(cached)) is None:
-        managed = Gate(paths.root, store).authorize_change(environment, cached[3]).managed
+        managed = Gate(paths.root, store).authorize_change(
+            environment, cached[3], command=direct_command()).managed
         _AUTHORIZED[cached] = managed
     if managed and not trusted_lineage(paths, environment):
         raise PolicyRefusal(MANAGED_DIRECT)

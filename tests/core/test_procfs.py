@@ -6,7 +6,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from flexor_iac.core.procfs import alive, file_id, flock_holders, lineage, parent_of
+from flexor_iac.core.procfs import alive, command_of, file_id, flock_holders, lineage, parent_of
 
 
 def test_the_lineage_runs_from_this_process_up_through_its_parent() -> None:
@@ -30,3 +30,9 @@ def test_the_holder_of_a_flock_is_found_by_the_files_device_and_inode(tmp_path: 
         assert os.getpid() in flock_holders()[file]
         fcntl.flock(handle, fcntl.LOCK_UN)
         assert os.getpid() not in flock_holders().get(file, set())
+
+
+def test_the_command_line_of_a_process_is_its_arguments() -> None:
+    assert command_of(os.getpid()) == Path(f"/proc/{os.getpid()}/cmdline").read_bytes() \
+        .decode().split("\0")[:-1]
+    assert command_of(0) == []

@@ -66,3 +66,15 @@ def test_a_killed_update_converges_when_the_project_goes_back(project: Path, who
     converged(project, before, f"kill of {whom}, then the files went back")
     again = flexor(project, "deploy", "--env", "staging", "--yes")
     assert "cut off" not in again.stderr and "No changes." in again.stdout
+
+
+def test_a_killed_engine_is_said_as_such(project: Path) -> None:
+    (project / "agents" / "feed-monitor.yaml").unlink()
+    _write_agents(project, "1.0")
+    assert flexor(project, "sync", "--vault", "company").returncode == ExitCode.OK
+    said = kill_during_deploy(project, "engine", 5).strip().splitlines()
+    assert said[-1] == (
+        "error: the Pulumi engine was killed (signal 9) during the update of staging; the "
+        "next `flexor deploy --env staging` recovers what it left (docs/decisions/013)"), said
+    rerun = flexor(project, "deploy", "--env", "staging", "--yes")
+    assert rerun.returncode == ExitCode.OK, rerun.stderr

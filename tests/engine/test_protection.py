@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac.access.policy import MANAGED_DIRECT
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.workspace import ProjectPaths
@@ -80,13 +81,47 @@ def owner(project: Path) -> str:
     return key
 
 
-def test_pulumi_destroy_without_a_key_deletes_nothing(project: Path, owner: str) -> None:
+def _resources(project: Path) -> list[dict[str, object]]:
+    return list(json.loads((project / STATE).read_text())["checkpoint"]["latest"]["resources"])
+
+
+def test_pulumi_destroy_without_a_key_is_one_line_and_deletes_nothing(project: Path,
+                                                                      owner: str) -> None:
+    before = _resources(project), (project / ".flexor/control-plane.db").read_bytes()
     destroyed = _pulumi(project, "destroy", "--yes")
+    said = destroyed.stdout + destroyed.stderr
     assert destroyed.returncode != 0
-    assert "refused: `flexor deploy` on production needs an API key with scope " \
-           "deploy:production" in destroyed.stdout + destroyed.stderr
-    assert _production_versions(project) == {"feed-monitor": "1.0"}
+    assert "Traceback" not in said, said
+    refusal = ("refused: `pulumi destroy` on production needs an API key with scope "
+               "deploy:production (FLEXOR_API_KEY)")
+    # the first resource destroyed (the agent) is refused, one line under it, and the
+    # destroy stops there
+    diagnostics = [line.strip() for line in said.split("Diagnostics:")[1].splitlines()]
+    assert [line for line in diagnostics if "refused" in line] == [f"error: {refusal}"], said
+    assert diagnostics[diagnostics.index(f"error: {refusal}") - 1] == \
+        "pulumi-python:dynamic/flexor:Agent (feed-monitor):", said
+    assert (_resources(project), (project / ".flexor/control-plane.db").read_bytes()) == before
     assert _active(project) == {"feed-monitor": "1.0"}
+    # a PLEXI-managed production: refused with a valid key too, in one line naming the way
+    assert _pulumi(project, "config", "set", "flexor:managed", "true").returncode == 0
+    managed = _pulumi(project, "destroy", "--yes", key=owner)
+    said = managed.stdout + managed.stderr
+    assert managed.returncode != 0 and "Traceback" not in said, said
+    assert [line.strip() for line in said.split("Diagnostics:")[1].splitlines()
+            if "refused" in line] == [f"error: {MANAGED_DIRECT}"], said
+    assert (_resources(project), (project / ".flexor/control-plane.db").read_bytes()) == before
+
+
+def test_pulumi_import_without_a_key_imports_nothing(project: Path, owner: str) -> None:
+    before = _resources(project), (project / ".flexor/control-plane.db").read_bytes()
+    imported = _pulumi(project, "import", "--yes", "pulumi-python:dynamic/flexor:Agent",
+                       "copy", "production/agent/feed-monitor")
+    assert imported.returncode != 0
+    # Not a refusal of flexor's: Pulumi's dynamic-provider server cannot read a resource
+    # without its serialized provider, which an import does not have (KeyError: '__provider',
+    # before any flexor code runs), with a key or without.
+    assert "KeyError: '__provider'" in imported.stdout, imported.stdout
+    assert (_resources(project), (project / ".flexor/control-plane.db").read_bytes()) == before
 
 
 def test_editing_the_stack_file_does_not_lower_the_protection(project: Path,
@@ -99,7 +134,9 @@ def test_editing_the_stack_file_does_not_lower_the_protection(project: Path,
     assert (deploy.returncode, deploy.stderr.strip().splitlines()[-1]) == (
         ExitCode.REFUSED, f"error: refused: `flexor deploy` on production {needed}")
     direct = _pulumi(project, "up", "--yes")
-    assert direct.returncode != 0 and needed in direct.stdout + direct.stderr
+    assert direct.returncode != 0
+    assert f"error: refused: `pulumi up` on production {needed}" in direct.stdout, direct.stdout
+    assert "Traceback" not in direct.stdout + direct.stderr
     run = _flexor(project, "run", "feed-monitor", "--now", "--env", "production")
     assert run.returncode == ExitCode.REFUSED
     assert "needs an API key with scope run:production" in run.stderr

@@ -56,8 +56,9 @@ def running(pid: int) -> bool:
 
 
 def kill_during_deploy(project: Path, whom: str, after_steps: int,
-                        after_line: str | None = None) -> None:
-    """SIGKILL `whom` once `after_steps` steps are done (and `after_line` was said)."""
+                        after_line: str | None = None) -> str:
+    """SIGKILL `whom` once `after_steps` steps are done (and `after_line` was said); returns
+    what the deploy wrote to stderr after the kill."""
     deploying = subprocess.Popen([FLEXOR, "deploy", "--env", "staging", "--yes"], cwd=project,
                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
@@ -79,10 +80,12 @@ def kill_during_deploy(project: Path, whom: str, after_steps: int,
     target = deploying.pid if whom == "flexor" else engine_of(deploying.pid)
     started = descendants(deploying.pid)  # the engine and its dynamic-provider processes
     os.kill(target, signal.SIGKILL)
+    after = deploying.stderr.read()
     deploying.wait(timeout=60)
     eventually(lambda: not any(running(p) for p in started),
                lambda: f"processes of the killed deploy still running: "
                        f"{[p for p in started if running(p)]}", timeout=15)
+    return after
 
 
 def exported_versions(project: Path) -> dict[str, str]:

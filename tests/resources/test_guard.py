@@ -15,7 +15,7 @@ from flexor_iac.core.locking import operation_lock
 from flexor_iac.core.workspace import find_project
 from flexor_iac.resources.agent import AgentProvider
 from flexor_iac.resources.base import APPLIED_KEY
-from flexor_iac.resources.guard import CONTROL_PLANE_KEY
+from flexor_iac.resources.guard import CONTROL_PLANE_KEY, direct_command
 from flexor_iac.resources.vault_tier_scope import VaultTierScopeProvider
 from tests.helpers.keys import issue_key
 
@@ -151,3 +151,11 @@ def test_a_managed_production_refuses_a_direct_destroy(store: ControlPlane) -> N
     with operation_lock(paths, Environment.PRODUCTION):  # `flexor rollback`, say
         provider.delete("id", applied)
     assert store.binding_digest("production", "company") is None
+
+
+def test_a_refusal_names_no_direct_command_outside_an_engine_or_under_flexor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PULUMI_AUTOMATION_API", raising=False)
+    assert direct_command() is None  # pytest was not started by an engine
+    monkeypatch.setenv("PULUMI_AUTOMATION_API", "true")  # flexor runs its engine so
+    assert direct_command() is None
