@@ -312,19 +312,9 @@ def _file_cases() -> Iterator[Case]:
 # In a fresh clone (no .flexor/ yet), one case per parameter of every verb, with the first
 # hostile value of each kind: refused, it must leave no control plane behind.
 FRESH_KINDS = frozenset({"unknown-flag", "missing", "empty", "negative", "unknown", "fifo"})
-# A defect left open (xfail, strict): deploy makes the control plane before it finds a reason
-# to refuse (here: on a fresh clone, hostile values it accepts).
-_UNSYNCED = ("a deploy refused for an unsynced vault has made the control plane first "
-             "(commands/deploy.py opens it, creating, before deployment.view checks snapshots)")
-MAKES_IT_FIRST = {
-    "fresh/deploy/agents/empty": _UNSYNCED, "fresh/deploy/request_id/empty": _UNSYNCED,
-    "fresh/deploy/plan_out/missing": _UNSYNCED, "fresh/deploy/plan_out/fifo": _UNSYNCED,
-    "file/.flexor/control-plane.db/empty/deploy---env-staging": _UNSYNCED,
-    "file/.flexor/control-plane.db/missing/deploy---env-staging": _UNSYNCED,
-    # the same, at the path a mistyped FLEXOR_CONTROL_PLANE names
-    "env/FLEXOR_CONTROL_PLANE/missing/deploy": _UNSYNCED,
-    "env/FLEXOR_CONTROL_PLANE/undecoded/deploy": _UNSYNCED,
-}
+# Defects left open (xfail, strict), by case name: none today (a deploy that made the control
+# plane before refusing for an unsynced vault was the last: deployment.refuse_unbound).
+MAKES_IT_FIRST: dict[str, str] = {}
 
 
 def _fresh_cases() -> Iterator[Case]:

@@ -76,10 +76,14 @@ def run(paths: ProjectPaths, request: DeployRequest, console: Console, confirm: 
     _check_flags(request)
     if request.saved_plan is not None:
         return _apply_saved(paths, request, request.saved_plan, console, confirm)
+    project = None
+    if deployment.makes_the_control_plane(paths):  # a fresh clone: refuse before making any
+        project = pipeline.validate(paths, request.env, console, request.dry_run)
+        deployment.refuse_unbound(project, request.env)
     lock = nullcontext() if request.dry_run else environment_lock(
         paths, request.env, request.lock_timeout, console.progress)
     with lock:
-        return _deploy(paths, request, console, confirm)
+        return _deploy(paths, request, console, confirm, project)
 
 
 def _check_flags(request: DeployRequest) -> None:
@@ -93,8 +97,9 @@ def _check_flags(request: DeployRequest) -> None:
 
 
 def _deploy(paths: ProjectPaths, request: DeployRequest, console: Console,
-            confirm: Confirm) -> int:
-    project = pipeline.validate(paths, request.env, console, request.dry_run)
+            confirm: Confirm, project: Project | None = None) -> int:
+    if project is None:
+        project = pipeline.validate(paths, request.env, console, request.dry_run)
     # Opened once for the whole command (the engine's providers open their own).
     with ControlPlane.of(paths, say=console.progress) as store:
         return _deploy_valid(paths, store, project, request, console, confirm)

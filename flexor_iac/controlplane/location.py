@@ -77,7 +77,7 @@ def _configured(root: Path) -> str | None:
     try:
         text = read_regular(root / "Pulumi.yaml", MAX_FILE_BYTES).decode()
         config = (yaml.safe_load(text) or {}).get("config") or {}
-    except (OSError, ValueError, yaml.YAMLError, AttributeError):  # ValueError: not UTF-8
+    except (OSError, ValueError, RecursionError, yaml.YAMLError, AttributeError):  # not UTF-8, deep
         return None  # validate reports a broken Pulumi.yaml; the embedded store still opens
     value = config.get(DATABASE_CONFIG_KEY) if isinstance(config, dict) else None
     if isinstance(value, dict):  # the project-config form: {value: ..., description: ...}

@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.deploy.snapshots import local_digest, recover, snapshot_folder, vault_directory
+from flexor_iac.deploy.snapshots import (
+    JOURNAL,
+    local_digest,
+    recover,
+    snapshot_folder,
+    vault_directory,
+)
 from flexor_iac.project.diagnostics import Diagnostic
 from flexor_iac.project.loading import Project, VaultSource, load_vault, with_vaults
 from flexor_iac.project.selection import Selection, select, vault_skip_reason
@@ -60,6 +66,34 @@ def sync_states(paths: ProjectPaths, project: Project, plane: ControlPlane) -> l
     return states
 
 
+def _never_synced(name: str) -> str:
+    return f"vault {name} was never synced (run `flexor sync --vault {name}`)"
+
+
+def makes_the_control_plane(paths: ProjectPaths) -> bool:
+    """Whether a deploy would make the embedded control plane (its file missing or empty, and
+    no publication journal to rebuild snapshots from): then no vault has a snapshot yet."""
+    where = locate(paths.root)
+    if not isinstance(where, Path) or (paths.state_dir / "snapshots" / JOURNAL).exists():
+        return False
+    try:
+        return where.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False  # opening the store says what is wrong with the path
+
+
+def refuse_unbound(project: Project, env: Environment) -> None:
+    """Refuse (exit 3), before a control plane is made, the deploy `view` would refuse in
+    one that has no snapshots: each vault in scope that `sync.auto` does not publish was
+    never synced. A refused deploy leaves no control plane (nor `.flexor/`) behind."""
+    problems = [_never_synced(vault.config.name) for vault in project.vaults
+                if vault_skip_reason(vault, env) is None and not vault.config.sync.auto]
+    if problems:
+        raise PolicyRefusal(f"refused to deploy to {env.value}: " + "; ".join(problems))
+
+
 def _source(paths: ProjectPaths, plane: ControlPlane, sync: VaultSync, env: Environment,
             problems: list[str], warnings: list[str]) -> tuple[Path, str, bool] | None:
     """(folder to load the vault from, digest it binds, publish first?) or None if refused."""
@@ -69,7 +103,7 @@ def _source(paths: ProjectPaths, plane: ControlPlane, sync: VaultSync, env: Envi
     if sync.vault.config.sync.auto:
         return vault_directory(paths, sync.vault), sync.local, True
     if sync.newest is None:
-        problems.append(f"vault {name} was never synced (run `flexor sync --vault {name}`)")
+        problems.append(_never_synced(name))
         return None
     if env is Environment.PRODUCTION:
         problems.append(f"vault {name} has local changes not synced (run `flexor sync --vault "

@@ -35,7 +35,8 @@ def test_the_control_plane_the_state_and_the_locks_never_split(
     assert locate(tmp_path) == team_database(tmp_path) == "postgresql://other/team"
 
 
-@pytest.mark.parametrize("damage", ["not utf-8", "a named pipe", "a folder", "too large"])
+@pytest.mark.parametrize("damage", ["not utf-8", "a named pipe", "a folder", "too large",
+                                    "too deep"])
 def test_a_pulumi_yaml_that_cannot_be_read_leaves_the_embedded_store(
         tmp_path: Path, damage: str) -> None:
     """validate reports the file; finding the control plane neither crashes nor waits."""
@@ -46,6 +47,8 @@ def test_a_pulumi_yaml_that_cannot_be_read_leaves_the_embedded_store(
         os.mkfifo(pulumi_yaml)  # no writer: opening it to read would wait forever
     elif damage == "a folder":
         pulumi_yaml.mkdir()
+    elif damage == "too deep":  # PyYAML's parser recurses once per level
+        pulumi_yaml.write_text("config: " + "[" * 5000 + "]" * 5000 + "\n")
     else:
         pulumi_yaml.write_text("config:\n  flexor:database: postgresql://db/team\n"
                                + "# padding\n" * 200_000)
