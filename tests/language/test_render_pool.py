@@ -1,0 +1,83 @@
+"""The render pool: templates no sandbox rule foresees are stopped by the OS backstop (a memory
+cap, a time limit), the run fails as an attempt, and the next rendering works."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flexor_iac.core.constants import Environment
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.language import render_pool
+from flexor_iac.language.render_pool import ProcessPoolBackend, RenderError, render
+from flexor_iac.runtime.executor import Executor, RunRequest
+from tests.helpers.project import write_agent
+from tests.helpers.runtime import install
+
+pytestmark = pytest.mark.engine  # the pool's workers are processes
+
+# 10^10 comparisons inside one C call per item: minutes of CPU (tests/language/test_bombs.py
+# holds the whole corpus).
+TIME_BOMB = "{{ range(100000)|map('string')|select('in', range(100000)|list)|list|length }}"
+
+
+@pytest.fixture
+def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessPoolBackend]:
+    """A pool of its own (one worker: a replaced worker is the only one), 1 s per rendering."""
+    monkeypatch.setattr(render_pool, "RENDER_SECONDS", 1.0)
+    backend = ProcessPoolBackend(workers=1)
+    last = render_pool.use(backend)
+    yield backend
+    render_pool.use(last)
+    backend.stop()
+    assert multiprocessing.active_children() == []  # no worker is left behind
+
+
+def test_a_stopped_worker_is_replaced_and_the_next_rendering_works(
+        pool: ProcessPoolBackend) -> None:
+    with pytest.raises(RenderError, match=r"ran longer than 1 s \(a template's limit\)$"):
+        render(TIME_BOMB, {})
+    assert render("{{ n + 1 }}", {"n": 1}) == 2
+    for worker in multiprocessing.active_children():  # killed between two renderings
+        os.kill(worker.pid or 0, signal.SIGKILL)
+        worker.join()
+    assert render("{{ n + 1 }} {{ now().year }}", {"n": 1, "now": lambda: datetime.now(UTC)}) \
+        .startswith("2 20")
+
+
+def test_a_rendering_past_the_attempts_deadline_times_the_attempt_out(
+        project: Path, pool: ProcessPoolBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render_pool, "RENDER_SECONDS", 60.0)
+    write_agent(project, "probe", "  - skill: core.audit.log\n    args:\n"
+                f"      event: \"{TIME_BOMB}\"\n    optional: true\n",
+                retry="timeout_seconds: 1\n")
+    record = Executor(ProjectPaths(project), install(project, Environment.STAGING), environ={},
+                      sleep=lambda _s: None).run(RunRequest(Environment.STAGING, "probe"))
+    assert (record.status, record.outputs["audit_log"]) == ("failed", [])  # not tolerated
+    assert "timed out while rendering a template: the attempt ran past its timeout_seconds " \
+           "(1 s)" in record.errors[0]
+
+
+def test_only_plain_data_travels(pool: ProcessPoolBackend) -> None:
+    assert render("{{ namespace(a=1) }}", {}) == {"a": 1}
+    assert render({"k": ["{{ a.b }}", 3], "plain": "x"}, {"a": {"b": [1]}, "unused": object()}) \
+        == {"k": [[1], 3], "plain": "x"}
+    with pytest.raises(RenderError, match="its context cannot be passed"):
+        render("{{ a }}", {"a": threading.Lock()})
+
+
+def test_a_value_without_templates_starts_no_worker() -> None:
+    backend = ProcessPoolBackend()
+    last = render_pool.use(backend)
+    try:
+        assert render({"a": ["b", 1]}, {}) == {"a": ["b", 1]}
+        assert backend._pool is None
+    finally:
+        render_pool.use(last)
