@@ -3,11 +3,13 @@ webhook-triggered runs per second on `flexor serve` (embedded store, one server)
 task and with a templated one.
 
   render:     a step's arguments (three templates, a plain value) rendered RENDERS times with a
-              changing context -> microseconds per render (median of ROUNDS rounds).
-  first:      a fresh interpreter imports the templates and renders once (`python -c`; start-up
-              of the interpreter itself subtracted) -> milliseconds.
+              changing context, through the render pool and in this process -> microseconds
+              per render (median of ROUNDS rounds).
+  first:      a fresh interpreter imports the templates and renders once, its pool started
+              (`python -c`; start-up of the interpreter itself subtracted) -> milliseconds.
   webhooks:   bench/serve_speed.py's webhooks (300 POSTs, 16 at a time, one server, 4 workers),
-              the task's event plain (`bench`) and templated (`{{ inputs.n }} …`) -> runs/s.
+              the task's event plain (`bench`), a template that reads values (`{{ inputs.n }}
+              …`) and one that computes (`{{ inputs.n + 1 }} …`) -> runs/s.
 No goal is set: the numbers are for reading (docs/decisions/017-render-backstop.md).
 """
 
@@ -18,27 +20,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.serve_speed import webhooks
-from flexor_iac.language.templates import render
+from flexor_iac.language.render_pool import render
+from flexor_iac.language.sandbox import evaluate
 
 RENDERS = 2000
 ROUNDS = 5
 ARGS = {"event": "feed {{ inputs.n }} checked in {{ env.REGION }}",
         "details": {"n": "{{ inputs.n }}", "fresh": "{{ inputs.n < 100 && !stale }}"},
         "channel": "#ops"}
-TEMPLATED = '"n={{ inputs.n }} at {{ now() }}"'
-FIRST = "from flexor_iac.language.templates import render; render('{{ a }}', {'a': 1})"
+EVENTS = {"plain": "bench",                                       # no template
+          "reading": '"n={{ inputs.n }} at {{ now() }}"',          # reads values only
+          "computing": '"n+1={{ inputs.n + 1 }} at {{ now() }}"'}  # more: a worker renders it
+FIRST = "from flexor_iac.language.render_pool import render; render('{{ a + 1 }}', {'a': 1})"
 
 
-def per_render() -> float:
-    """Microseconds to render ARGS once (median round)."""
+def per_render(function: Callable[[Any, dict[str, Any]], Any]) -> float:
+    """Microseconds to render ARGS once with `function` (median round)."""
     rounds = []
     for _ in range(ROUNDS):
         start = time.perf_counter()
         for n in range(RENDERS):
-            render(ARGS, {"inputs": {"n": n}, "env": {"REGION": "eu"}, "stale": False})
+            function(ARGS, {"inputs": {"n": n}, "env": {"REGION": "eu"}, "stale": False})
         rounds.append((time.perf_counter() - start) / RENDERS * 1e6)
     return statistics.median(rounds)
 
@@ -55,10 +62,11 @@ def first_render() -> float:
 
 def main() -> int:
     """Measure and print."""
-    print(f"render one step's arguments: {per_render():8.1f} µs")
+    print(f"render one step's arguments: {per_render(render):8.1f} µs (in a worker)")
+    print(f"render one step's arguments: {per_render(evaluate):8.1f} µs (in this process)")
     print(f"first render in a new process: {first_render():6.0f} ms")
     with tempfile.TemporaryDirectory() as scratch:
-        for name, event in (("plain", "bench"), ("templated", TEMPLATED)):
+        for name, event in EVENTS.items():
             rate = webhooks(Path(scratch) / name, None, 1, event)
             print(f"webhook runs, {name + ' task':<15} {rate:7.1f} runs/s")
     return 0

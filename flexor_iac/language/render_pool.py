@@ -13,7 +13,9 @@ RenderTimedOut when the time that ran out was its own (the attempt's deadline).
 
 Only plain data travels: the template texts, and the context values the templates read
 (`now` and other callables are called first: the worker gets their value). The pool starts
-once per process, on the first value that holds a template; `warm()` starts it ahead.
+once per process, on the first value that needs it; `warm()` starts it ahead. A template that
+only reads a value (`{{ inputs.fund }}`, `{{ !result.is_fresh }}`: templates.is_reference)
+cannot spend more than it is given and is rendered where it is asked for, without a worker.
 
 Tests that start no process use `InProcess` (tests/conftest.py installs it with `use`): the
 same sandbox and checks, without the backstop.
@@ -34,9 +36,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from flexor_iac.core import process
 from flexor_iac.language.limits import RENDER_MEMORY, RENDER_SECONDS, size_words
 from flexor_iac.language.templates import (
     RenderError,
+    is_reference,
     is_template,
     names_read_by,
     templates_in,
@@ -126,7 +130,6 @@ class ProcessPoolBackend:
         self.workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
         self._pool: Any = None
         self._lock = threading.Lock()
-        atexit.register(self.stop)
 
     def warm(self) -> None:
         self._started()
@@ -140,6 +143,8 @@ class ProcessPoolBackend:
 
                 self._pool = ProcessPool(self.workers, initializer=_start_worker,
                                          context=multiprocessing.get_context("spawn"))
+                atexit.register(self.stop)
+                process.at_finish(self.stop)  # the CLI ends with os._exit: no atexit
             return self._pool
 
     def stop(self) -> None:
@@ -206,6 +211,11 @@ def use(backend: Backend) -> Backend:
     return last
 
 
+def needs_worker(value: Any) -> bool:
+    """Whether `value` holds a template that does more than read a value (is_reference)."""
+    return any(not is_reference(text) for text in templates_in(value))
+
+
 def warm() -> None:
     """Start the workers ahead of the first rendering (a run about to start)."""
     _backend.warm()
@@ -215,12 +225,15 @@ def render(value: Any, context: Mapping[str, Any], seconds: float = math.inf) ->
     """Render every template in `value` (strings inside dicts and lists too), with at most
     `seconds` (the caller's time left): see templates.evaluate for what a value becomes.
 
-    A value without a template is returned as it is, without a worker.
+    A value without a template is returned as it is; one whose templates only read values
+    (`{{ inputs.fund }}`) is rendered here: neither needs a worker.
     """
-    if not templates_in(value):
-        return value
+    if not needs_worker(value):
+        from flexor_iac.language.sandbox import evaluate
+
+        return evaluate(value, context) if templates_in(value) else value
     return _backend.render(value, context, seconds)
 
 
 __all__ = ["InProcess", "ProcessPoolBackend", "RenderError", "RenderTimedOut", "is_template",
-           "render", "use", "warm"]
+           "needs_worker", "render", "use", "warm"]

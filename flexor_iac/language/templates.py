@@ -127,6 +127,24 @@ class RenderError(ValueError):
     """A template that fails when rendered (undefined name, wrong type, unsafe access)."""
 
 
+# An expression that only reads: a name and its attributes (`result.is_fresh`), or `now()`,
+# perhaps negated. It cannot loop, build or call anything but the clock.
+_REFERENCE = re.compile(r"\s*(?:(?:!|not\s)\s*)*(?:now\(\)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*")
+
+
+@lru_cache(maxsize=65536)
+def is_reference(text: str) -> bool:
+    """Whether every `{{ … }}` of a template only reads a value (`{{ inputs.fund }}`,
+    `{{ !result.is_fresh }}`, `{{ now() }}`), with no block, operator, filter or call: what
+    rendering it may spend is bounded by what it is given, so it needs no worker."""
+    if "{%" in text or "{#" in text:
+        return False
+    codes = EXPRESSION.findall(text)
+    outside = EXPRESSION.sub("", text)
+    return bool(codes) and "{{" not in outside and "}}" not in outside \
+        and all(_REFERENCE.fullmatch(code) for code in codes)
+
+
 def templates_in(value: Any) -> list[str]:
     """The templates in `value` (strings inside dicts and lists too), in order."""
     if isinstance(value, dict | list):

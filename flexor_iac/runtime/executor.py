@@ -22,8 +22,7 @@ from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, Tier
 from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.language.render_pool import warm
-from flexor_iac.language.templates import templates_in
+from flexor_iac.language.render_pool import needs_worker, warm
 from flexor_iac.project.models import AgentSpec, SkillSpec, VaultConfig
 from flexor_iac.runtime.actions import ActionFailed
 from flexor_iac.runtime.limits import (
@@ -159,7 +158,7 @@ class Executor:
     def run(self, request: RunRequest) -> RunRecord:
         """Run the agent per its retry policy and record the run (its audit entry)."""
         agent = deployed_agent(self.store, request)
-        if templates_in(agent.spec):
+        if needs_worker(agent.spec):
             warm()  # the render workers start while the run gets ready
         spec = AgentSpec.model_validate(agent.spec["spec"])
         vault = self._vault(request.environment, agent.spec.get("vault"))

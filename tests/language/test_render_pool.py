@@ -67,17 +67,20 @@ def test_a_rendering_past_the_attempts_deadline_times_the_attempt_out(
 
 def test_only_plain_data_travels(pool: ProcessPoolBackend) -> None:
     assert render("{{ namespace(a=1) }}", {}) == {"a": 1}
-    assert render({"k": ["{{ a.b }}", 3], "plain": "x"}, {"a": {"b": [1]}, "unused": object()}) \
-        == {"k": [[1], 3], "plain": "x"}
+    assert render({"k": ["{{ a.b|list }}", 3], "plain": "x"},
+                  {"a": {"b": (1,)}, "unused": threading.Lock()}) == {"k": [[1], 3], "plain": "x"}
     with pytest.raises(RenderError, match="its context cannot be passed"):
-        render("{{ a }}", {"a": threading.Lock()})
+        render("{{ a|string }}", {"a": threading.Lock()})
 
 
-def test_a_value_without_templates_starts_no_worker() -> None:
+def test_what_only_reads_values_starts_no_worker() -> None:
     backend = ProcessPoolBackend()
     last = render_pool.use(backend)
     try:
         assert render({"a": ["b", 1]}, {}) == {"a": ["b", 1]}
+        assert render({"a": "{{ x.y }} at {{ now() }}", "b": "{{ !x.z }}"},
+                      {"x": {"y": 1, "z": True}, "now": lambda: "noon"}) == \
+            {"a": "1 at noon", "b": False}
         assert backend._pool is None
     finally:
         render_pool.use(last)

@@ -11,6 +11,7 @@ from flexor_iac.language.templates import (
     RenderError,
     environment,
     facts,
+    is_reference,
     names_read,
     names_read_by,
     to_jinja,
@@ -129,3 +130,14 @@ def test_the_names_a_template_reads_are_found_without_compiling_it() -> None:
     assert names_read_by({"a": "{{ x.y ~ env.Z }}", "b": ["{% for i in r %}{{ i }}{% endfor %}"],
                           "c": "plain"}) >= {"x", "env", "r"}
     assert names_read("{{ 7 ** 9999999 > n }}") == {"n"}  # at once: nothing is folded
+
+
+@pytest.mark.parametrize(("text", "reference"), [
+    ("{{ inputs.fund }}", True), ("{{ !result.is_fresh }}", True), ("at {{ now() }}", True),
+    ("{{ not a.b }} and {{ c }}", True),
+    ("{{ a + 1 }}", False), ("{{ a|length }}", False), ("{{ a.b() }}", False),
+    ("{{ a[0] }}", False), ("{% if a %}{{ a }}{% endif %}", False), ("{{ a }} }}", False),
+    ("{{ a == b }}", False),
+])
+def test_a_reference_only_reads(text: str, reference: bool) -> None:
+    assert is_reference(text) is reference
