@@ -124,15 +124,24 @@ def _named(value: Any) -> str:
 
 
 class ProcessPoolBackend:
-    """Renders in a pebble ProcessPool of spawned, capped workers; started on first use."""
+    """Renders in a pebble ProcessPool of spawned, capped workers; started on first use.
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
+    One worker unless `expect` says more renderings run at once (`flexor serve`): a command
+    renders one step at a time, and each worker costs a Python start with Jinja imported."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
         self._pool: Any = None
         self._lock = threading.Lock()
 
     def warm(self) -> None:
         self._started()
+
+    def expect(self, renderings: int) -> None:
+        """Size the pool for `renderings` at once, if it has not started yet."""
+        with self._lock:
+            if self._pool is None:
+                self.workers = max(1, min(renderings, os.cpu_count() or 1, MAX_WORKERS))
 
     def _started(self) -> Any:
         with self._lock:
@@ -221,6 +230,13 @@ def warm() -> None:
     _backend.warm()
 
 
+def expect(renderings: int) -> None:
+    """Renderings will run `renderings` at once (`flexor serve`'s run workers): size the pool
+    for them (at most the cores, at most MAX_WORKERS) before it starts."""
+    if isinstance(_backend, ProcessPoolBackend):
+        _backend.expect(renderings)
+
+
 def render(value: Any, context: Mapping[str, Any], seconds: float = math.inf) -> Any:
     """Render every template in `value` (strings inside dicts and lists too), with at most
     `seconds` (the caller's time left): see templates.evaluate for what a value becomes.
@@ -235,5 +251,15 @@ def render(value: Any, context: Mapping[str, Any], seconds: float = math.inf) ->
     return _backend.render(value, context, seconds)
 
 
-__all__ = ["InProcess", "ProcessPoolBackend", "RenderError", "RenderTimedOut", "is_template",
-           "needs_worker", "render", "use", "warm"]
+__all__ = [
+    "InProcess",
+    "ProcessPoolBackend",
+    "RenderError",
+    "RenderTimedOut",
+    "expect",
+    "is_template",
+    "needs_worker",
+    "render",
+    "use",
+    "warm",
+]

@@ -29,6 +29,7 @@ from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import StateError
 from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.language import render_pool
 from flexor_iac.runtime.events import matches
 from flexor_iac.serve.jobs import Job, Outcome, Runner, event_job, new_run_id, tick_job
 from flexor_iac.serve.metrics import Metrics
@@ -73,6 +74,7 @@ class Service:
         self.say = say or (lambda line: None)
         self.where = where
         self.runner = runner or Runner(paths, where)
+        render_pool.expect(options.workers)  # runs render at once: a render worker each
         self.metrics = Metrics(self.env)
         self.roster = Roster(self.env)
         self.server = ServerRecord(uuid.uuid4().hex, self.env, socket.gethostname(),
