@@ -47,6 +47,7 @@ from flexor_iac.language.templates import (
 )
 
 MAX_WORKERS = 4  # renders are short; more workers than cores only share the same cores
+ANSWER_GRACE = 30.0  # past a rendering's time: for a worker to start on a loaded machine
 
 
 class RenderTimedOut(RenderError):
@@ -189,7 +190,7 @@ class ProcessPoolBackend:
             pool = self._started()
             try:
                 future = pool.schedule(_render_in_worker, (value, sent), timeout=timeout)
-                return bytes(future.result())
+                return bytes(self._answer(future, pool, timeout))
             except (RuntimeError, BrokenProcessPool):
                 self._replace(pool)
                 if last:
@@ -201,6 +202,18 @@ class ProcessPoolBackend:
                 raise RenderError(f"{_named(value)}: its context cannot be passed to a "
                                   f"worker ({error})") from None
         raise AssertionError("unreachable")
+
+    def _answer(self, future: Any, pool: Any, timeout: float) -> Any:
+        """The future's result; one the pool loses (no answer long after its time) is a
+        RenderError and the pool replaced: a caller never waits for ever."""
+        try:
+            return future.result(timeout=timeout + ANSWER_GRACE)
+        except FutureTimeout:
+            if future.done():  # the pool stopped the rendering at its time: the caller says
+                raise
+            future.cancel()
+            self._replace(pool)
+            raise RenderError("the render workers did not answer") from None
 
     def _replace(self, broken: Any) -> None:
         with self._lock:

@@ -100,7 +100,7 @@ def test_a_bomb_fails_cleanly_within_a_limit(pool: ProcessPoolBackend, template:
         render(template, {})
     reason = str(caught.value)
     assert A_LIMIT.search(reason) and "\n" not in reason, reason
-    assert time.monotonic() - started < 5  # the 1 s limit, and a worker replaced
+    assert time.monotonic() - started < 10  # the 1 s limit, and a worker replaced
     assert render("{{ n + 1 }}", {"n": 1}) == 2
 
 

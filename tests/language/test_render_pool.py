@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,12 @@ import pytest
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.language import render_pool
-from flexor_iac.language.render_pool import ProcessPoolBackend, RenderError, render
+from flexor_iac.language.render_pool import (
+    ProcessPoolBackend,
+    RenderError,
+    RenderTimedOut,
+    render,
+)
 from flexor_iac.runtime.executor import Executor, RunRequest
 from tests.helpers.project import write_agent
 from tests.helpers.runtime import install
@@ -29,7 +35,7 @@ TIME_BOMB = "{{ range(100000)|map('string')|select('in', range(100000)|list)|lis
 
 
 def _others() -> set[multiprocessing.process.BaseProcess]:
-    """This process's children not started by the test's pool (another pool of the session)."""
+    """This process's children now: another pool's workers, before the test's pool starts."""
     return set(multiprocessing.active_children())
 
 
@@ -91,3 +97,20 @@ def test_what_only_reads_values_starts_no_worker() -> None:
         assert backend._pool is None
     finally:
         render_pool.use(last)
+
+
+def test_no_time_left_is_a_timeout_at_once(pool: ProcessPoolBackend) -> None:
+    with pytest.raises(RenderTimedOut, match="no time left to render it"):
+        render(TIME_BOMB, {}, seconds=0)
+    assert pool._pool is None  # no worker was asked
+
+
+def test_an_answer_the_pool_loses_is_a_render_error_not_a_wait_for_ever(
+        pool: ProcessPoolBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render_pool, "ANSWER_GRACE", 0.1)
+    lost = pool._started()
+    monkeypatch.setattr(lost, "schedule", lambda *_args, **_kwargs: Future())
+    with pytest.raises(RenderError, match="the render workers did not answer"):
+        render("{{ n + 1 }}", {"n": 1})
+    assert pool._pool is None  # replaced: the next rendering starts a new one
+    assert render("{{ n + 1 }}", {"n": 1}) == 2
