@@ -51,9 +51,9 @@ WORKERS = 4
 
 
 def make_project(root: Path, trigger: str, count: int,
-                 deployed_at: datetime | None = None) -> None:
+                 deployed_at: datetime | None = None, event: str = "bench") -> None:
     """The example project's vaults and stacks with `count` trivial agents, installed (as if
-    deployed at `deployed_at`, default a few seconds ago)."""
+    deployed at `deployed_at`, default a few seconds ago); their task logs `event`."""
     root.mkdir(parents=True)
     shutil.copytree(REPO / "vaults", root / "vaults")
     for stack in REPO.glob("Pulumi*.yaml"):
@@ -63,7 +63,7 @@ def make_project(root: Path, trigger: str, count: int,
         (root / "agents" / f"agent-{index:03d}.yaml").write_text(
             f'name: agent-{index:03d}\nversion: "1.0"\ndescription: "Bench."\nowner: ops\n'
             f"vault: company\nenvironment: staging\ntrigger:\n  {trigger}\n"
-            "tasks:\n  - skill: core.audit.log\n    args:\n      event: bench\n")
+            f"tasks:\n  - skill: core.audit.log\n    args:\n      event: {event}\n")
     with clock.frozen(deployed_at or datetime.now(UTC) - timedelta(seconds=5)):
         install(root, STAGING).close()
 
@@ -107,9 +107,10 @@ async def post_all(addresses: list[str]) -> None:
         await asyncio.gather(*(one(i) for i in range(WEBHOOKS)))
 
 
-def webhooks(root: Path, url: str | None, servers: int) -> float:
-    """Runs per second of WEBHOOKS webhook POSTs over `servers` servers."""
-    make_project(root, "type: webhook", 10)
+def webhooks(root: Path, url: str | None, servers: int, event: str = "bench") -> float:
+    """Runs per second of WEBHOOKS webhook POSTs over `servers` servers (each task logs
+    `event`)."""
+    make_project(root, "type: webhook", 10, event=event)
     with ExitStack() as stack:
         addresses = [stack.enter_context(listening(make_service(root, make_queue(url))))
                      for _ in range(servers)]

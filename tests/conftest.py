@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from flexor_iac.language import render_pool
 from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
 from tests.helpers.http_servers import serving
 from tests.helpers.postgres import Server
@@ -235,6 +236,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if embedded:
         config.hook.pytest_deselected(items=embedded)
         items[:] = [item for item in items if not item.get_closest_marker("embedded")]
+
+
+@pytest.fixture(autouse=True)
+def render_backend(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Templates render in this process unless the test is marked `engine` (it may start
+    processes): the render pool's workers are processes (docs/decisions/017-render-backstop.md)."""
+    if request.node.get_closest_marker("engine"):
+        yield
+        return
+    last = render_pool.use(render_pool.InProcess())
+    yield
+    render_pool.use(last)
 
 
 @pytest.fixture

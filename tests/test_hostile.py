@@ -27,8 +27,9 @@ restored when a case changes it), and asserts:
 * a refusal changed nothing in the project, .flexor/ included (each entry's kind, size,
   mtime and content; a folder's mtime is not compared: SQLite's journal comes and goes), and
   made nothing in the folder it was run from. Left out: the parse cache (.flexor/cache/, what
-  a file parsed to, keyed by its content, whatever the verb then decides) and the lock files
-  (.flexor/locks/, flock's empty meeting points, made on first use and never removed);
+  a file parsed to, keyed by its content, whatever the verb then decides; so .flexor/ itself
+  may appear, for it) and the lock files (.flexor/locks/, flock's empty meeting points, made
+  on first use and never removed);
 * it ends within HANG_SECONDS (a FIFO, a closed port, /dev/zero must not block: an alarm fails
   the case) and reads within its limits: the address space is capped for the case, so a read
   of a 2 GiB sparse file or of /dev/zero fails with MemoryError (an internal error) instead of
@@ -409,7 +410,8 @@ def _snapshot(root: Path) -> dict[str, Entry]:
             where = Path(folder, name)
             info = where.lstat()
             if stat.S_ISDIR(info.st_mode):  # SQLite's -journal/-wal come and go in .flexor/
-                seen[str(where.relative_to(root))] = (info.st_mode, 0, 0, "")
+                if where != root / ".flexor":  # made for what it may hold (the parse cache)
+                    seen[str(where.relative_to(root))] = (info.st_mode, 0, 0, "")
                 continue
             digest = ""
             if stat.S_ISREG(info.st_mode) and info.st_size <= 1 << 20:

@@ -6,7 +6,10 @@ import contextlib
 import gc
 import os
 import sys
+from collections.abc import Callable
 from typing import NoReturn
+
+_AT_FINISH: list[Callable[[], None]] = []  # what `finish` does before the process ends
 
 
 def prepare() -> None:
@@ -20,14 +23,23 @@ def prepare() -> None:
     gc.set_threshold(200_000, 30, 30)
 
 
+def at_finish(action: Callable[[], None]) -> None:
+    """Have `finish` call `action` before it ends the process (atexit handlers do not run)."""
+    if action not in _AT_FINISH:
+        _AT_FINISH.append(action)
+
+
 def finish(code: int) -> NoReturn:
     """End the process with `code` once output is flushed, skipping interpreter teardown.
 
     Freeing a large project's objects one by one at exit costs as much as a fifth of `flexor
     validate`. Nothing flexor leaves depends on that teardown (files and control-plane
     connections are closed where they are used; engine calls clean up after themselves), so
-    the console script ends without it, as mypy's does.
+    the console script ends without it, as mypy's does. What must not outlive the command
+    (worker processes) is stopped first: see `at_finish`.
     """
+    for action in _AT_FINISH:
+        action()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
             stream.flush()

@@ -1,2 +1,2 @@
 """The template language of agents and skills: `{{ … }}` expressions, Jinja in a sandbox,
-size estimates, and the limits of a run."""
+rendered in capped worker processes, and the limits of a rendering."""

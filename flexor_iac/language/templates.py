@@ -1,15 +1,13 @@
 """Flexor templates (`{{ … }}`) on Jinja2's sandboxed environment.
 
 Flexor expressions use `!`, `||` and `&&`; they are rewritten to Jinja's `not`, `or`, `and`
-outside string literals before Jinja parses them. Everything else is plain Jinja, with limits
-on what a rendering may build and spend (runtime/sandbox.py, runtime/limits.py).
+outside string literals before Jinja parses them. Everything else is plain Jinja, in a sandbox
+(language/sandbox.py), rendered in a worker held to limits (language/render_pool.py).
 """
 
 from __future__ import annotations
 
 import re
-import types
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -17,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 from flexor_iac.language.expressions import simple_env_reads
 
 if TYPE_CHECKING:  # jinja2 is imported when a template needs parsing (validate often doesn't)
-    import jinja2
     from jinja2 import nodes
 
     from flexor_iac.language.sandbox import LimitedEnvironment
 
 _OPERATORS = [("||", " or "), ("&&", " and ")]
-_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
 
 def _rewrite_code(code: str) -> str:
@@ -40,7 +37,7 @@ def to_jinja_expression(expression: str) -> str:
 
 def to_jinja(text: str) -> str:
     """Rewrite every `{{ … }}` in a template string."""
-    return _EXPRESSION.sub(lambda m: "{{" + to_jinja_expression(m.group(1)) + "}}", text)
+    return EXPRESSION.sub(lambda m: "{{" + to_jinja_expression(m.group(1)) + "}}", text)
 
 
 @cache
@@ -105,11 +102,11 @@ def _simple_facts(text: str) -> TemplateFacts | None:
     if "{%" in text or "{#" in text:
         return None
     reads: set[str] = set()
-    for inner in _EXPRESSION.findall(text):
+    for inner in EXPRESSION.findall(text):
         if (found := _simple_expression_reads(inner)) is None:
             return None
         reads |= found
-    outside = _EXPRESSION.sub("", text)
+    outside = EXPRESSION.sub("", text)
     return None if "{{" in outside or "}}" in outside else TemplateFacts(None, frozenset(reads))
 
 
@@ -130,106 +127,51 @@ class RenderError(ValueError):
     """A template that fails when rendered (undefined name, wrong type, unsafe access)."""
 
 
-def _render_failures() -> tuple[type[Exception], ...]:
-    import jinja2
-
-    return (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
-            AttributeError)
+# An expression that only reads: a name and its attributes (`result.is_fresh`), or `now()`,
+# perhaps negated. It cannot loop, build or call anything but the clock.
+_REFERENCE = re.compile(r"\s*(?:(?:!|not\s)\s*)*(?:now\(\)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*")
 
 
-@lru_cache(maxsize=4096)
-def _compiled_expression(code: str) -> Callable[..., Any]:
-    from jinja2 import TemplateSyntaxError
-
-    try:
-        return environment().compile_expression(to_jinja_expression(code), undefined_to_none=True)
-    except TemplateSyntaxError as error:
-        raise RenderError(error.message or "invalid template") from None
-
-
-@lru_cache(maxsize=4096)
-def _compiled_template(text: str) -> jinja2.Template:
-    from jinja2 import TemplateSyntaxError
-
-    try:
-        return environment().from_string(to_jinja(text))
-    except TemplateSyntaxError as error:
-        raise RenderError(error.message or "invalid template") from None
+@lru_cache(maxsize=65536)
+def is_reference(text: str) -> bool:
+    """Whether every `{{ … }}` of a template only reads a value (`{{ inputs.fund }}`,
+    `{{ !result.is_fresh }}`, `{{ now() }}`), with no block, operator, filter or call: what
+    rendering it may spend is bounded by what it is given, so it needs no worker."""
+    if "{%" in text or "{#" in text:
+        return False
+    codes = EXPRESSION.findall(text)
+    outside = EXPRESSION.sub("", text)
+    return bool(codes) and "{{" not in outside and "}}" not in outside \
+        and all(_REFERENCE.fullmatch(code) for code in codes)
 
 
-def _whole_expression(text: str) -> str | None:
-    """The code of a text that is exactly one `{{ … }}` (its value keeps its type)."""
-    found = _EXPRESSION.fullmatch(text.strip())
-    return found.group(1) if found and "{{" not in found.group(1) else None
-
-
-def _native(value: Any) -> Any:
-    if isinstance(value, types.GeneratorType | map | filter):
-        return list(value)
-    return value
-
-
-def render(value: Any, context: Mapping[str, Any]) -> Any:
-    """Render every template in `value` (strings inside dicts and lists too).
-
-    A string that is exactly one `{{ expr }}` becomes the expression's value with its own type
-    (a boolean, a number, a mapping); other strings render to text. The limits of one
-    rendering (steps, sizes) apply to the whole `value`; past one, RenderError.
-    """
-    from flexor_iac.language.limits import LimitExceeded
-    from flexor_iac.language.sandbox import Evaluation
-
-    _compile(value)  # compiling is not the template's work: outside its budget
-    try:
-        with Evaluation():
-            return _render(value, context)
-    except LimitExceeded as error:
-        raise RenderError(str(error)) from None
-
-
-def _compile(value: Any) -> None:
-    """Compile (once: they are cached) the templates in `value`."""
+def templates_in(value: Any) -> list[str]:
+    """The templates in `value` (strings inside dicts and lists too), in order."""
     if isinstance(value, dict | list):
-        for item in value.values() if isinstance(value, dict) else value:
-            _compile(item)
-    elif is_template(value):
-        if (code := _whole_expression(value)) is not None:
-            _compiled_expression(code)
-        else:
-            _compiled_template(value)
+        items = value.values() if isinstance(value, dict) else value
+        return [text for item in items for text in templates_in(item)]
+    return [value] if is_template(value) else []
 
 
-def _render(value: Any, context: Mapping[str, Any]) -> Any:
-    from flexor_iac.language.sandbox import STEPS, StepsExhausted, built, rendered_text
+@lru_cache(maxsize=4096)
+def _names(text: str) -> frozenset[str]:
+    """The names a template loads, found in its parse tree only: compiling it here would fold
+    its constants (`7 ** 9999999`) in this process, outside the render worker's limits."""
+    from jinja2 import nodes
 
-    if isinstance(value, dict):
-        return {key: _render(item, context) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_render(item, context) for item in value]
-    if not is_template(value):
-        return value
     try:
-        if (code := _whole_expression(value)) is not None:
-            return built(_native(_compiled_expression(code)(**context)))
-        return rendered_text(_compiled_template(value).generate(**context))
-    except RenderError:
-        raise
-    except StepsExhausted:
-        raise RenderError(f"{value.strip()}: {STEPS}") from None
-    except RecursionError:
-        raise RenderError(f"{value.strip()}: recursion too deep (a macro calling itself?)") \
-            from None
-    except MemoryError:
-        raise RenderError(f"{value.strip()}: out of memory") from None
-    except _render_failures() as error:
-        raise RenderError(f"{value.strip()}: {error}") from None
+        tree = parse(text)
+    except TemplateError:
+        return frozenset()
+    return frozenset(node.name for node in tree.find_all(nodes.Name) if node.ctx == "load")
+
+
+def names_read_by(value: Any) -> set[str]:
+    """The names the templates in `value` read (what their rendering needs: with the names a
+    template sets itself, which are not looked up)."""
+    return {name for text in templates_in(value) for name in _names(text)}
 
 
 def names_read(expression: str) -> set[str]:
-    """The top-level names an expression reads (the values that drive a decision)."""
-    from jinja2 import meta
-
-    try:
-        return set(meta.find_undeclared_variables(parse(expression)))
-    except TemplateError:
-        return set()
+    """The names an expression reads (the values that drive a decision)."""
+    return set(_names(expression))

@@ -23,7 +23,10 @@ from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, Tier
 from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.language.limits import (
+from flexor_iac.language.render_pool import needs_worker, warm
+from flexor_iac.project.models import AgentSpec, SkillSpec, VaultConfig
+from flexor_iac.runtime.actions import ActionFailed
+from flexor_iac.runtime.limits import (
     DEFAULT_TIMEOUT_SECONDS,
     MAX_LOG_LINES,
     Deadline,
@@ -31,8 +34,6 @@ from flexor_iac.language.limits import (
     StepFailed,
     clip,
 )
-from flexor_iac.project.models import AgentSpec, SkillSpec, VaultConfig
-from flexor_iac.runtime.actions import ActionFailed
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier, Sender
 from flexor_iac.runtime.plexifact import Connector, Limits, open_catalog
 from flexor_iac.runtime.redaction import Redactor
@@ -158,6 +159,8 @@ class Executor:
     def run(self, request: RunRequest) -> RunRecord:
         """Run the agent per its retry policy and record the run (its audit entry)."""
         agent = deployed_agent(self.store, request)
+        if needs_worker(agent.spec):
+            warm()  # the render workers start while the run gets ready
         spec = AgentSpec.model_validate(agent.spec["spec"])
         vault = self._vault(request.environment, agent.spec.get("vault"))
         run_id = request.run_id or uuid.uuid4().hex

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 
 from flexor_iac.controlplane.runs import OutboxMessage, RunRecords
-from flexor_iac.language.limits import MAX_RECORDED_MESSAGE, RecordBudget
 from flexor_iac.project.models import NotificationSettings
 from flexor_iac.runtime.egress import DestinationRefused, NotResolvedInTime, guarded_client
+from flexor_iac.runtime.limits import MAX_RECORDED_MESSAGE, RecordBudget
 from flexor_iac.runtime.secrets import MissingSecret, Secrets
 
 HTTP_TIMEOUT_SECONDS = 10.0

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flexor_iac.language.limits import Deadline, StepFailed, TimedOut
-from flexor_iac.language.templates import RenderError, names_read, render
+from flexor_iac.language.render_pool import RenderError, RenderTimedOut, render
+from flexor_iac.language.templates import names_read
 from flexor_iac.project.models import (
     ActionStep,
     CallStep,
@@ -26,6 +26,7 @@ from flexor_iac.project.models import (
     SkillTask,
 )
 from flexor_iac.runtime.actions import LIBRARY, ActionFailed
+from flexor_iac.runtime.limits import Deadline, StepFailed, TimedOut
 from flexor_iac.runtime.notify import DeliveryFailed, Notifier
 from flexor_iac.runtime.plexifact import Connector, PlexiFactError
 from flexor_iac.runtime.signatures import InputProblem, bind_inputs, check_outputs
@@ -146,7 +147,7 @@ class Interpreter:
                    prefix: str, where: str) -> None:
         context = self.context(frame)
         try:
-            value = bool(render(step.condition, context))
+            value = bool(self._render(step.condition, context, where))
         except RenderError as error:
             raise StepFailed(where, f"condition: {error}") from None
         drivers = {name: context[name] for name in sorted(names_read(step.condition))
@@ -157,6 +158,15 @@ class Interpreter:
                                   f"{'true' if value else 'false: skipped'}")
         if value:
             self._sequence(children, frame, noun, prefix)
+
+    def _render(self, value: Any, context: dict[str, Any], where: str) -> Any:
+        """`value` rendered within the attempt's time (past it: TimedOut, never tolerated)."""
+        deadline = self.services.deadline
+        try:
+            return render(value, context, deadline.left())
+        except RenderTimedOut:
+            raise TimedOut(where, "timed out while rendering a template: the attempt ran past "
+                                  f"its timeout_seconds ({deadline.seconds:g} s)") from None
 
     def _parallel(self, step: ParallelStep, frame: Frame, where: str) -> None:
         nodes = blocks(step.parallel, where)
@@ -210,7 +220,7 @@ class Interpreter:
     def _call(self, step: Invocation, frame: Frame, where: str) -> Any:
         target = _target(step)
         try:
-            args = render(step.args, self.context(frame))
+            args = self._render(step.args, self.context(frame), where)
         except RenderError as error:
             raise StepFailed(where, f"template {error}") from None
         if frame.depth == 0:

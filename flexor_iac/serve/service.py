@@ -2,8 +2,7 @@
 events into the queue, takes webhook requests, and runs what the queue delivers.
 
 Everything that reads the time takes it from `now` (injectable: tests drive a simulated
-clock). The control plane is read on one thread of its own (never on the event loop); runs
-happen on the queue's worker threads.
+clock). The control plane is read on a thread of its own, runs on the queue's worker threads.
 
 What is taken is recorded before it can be lost: a tick or event is recorded as taken once
 its job is queued, so a server that dies after that leaves it to the queue (team mode) or,
@@ -30,6 +29,7 @@ from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import StateError
 from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.language import render_pool
 from flexor_iac.runtime.events import matches
 from flexor_iac.serve.jobs import Job, Outcome, Runner, event_job, new_run_id, tick_job
 from flexor_iac.serve.metrics import Metrics
@@ -76,6 +76,7 @@ class Service:
         self.say = say or (lambda line: None)
         self.where = where
         self.runner = runner or Runner(paths, where)
+        render_pool.expect(options.workers)  # runs render at once: a render worker each
         self.metrics = Metrics(self.env)
         self.roster = Roster(self.env)
         self.server = ServerRecord(uuid.uuid4().hex, self.env, socket.gethostname(),

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from flexor_iac.language.templates import environment, facts, to_jinja
+from flexor_iac.language.sandbox import evaluate
+from flexor_iac.language.templates import (
+    RenderError,
+    environment,
+    facts,
+    is_reference,
+    names_read,
+    names_read_by,
+    to_jinja,
+)
 
 
 @pytest.mark.parametrize(("flexor", "values", "rendered"), [
@@ -60,113 +71,43 @@ def test_plain_path_agrees_with_the_parser(text: str) -> None:
     assert (facts(text).error, facts(text).env_reads) == expected
 
 
-# --- rendering ----------------------------------------------------------------------------------
+# --- rendering (in this process: the sandbox and its checks; the pool: test_render_pool.py) ---
 
 def test_a_whole_expression_keeps_its_type_and_text_renders_to_text() -> None:
-    from flexor_iac.language.templates import render
-
     context = {"result": {"is_fresh": False, "staleness_minutes": 45}, "n": 3}
-    assert render("{{ !result.is_fresh }}", context) is True
-    assert render("{{ n > 1 && !result.is_fresh }}", context) is True
-    assert render("{{ result }}", context) == context["result"]
-    assert render({"m": ["{{ n }} min", 7]}, context) == {"m": ["3 min", 7]}
+    assert evaluate("{{ !result.is_fresh }}", context) is True
+    assert evaluate("{{ n > 1 && !result.is_fresh }}", context) is True
+    assert evaluate("{{ result }}", context) == context["result"]
+    assert evaluate({"m": ["{{ n }} min", 7]}, context) == {"m": ["3 min", 7]}
+    assert evaluate("{{ namespace(a=n) }}", context) == {"a": 3}  # plain data leaves
 
-
-def test_render_errors_name_the_template_and_the_problem() -> None:
-    import pytest
-
-    from flexor_iac.language.templates import RenderError, render
-
-    with pytest.raises(RenderError, match=r"\{\{ x.y \}\}: 'x' is undefined"):
-        render("{{ x.y }}", {})
-    with pytest.raises(RenderError, match=r"unsafe|not safely|access to attribute"):
-        render("{{ n.__class__.__mro__ }}", {"n": 1})
-
-
-# --- limits (what one evaluation may build and spend) -------------------------------------------
 
 def _render_error(text: str, context: dict[str, object] | None = None) -> str:
-    from flexor_iac.language.templates import RenderError, render
-
     with pytest.raises(RenderError) as caught:
-        render(text, context or {})
+        evaluate(text, context or {})
     return str(caught.value)
 
 
-@pytest.mark.parametrize(("text", "context"), [
-    ("{{ 7**9999999 }}", {}),
-    ("{{ n ** m }}", {"n": 7, "m": 9999999}),        # not folded at compile time
-    ("{{ (n ** 3000) * (n ** 3000) }}", {"n": 7}),   # a product over the limit
+def test_render_errors_name_the_template_and_the_problem() -> None:
+    assert _render_error("{{ x.y }}") == "{{ x.y }}: 'x' is undefined"
+    assert re.search(r"unsafe|not safely|access to attribute",
+                     _render_error("{{ n.__class__.__mro__ }}", {"n": 1}))
+
+
+@pytest.mark.parametrize(("text", "limit"), [
+    ("{{ 'x' * 2**21 }}", "over 1 MiB of text"),
+    ("text {{ 'x' * 2**21 }}", "over 1 MiB of text"),
+    ("{% for i in range(2000) %}{{ 'x' * 1000 }}{% endfor %}", "over 1 MiB of text"),
+    ("{{ [b, b, b, b, b] }}", "over 16 MiB of data"),  # small in memory, 20 MB written out
+    ("{{ 2 ** 5000 }}", "integer over 4096 bits"),
+    ("{{ [deep] }}", "nests deeper than 100 levels"),
+    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "recursion too deep"),
 ])
-def test_huge_powers_fail_at_once_without_being_computed(
-        text: str, context: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    table = environment().binop_table  # the operations templates' operators compute with
-    power, computed = table["**"], []
-
-    def recording(left: object, right: object) -> object:
-        computed.append((left, right))
-        return power(left, right)
-    monkeypatch.setitem(table, "**", recording)
-    message = _render_error(text, context)
-    assert "4096 bits" in message
-    assert computed == []  # refused before any power was computed
-
-
-@pytest.mark.parametrize(("text", "context"), [
-    ("{{ 'x' * 10**8 }}", {}),                                   # the issue's 100 MB value
-    ("{{ 'x' * n }}", {"n": 2**20 + 1}),
-    ("text {{ 'x' * 2**21 }}", {}),
-    ("{{ 'x'|center(10**8) }}", {}),
-    ("{{ 'x'.ljust(10**8) }}", {}),
-    ("{{ s.replace('', s) }}", {"s": "y" * 2000}),
-    ("{{ '%100000000d' % 1 }}", {}),
-    ("{{ '{:>100000000}'.format(1) }}", {}),
-    ("{% set ns = namespace(s='x') %}{% for i in range(25) %}{% set ns.s = ns.s ~ ns.s %}"
-     "{% endfor %}{{ ns.s|length }}", {}),                      # doubling with ~
-    ("{% for i in range(2000) %}{{ 'x' * 1000 }}{% endfor %}", {}),  # 2 MB of output
-    ("{{ range(100)|map('center', 20000)|join }}", {}),          # built one piece at a time
-])
-def test_text_over_1_mib_is_refused_before_it_is_built(
-        text: str, context: dict[str, object]) -> None:
-    assert "1 MiB" in _render_error(text, context)
-
-
-@pytest.mark.parametrize("text", [
-    "{{ ['x' * 100] * 10**6 }}",
-    "{{ range(100)|map('center', 200000)|list|length }}",      # 20 MB built in small pieces
-    # A list that repeats one value: small in memory, 16 MB once written out.
-    "{% set a = ['x' * 1000] * 1000 %}{% set b = [a, a, a, a] %}{% set c = [b, b, b, b] %}"
-    "{{ c }}",
-    "{% set a = ['x' * 1000] * 1000 %}{% set b = [a, a, a, a] %}{{ [b, b, b, b] }}",
-    "{% set a = ['x' * 1000] * 1000 %}{% set b = [a, a, a, a] %}{{ [b, b, b, b]|tojson }}",
-])
-def test_values_over_the_size_limit_are_refused(text: str) -> None:
-    assert "MiB" in _render_error(text)
-
-
-def test_a_recursive_macro_is_a_template_error() -> None:
-    message = _render_error("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}")
-    assert "recursion" in message
-
-
-@pytest.mark.engine
-def test_an_endless_loop_stops_at_the_step_budget() -> None:
-    # Without a budget this loop runs for many minutes: it runs in a child process with a timeout.
-    import subprocess
-    import sys
-
-    code = ("from flexor_iac.language.templates import RenderError, render\n"
-            "try:\n"
-            "    render('{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}"
-            "{% endfor %}{{ 1 }}', {})\n"
-            "except RenderError as error:\n"
-            "    print(error)\n")
-    try:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=30)
-    except subprocess.TimeoutExpired:
-        pytest.fail("a 10^10-step loop was still running after 30 s")
-    assert "steps" in done.stdout, done.stderr
+def test_what_is_too_big_to_keep_is_refused(text: str, limit: str) -> None:
+    deep: list[object] = []
+    for _ in range(100):
+        deep = [deep]
+    assert limit in _render_error(text, {"b": [["x" * 1000] * 1000] * 4, "deep": deep})
 
 
 def test_templates_may_not_change_the_values_they_are_given() -> None:
@@ -176,12 +117,27 @@ def test_templates_may_not_change_the_values_they_are_given() -> None:
 
 
 def test_ordinary_templates_still_render() -> None:
-    from flexor_iac.language.templates import render
-
     rows = [{"instrument": f"I{n}", "quantity": n} for n in range(10000)]
-    assert render("{{ rows|selectattr('quantity', '>', 9000)|list|length }}",
-                  {"rows": rows}) == 999
-    assert render("{{ rows }}", {"rows": rows}) is rows
-    assert render("{{ 2 ** 64 }} {{ 'ab' * 3 }} {{ '%05.1f' % 3.14159 }}", {}) == \
+    assert evaluate("{{ rows|selectattr('quantity', '>', 9000)|list|length }}",
+                    {"rows": rows}) == 999
+    assert evaluate("{{ rows }}", {"rows": rows}) is rows
+    assert evaluate("{{ 2 ** 64 }} {{ 'ab' * 3 }} {{ '%05.1f' % 3.14159 }}", {}) == \
         "18446744073709551616 ababab 003.1"
-    assert render("{{ '-'.join(['a', 'b']) ~ '{:>4}'.format(7) }}", {}) == "a-b   7"
+    assert evaluate("{{ '-'.join(['a', 'b']) ~ '{:>4}'.format(7) }}", {}) == "a-b   7"
+
+
+def test_the_names_a_template_reads_are_found_without_compiling_it() -> None:
+    assert names_read_by({"a": "{{ x.y ~ env.Z }}", "b": ["{% for i in r %}{{ i }}{% endfor %}"],
+                          "c": "plain"}) >= {"x", "env", "r"}
+    assert names_read("{{ 7 ** 9999999 > n }}") == {"n"}  # at once: nothing is folded
+
+
+@pytest.mark.parametrize(("text", "reference"), [
+    ("{{ inputs.fund }}", True), ("{{ !result.is_fresh }}", True), ("at {{ now() }}", True),
+    ("{{ not a.b }} and {{ c }}", True),
+    ("{{ a + 1 }}", False), ("{{ a|length }}", False), ("{{ a.b() }}", False),
+    ("{{ a[0] }}", False), ("{% if a %}{{ a }}{% endif %}", False), ("{{ a }} }}", False),
+    ("{{ a == b }}", False),
+])
+def test_a_reference_only_reads(text: str, reference: bool) -> None:
+    assert is_reference(text) is reference

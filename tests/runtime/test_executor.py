@@ -506,7 +506,7 @@ def test_a_timeout_inside_a_skill_is_not_tolerated(project: Path,
 
 
 def test_an_agent_without_timeout_seconds_gets_the_default(project: Path) -> None:
-    from flexor_iac.language.limits import DEFAULT_TIMEOUT_SECONDS
+    from flexor_iac.runtime.limits import DEFAULT_TIMEOUT_SECONDS
 
     write_agent(project, "plain", "  - skill: core.audit.log\n    args: {event: one}\n"
                 "  - skill: core.audit.log\n    args: {event: two}\n")
@@ -557,7 +557,7 @@ def test_an_http_call_waits_no_longer_than_the_time_left(
 
 
 def test_what_a_run_records_is_capped(project: Path) -> None:
-    from flexor_iac.language.limits import MAX_LOG_LINES, MAX_RECORDED, MAX_RECORDED_LINE
+    from flexor_iac.runtime.limits import MAX_LOG_LINES, MAX_RECORDED, MAX_RECORDED_LINE
 
     set_vault(project, audit__include_outputs=True)
     body = "".join(f"  - skill: core.audit.log\n    args: {{event: \"{{{{ 'x' * 600000 }}}}\"}}\n"
