@@ -13,7 +13,7 @@ from pathlib import Path
 from flexor_iac.controlplane.location import scrub
 from flexor_iac.core.constants import STATE_DIR_NAME
 from flexor_iac.core.errors import FlexorError
-from flexor_iac.core.workspace import find_project
+from flexor_iac.core.workspace import find_project, private_dir
 
 
 def crash_log(error: BaseException, project_dir: Path | None) -> Path:
@@ -24,7 +24,7 @@ def crash_log(error: BaseException, project_dir: Path | None) -> Path:
     except FlexorError:
         folder = Path(tempfile.gettempdir()) / STATE_DIR_NAME
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
     except OSError:
         folder = Path(tempfile.gettempdir())
     target = folder / name

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flexor_iac.core.workspace import private_dir
 from flexor_iac.project.diagnostics import Diagnostic
 from flexor_iac.project.documents import MAX_FILE_BYTES, Document
 
@@ -93,7 +94,7 @@ class ParseCache:
             payload = marshal.dumps((FORMAT, fresh))
         aside = self.file.with_name(f"{self.file.name}.{os.getpid()}")
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.file.parent)
             aside.write_bytes(payload)
             aside.replace(self.file)
         except OSError:  # a read-only checkout: validate still works, only slower

@@ -12,6 +12,7 @@ import pytest
 from flexor_iac.controlplane.database import SQLiteDatabase
 from flexor_iac.core.constants import ExitCode
 from tests.helpers.cli import flexor_main
+from tests.helpers.project import files_settled
 
 pytestmark = pytest.mark.embedded
 
@@ -90,12 +91,21 @@ def test_a_control_plane_missing_a_table_is_one_line(
     assert "lacks table runs" in err and "restore it from a backup" in err
 
 
+KEY = ("keys", "create", "--name", "ci", "--user", "ci", "--scope", "admin")
+
+
+@pytest.mark.parametrize("verbs", [(KEY, ("validate",)), (("validate",), KEY)],
+                         ids=["a key first", "the parse cache first"])
 def test_what_holds_keys_and_runs_is_readable_by_its_owner_only(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(project, capsys, "keys", "create", "--name", "ci", "--user", "ci",
-                "--scope", "admin")[0] == ExitCode.OK
+        project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        verbs: tuple[tuple[str, ...], ...]) -> None:
+    files_settled(monkeypatch)  # so that validate keeps its parse cache
+    for verb in verbs:  # whichever makes .flexor/ first
+        assert _run(project, capsys, *verb)[0] == ExitCode.OK
     state = project / ".flexor"
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    for folder in (p for p in state.rglob("*") if p.is_dir()):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     for made in state.glob("control-plane.db*"):
         assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
 
