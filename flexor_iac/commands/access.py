@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from difflib import get_close_matches
-
 from tabulate import tabulate
 
 from flexor_iac.access.policy import Gate
@@ -14,7 +12,7 @@ from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.errors import FlexorError, UsageError
 from flexor_iac.core.output import Console
-from flexor_iac.core.suggest import unknown_name
+from flexor_iac.core.suggest import nearest, unknown_name
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.project.loading import load_project
 
@@ -46,8 +44,8 @@ def _check_names(store: ControlPlane, user: str, new_user: bool) -> None:
     known = {g.user for g in store.grants()} | {k.user for k in api_keys}
     if new_user or user in known:
         return
-    if close := get_close_matches(user, sorted(known), n=1, cutoff=0.8):
-        raise UsageError(f"--user: {user!r} has no key or role yet; did you mean {close[0]}? "
+    if (close := nearest(user, known, cutoff=0.8)) is not None:
+        raise UsageError(f"--user: {user!r} has no key or role yet; did you mean {close}? "
                          f"(add --new-user if {user} is someone new)")
 
 

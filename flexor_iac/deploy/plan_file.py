@@ -33,6 +33,8 @@ MAX_PLAN_BYTES = 16 << 20
 class Basis:
     """What a plan was computed from."""
 
+    __pydantic_config__ = ConfigDict(extra="forbid")  # read back from a saved plan
+
     environment: str
     state: str
     inputs: str
@@ -71,16 +73,6 @@ class SavedPlan:
     plan: plans.Plan
 
 
-class _BasisDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    environment: str
-    state: str
-    inputs: str
-    snapshots: dict[str, str]
-    agents: tuple[str, ...]
-
-
 class _SavedPlanDocument(BaseModel):
     """A saved plan file; `kind` and `format_version` are checked first, for their messages."""
 
@@ -89,7 +81,7 @@ class _SavedPlanDocument(BaseModel):
     kind: Literal["flexor-plan"]
     format_version: Literal[1]
     flexor_version: str
-    basis: _BasisDocument
+    basis: Basis  # the dataclass itself, validated by pydantic
     plan: plans.PlanDocument
 
 
@@ -142,7 +134,7 @@ def load(path: Path) -> SavedPlan:
     except ValidationError as error:
         raise UsageError(f"--plan {path}: the saved plan is incomplete ({_first(error)}); "
                          "make it again with --plan-out") from None
-    return SavedPlan(Basis(**saved.basis.model_dump()), saved.plan.plan())
+    return SavedPlan(saved.basis, saved.plan.plan())
 
 
 def _first(error: ValidationError) -> str:
