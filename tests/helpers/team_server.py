@@ -1,0 +1,80 @@
+"""The team server as a team runs it: `flexor serve` in a process of its own holding the
+database URL and the passphrase, and clients that hold only FLEXOR_SERVER and a key — no
+FLEXOR_DATABASE_URL, no PULUMI_* variable, no `pulumi` on PATH."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.helpers.waiting import eventually
+
+PASSPHRASE = "the-team-passphrase"
+FLEXOR = str(Path(sys.executable).parent / "flexor")
+_LISTENING = re.compile(r"on (https?://[^/\s]+)")
+
+
+def server_environment(database: str, **extra: str) -> dict[str, str]:
+    """What the server holds: the database and the passphrase."""
+    return dict(os.environ, FLEXOR_DATABASE_URL=database, PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+                **extra)
+
+
+def client_environment(server: str, key: str | None = None, **extra: str) -> dict[str, str]:
+    """What a CI job holds: the server's address and a key, and nothing of the team's."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PULUMI_", "FLEXOR_"))}
+    env["PATH"] = "/usr/bin:/bin"  # no .tools/bin: no pulumi
+    env["FLEXOR_SERVER"] = server
+    if key is not None:
+        env["FLEXOR_API_KEY"] = key
+    env.update(extra)
+    return env
+
+
+def clone(project: Path, where: Path) -> Path:
+    """Another checkout of the project: its files, no `.flexor/`."""
+    shutil.copytree(project, where, ignore=shutil.ignore_patterns(".flexor"))
+    return where
+
+
+def on_server(root: Path, database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`flexor ARGS` where the database is (an operator on the server's machine)."""
+    return subprocess.run([FLEXOR, *args], cwd=root, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL,
+                          env=server_environment(database))
+
+
+def client(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`flexor ARGS` on a client, in its checkout."""
+    return subprocess.run([FLEXOR, *args], cwd=root, capture_output=True, text=True,
+                          timeout=600, stdin=subprocess.DEVNULL, env=env)
+
+
+@contextmanager
+def team_server(root: Path, database: str, *args: str) -> Iterator[str]:
+    """`flexor serve --port 0 ARGS` on the server's checkout `root`: its address."""
+    log = root / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen([FLEXOR, "serve", "--port", "0", *args], cwd=root,
+                                   stdout=output, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=server_environment(database))
+    try:
+        def listening() -> str | None:
+            assert process.poll() is None, log.read_text()
+            found = _LISTENING.search(log.read_text())
+            return found.group(1) if found else None
+        yield eventually(listening, "the server never said where it listens", timeout=60)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
