@@ -79,10 +79,15 @@ def _unverified_issuer(token: str) -> str | None:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
         raise PolicyRefusal(NOT_A_TOKEN)
     try:
-        jwt.get_unverified_header(token)
+        algorithm = jwt.get_unverified_header(token).get("alg")
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise PolicyRefusal(NOT_A_TOKEN) from None
+    if algorithm not in ALGORITHMS:
+        named = algorithm if isinstance(algorithm, str) and algorithm.isalnum() and \
+            len(algorithm) <= 10 else "another algorithm"
+        raise PolicyRefusal(f"refused: the token is signed with {named}; accepted: "
+                            f"{', '.join(ALGORITHMS)}")
     issuer = claims.get("iss")
     return issuer if isinstance(issuer, str) else None
 
@@ -100,7 +105,7 @@ def _verified(token: str, issuer: str, signing_keys: SigningKeys) -> dict[str, A
         raise PolicyRefusal(NOT_A_TOKEN) from None
     algorithm = key.algorithm_name
     if algorithm not in ALGORITHMS:
-        raise PolicyRefusal(f"refused: the token is signed with {algorithm}; accepted: "
+        raise PolicyRefusal(f"refused: {issuer}'s key is for {algorithm}; accepted: "
                             f"{', '.join(ALGORITHMS)}")
     try:
         claims: dict[str, Any] = jwt.decode(
