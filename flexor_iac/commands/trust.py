@@ -101,6 +101,11 @@ def add(paths: ProjectPaths, request: NewRule, console: Console) -> int:
         maker = _owner(store, paths, "trust add")
         if maker is None:
             raise PolicyRefusal(ACCESS_OFF)
+        for same in store.trust_rules(wanted.issuer):  # it would never be the one that matches
+            if (same.audience, same.claims) == (wanted.audience, wanted.claims):
+                raise FlexorError(f"trust rule {same.rule_id} has that issuer, audience and "
+                                  f"claims already (remove it first: `flexor trust remove "
+                                  f"{same.rule_id}`)")
         rule = TrustRule(wanted.rule_id, wanted.issuer, wanted.audience, wanted.claims,
                          wanted.scopes, wanted.user, maker, wanted.created_at)
         store.add_trust_rule(rule)

@@ -42,6 +42,9 @@ def test_an_owner_adds_lists_and_removes_rules_with_json(
     assert (added["issuer"], added["audience"], added["created_by"]) == (GITHUB, "flexor", "olga")
     assert added["claims"] == {"repository_id": REPOSITORY_ID, "environment": "production"}
     assert added["scopes"] == ["deploy:production", "read"]
+    assert flexor_main(project, *ADD, "--environment", "production") == ExitCode.FAILED
+    assert f"trust rule {added['rule_id']} has that issuer, audience and claims already" in \
+        capsys.readouterr().err
     assert flexor_main(project, *ADD, "--ref", "refs/heads/main", "--user", "ci") == ExitCode.OK
     said = capsys.readouterr().out
     assert f"with repository_id {REPOSITORY_ID}, ref refs/heads/main" in said
