@@ -59,6 +59,7 @@ def exchange(store: ControlPlane, token: str, *,
              signing_keys: Callable[[str], SigningKeys] = issuer_keys) -> Exchanged:
     """A short-lived key for `token`, by the trust rule it satisfies; refuses (PolicyRefusal)
     otherwise. `signing_keys` gives an issuer's keys (default: its published JWKS)."""
+    token = token.strip() if isinstance(token, str) else ""
     issuer = _unverified_issuer(token)
     rules = store.trust_rules(issuer) if issuer is not None else []
     if not rules:
@@ -76,7 +77,7 @@ def exchange(store: ControlPlane, token: str, *,
 
 def _unverified_issuer(token: str) -> str | None:
     """The `iss` the token claims (unverified: it only says whose keys to verify it with)."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
+    if len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
         raise PolicyRefusal(NOT_A_TOKEN)
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
@@ -128,9 +129,12 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PolicyRefusal(f"refused: the token's {name} claim is not a time")
-    return float(value)
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(name)
+        return float(value)
+    except (TypeError, OverflowError):
+        raise PolicyRefusal(f"refused: the token's {name} claim is not a time") from None
 
 
 def _check_times(claims: Mapping[str, Any]) -> None:

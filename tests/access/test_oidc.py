@@ -64,7 +64,7 @@ def _rule(store: ControlPlane, issuer: str, rule_id: str = "T-1", *scopes: str,
 def test_a_good_token_gets_a_key_the_gate_accepts_with_the_rules_scopes_until_it_expires(
         project: Path, store: ControlPlane, issuer: Issuer) -> None:
     rule = _rule(store, issuer.url, environment="production")
-    exchanged = oidc.exchange(store, issuer.token())
+    exchanged = oidc.exchange(store, issuer.token() + "\n")  # as `curl` output would end
     assert key_id_of(exchanged.secret) == exchanged.key_id
     assert (exchanged.user, exchanged.scopes, exchanged.rule_id) == (
         f"oidc:{REPOSITORY_ID}", ["deploy:production", "read"], "T-1")
@@ -103,6 +103,8 @@ def _refusals(issuer: Issuer, other: rsa.RSAPrivateKey) -> dict[str, tuple[str, 
         "not valid yet": (issuer.token(nbf=now + 600, exp=now + 900), oidc.NOT_YET),
         "issued in the future": (issuer.token(iat=now + 600), oidc.NOT_YET),
         "no exp": (issuer.token(exp=None), "refused: the token has no exp claim"),
+        "an exp that is no time": (issuer.token(exp=10**400),
+                                   "refused: the token's exp claim is not a time"),
         "another key, same kid": (issuer.token(key=other), bad_signature),
         "an unknown kid": (issuer.token(key=other, kid="key-2"), bad_signature),
         "tampered claims": (_tampered(issuer.token(repository_id="1"), issuer.token()),
