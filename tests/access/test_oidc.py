@@ -202,3 +202,16 @@ def test_an_issuer_that_cannot_be_reached_is_an_error_not_a_refusal(
     with pytest.raises(IssuerUnreachable, match=expected) as failed:
         oidc.exchange(store, token)
     assert failed.value.exit_code == ExitCode.FAILED
+
+
+def test_a_discovery_document_of_another_issuer_or_with_a_plain_http_jwks_uri_is_not_used(
+        store: ControlPlane, issuer: Issuer) -> None:
+    _rule(store, issuer.url)
+    issuer.published_as = "https://token.actions.githubusercontent.com"
+    with pytest.raises(IssuerUnreachable, match=r"is not that of .* \(its issuer differs\)"):
+        oidc.exchange(store, issuer.token())
+    issuer.published_as, issuer.jwks_uri = None, "http://keys.example/jwks"
+    with pytest.raises(IssuerUnreachable, match=r"jwks_uri of .* is plain http"):
+        oidc.exchange(store, issuer.token())
+    issuer.jwks_uri = None  # a failed discovery is tried again: now it succeeds
+    assert oidc.exchange(store, issuer.token()).rule_id == "T-1"

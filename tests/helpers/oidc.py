@@ -33,6 +33,8 @@ class Issuer:
     key: rsa.RSAPrivateKey
     kid: str = "key-1"
     requests: list[str] = field(default_factory=list)  # the paths asked for
+    published_as: str | None = None  # the issuer its discovery document names (default: url)
+    jwks_uri: str | None = None  # where it says its keys are (default: url/.well-known/jwks)
 
     def jwks(self) -> dict[str, Any]:
         public = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
@@ -63,7 +65,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         issuer: Issuer = self.server.issuer  # type: ignore[attr-defined]
         issuer.requests.append(self.path)
         documents = {"/.well-known/openid-configuration": {
-            "issuer": issuer.url, "jwks_uri": f"{issuer.url}/.well-known/jwks"},
+            "issuer": issuer.published_as or issuer.url,
+            "jwks_uri": issuer.jwks_uri or f"{issuer.url}/.well-known/jwks"},
             "/.well-known/jwks": issuer.jwks()}
         body = json.dumps(documents[self.path]).encode() if self.path in documents else b""
         self.send_response(200 if body else 404)
