@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.helpers.waiting import eventually
@@ -57,24 +59,47 @@ def client(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedP
                           timeout=600, stdin=subprocess.DEVNULL, env=env)
 
 
+@dataclass
+class Served:
+    """A running team server: where it listens, its process (the leader of its group)."""
+
+    address: str
+    process: subprocess.Popen[bytes]
+
+    def kill(self) -> None:
+        """SIGKILL the server and every process it started, as a machine that dies would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
 @contextmanager
-def team_server(root: Path, database: str, *args: str) -> Iterator[str]:
-    """`flexor serve --port 0 ARGS` on the server's checkout `root`: its address."""
-    log = root / "serve.log"
-    with log.open("w") as output:
+def team_server(root: Path, database: str, *args: str, log: str = "serve.log"
+                ) -> Iterator[Served]:
+    """`flexor serve --port 0 ARGS` on the server's checkout `root` (in a process group of
+    its own)."""
+    logged = root / log
+    with logged.open("w") as output:
         process = subprocess.Popen([FLEXOR, "serve", "--port", "0", *args], cwd=root,
                                    stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=server_environment(database))
+                                   stdin=subprocess.DEVNULL, env=server_environment(database),
+                                   start_new_session=True)
     try:
         def listening() -> str | None:
-            assert process.poll() is None, log.read_text()
-            found = _LISTENING.search(log.read_text())
+            assert process.poll() is None, logged.read_text()
+            found = _LISTENING.search(logged.read_text())
             return found.group(1) if found else None
-        yield eventually(listening, "the server never said where it listens", timeout=60)
+        yield Served(eventually(listening, "the server never said where it listens",
+                                timeout=60), process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
