@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from flexor_iac import __version__
+from flexor_iac.access import oidc
 from flexor_iac.access.policy import Principal
 from flexor_iac.api import verbs
 from flexor_iac.api.auth import NO_KEY, WRONG_KEY, Callers, bearer
@@ -35,7 +36,7 @@ from flexor_iac.api.workspaces import MissingContent, Workspaces
 from flexor_iac.controlplane.server_files import SavedPlan
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
-from flexor_iac.core.errors import UsageError
+from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
 from flexor_iac.remote.protocol import (
     API_VERSION,
     MAX_FILE_BYTES,
@@ -43,6 +44,7 @@ from flexor_iac.remote.protocol import (
     CommandRequest,
     DigestList,
     MissingFiles,
+    OidcToken,
     digest_of,
     valid_digest,
 )
@@ -83,7 +85,7 @@ class ApiServer:
             return work(store)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, on_thread)
-        except (MissingContent, UsageError, Refused):
+        except (MissingContent, FlexorError, Refused):
             raise
         except Exception as error:
             raise Refused(503, f"the team database is unreachable: {error}") from None
@@ -141,6 +143,18 @@ def api_application(server: ApiServer) -> FastAPI:
         principal = who[1]
         return {"user": principal.user, "key_id": principal.key_id,
                 "scopes": sorted(principal.scopes)}
+
+    @app.post("/oidc/exchange", summary="Exchange a CI job's OIDC token for a short-lived key "
+                                        "(no key needed; see `flexor trust`)")
+    async def exchange(body: OidcToken) -> dict[str, Any]:
+        try:
+            made = await server.call(lambda store: oidc.exchange(store, body.token))
+        except PolicyRefusal as refusal:
+            raise Refused(401, str(refusal)) from None
+        except FlexorError as error:  # the issuer unreachable: no decision was made
+            raise Refused(503, str(error)) from None
+        return {"key": made.secret, "key_id": made.key_id, "user": made.user,
+                "scopes": made.scopes, "expires_at": made.expires_at.isoformat()}
 
     @app.post("/files/missing", response_model=MissingFiles,
               summary="Which of these file digests the server has no content for")

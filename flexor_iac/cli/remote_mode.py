@@ -26,6 +26,7 @@ from flexor_iac.cli.options import Settings, ask, settings
 from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.errors import UsageError
 from flexor_iac.remote.client import Client
+from flexor_iac.remote.oidc import with_exchanged_key
 from flexor_iac.remote.protocol import REMOTE_VERBS, CommandRequest, digest_of, project_files
 from flexor_iac.remote.settings import Remote, remote
 
@@ -102,6 +103,7 @@ def _send(ctx: click.Context, current: Settings, target: Remote) -> int:
     verb = ctx.command_path.split()[1] if len(ctx.command_path.split()) > 1 else ""
     plan_out: Path | None = params.get("plan_out")
     saved = params.get("saved_plan")
+    target = with_exchanged_key(target)
     with Client(target) as client:
         def run(words: list[str], **extra: Any) -> Any:
             return client.run(CommandRequest(argv=words, files=digests, **extra), files)

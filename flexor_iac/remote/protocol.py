@@ -70,6 +70,14 @@ class CommandRequest(BaseModel):
                                                   "on the server under ID.")
 
 
+class OidcToken(BaseModel):
+    """A CI job's OpenID Connect token, to exchange for a short-lived key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(max_length=16 << 10)
+
+
 class MissingFiles(BaseModel):
     """The digests the server has no content for."""
 

@@ -86,8 +86,9 @@ def test_a_client_with_only_a_key_deploys_reads_runs_rolls_back_and_is_refused(
         assert (no_key.returncode, no_key.stderr) == (
             ExitCode.REFUSED, "error: refused: the team server needs an API key "
                               "(FLEXOR_API_KEY)\n")
-        # nothing the refusals touched changed production
-        assert "production" in _ok(client(checkout, env, "history", "--env", "production"))
+        # the refused deploy changed nothing: production has its one deployment, at 1.0
+        history = _ok(client(checkout, env, "history", "--env", "production"))
+        assert history.count("deploy  succeeded") == 1 and "feed-monitor: 1.0;" in history
 
 
 def test_a_plan_saved_on_the_server_applies_by_id_and_a_stale_one_is_refused(
