@@ -118,7 +118,9 @@ LEGITIMATE = frozenset({"zero", "bare", "empty"})
 VALID = {"env": "staging", "agent": "feed-monitor", "agents": "feed-monitor", "name": "ci",
          "user": "alice@fund.com", "scopes": "deploy:staging", "role": "viewer",
          "request_id": "r-1", "key_id": "k-1", "event": "feed.updated", "shell": "bash",
-         "kind": "agent", "source": "{empty-file}", "directory": "{missing}"}
+         "kind": "agent", "source": "{empty-file}", "directory": "{missing}",
+         "issuer": "https://token.actions.githubusercontent.com", "audience": "flexor",
+         "repository_id": "123456789", "rule_id": "T-1"}
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from flexor_iac.cli.options import env_filter_option, global_options, settings
-from flexor_iac.core.constants import Environment
+from flexor_iac.cli.options import global_options, settings
+from flexor_iac.core.constants import ENVIRONMENT_NAMES, Environment
 from flexor_iac.core.errors import UsageError
 
 
@@ -39,8 +39,10 @@ def _tls_file(_ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 @click.command()
 @global_options
-@env_filter_option("Environment whose triggers to fire (or FLEXOR_ENV); without it, in team "
-                   "mode, the team server's API alone.")
+@click.option("--env", "envs", multiple=True, envvar="FLEXOR_ENV",
+              type=click.Choice(ENVIRONMENT_NAMES),
+              help="Environment whose triggers to fire (repeatable; or FLEXOR_ENV); default: "
+                   "every environment deployed so far.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8470, show_default=True,
@@ -56,7 +58,7 @@ def _tls_file(_ctx: click.Context, param: click.Parameter, value: str | None) ->
               help="Serve HTTPS with this certificate (PEM; with --tls-key).")
 @click.option("--tls-key", metavar="FILE", callback=_tls_file,
               help="The certificate's private key (PEM).")
-def serve(env: Environment | None, host: str, port: int, workers: int, grace: float,
+def serve(envs: tuple[str, ...], host: str, port: int, workers: int, grace: float,
           lease: float, tls_cert: str | None, tls_key: str | None) -> int:
     """Fire the environment's deployed agents from their triggers, until stopped.
 
@@ -71,9 +73,11 @@ def serve(env: Environment | None, host: str, port: int, workers: int, grace: fl
     environment enables fire (flexor:triggers in Pulumi.ENV.yaml).
 
     \b
+    Without --env it serves every environment deployed so far; with several,
+    each one's webhooks, /healthz and /metrics are under /ENV/ (one: at /).
     In team mode the server is also the team server: clients with FLEXOR_SERVER
-    and a key send it their verbs (HTTP API under /api/v1); without --env it
-    serves the API alone. --tls-cert/--tls-key serve HTTPS.
+    and a key send it their verbs (HTTP API under /api/v1; with nothing
+    deployed yet, the API alone). --tls-cert/--tls-key serve HTTPS.
 
     \b
     On the embedded store one server per environment runs (a second exits 3).
@@ -82,6 +86,7 @@ def serve(env: Environment | None, host: str, port: int, workers: int, grace: fl
 
     \b
     Examples:
+      flexor serve
       flexor serve --env staging
       flexor serve --env production --host 0.0.0.0 --port 8470 --workers 8
       flexor serve --host 0.0.0.0 --tls-cert server.pem --tls-key server.key
@@ -92,9 +97,10 @@ def serve(env: Environment | None, host: str, port: int, workers: int, grace: fl
     if (tls_cert is None) != (tls_key is None):
         raise UsageError("--tls-cert and --tls-key go together")
     current = settings()
-    options = ServeOptions(env, host, port, workers, grace, lease=lease)
+    options = ServeOptions(None, host, port, workers, grace, lease=lease)
     tls = (tls_cert, tls_key) if tls_cert and tls_key else None
-    return command.run(current.paths(), options, current.console(), tls)
+    given = tuple(Environment(env) for env in envs)
+    return command.run(current.paths(), options, current.console(), tls, given)
 
 
 def register(group: click.Group) -> None:

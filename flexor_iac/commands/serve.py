@@ -1,10 +1,12 @@
-"""`flexor serve --env E`: fire the environment's deployed agents from their triggers until
-stopped (flexor_iac/serve/)."""
+"""`flexor serve [--env E…]`: fire the deployed agents of each environment (every deployed one
+without --env) from their triggers until stopped (flexor_iac/serve/); in team mode it is also
+the team server (flexor_iac/api/)."""
 
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from flexor_iac.access.policy import Gate
@@ -14,7 +16,7 @@ from flexor_iac.api.runner import Runner
 from flexor_iac.api.workspaces import Workspaces
 from flexor_iac.controlplane.location import team_database
 from flexor_iac.controlplane.store import ControlPlane, locate
-from flexor_iac.core.constants import ExitCode
+from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
@@ -30,53 +32,60 @@ def _api(paths: ProjectPaths, url: str) -> ApiServer:
                      Callers(paths.root, url), Runner())
 
 
-def _api_only(paths: ProjectPaths, options: ServeOptions, console: Console,
-              tls: tuple[str, str] | None) -> int:
-    """`flexor serve` without --env: the team server's API alone."""
-    url = team_database(paths.root)
-    if url is None:
-        raise UsageError("`flexor serve` without --env is the team server's API, which needs "
-                         "team mode (FLEXOR_DATABASE_URL); on the embedded store give --env")
-    if not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(os.environ):
-        raise UsageError(TEAM_PASSPHRASE)
-    with ControlPlane(url, create=True):
-        pass  # the schema is current before the first request
-    sock = listen(options.host, options.port)
-    Process(None, sock, console.line, _api(paths, url), tls, options).run()
-    console.line("Stopped serving the team server's API.")
-    return ExitCode.OK
+def _served(paths: ProjectPaths, where: str, create: bool,
+            given: tuple[Environment, ...]) -> list[Environment]:
+    """The environments to serve: those given, each deployed (else refused), or without any
+    given every environment deployed so far."""
+    with ControlPlane(where, create=create) as store:
+        gate = Gate(paths.root, store)
+        if given:
+            for env in given:
+                gate.require("serve", env)
+                if store.environment(env.value) is None:
+                    raise FlexorError(f"nothing is deployed to {env.value}: run `flexor deploy "
+                                      f"--env {env.value}` first")
+            return list(dict.fromkeys(given))
+        deployed = [env for env in Environment if store.environment(env.value) is not None]
+        for env in deployed:
+            gate.require("serve", env)
+        return deployed
 
 
 def run(paths: ProjectPaths, options: ServeOptions, console: Console,
-        tls: tuple[str, str] | None = None) -> int:
+        tls: tuple[str, str] | None = None, given: tuple[Environment, ...] = ()) -> int:
     """Serve until SIGTERM or Ctrl-C; exit 0 after a clean stop."""
-    if options.environment is None:
-        return _api_only(paths, options, console, tls)
-    env = options.environment.value
     located = locate(paths.root)
     where = str(located)
     url = team_database(paths.root)
+    if url and not {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & set(
+            os.environ):
+        raise UsageError(TEAM_PASSPHRASE)  # the team server's deploys need it
     # A clone with no control plane has deployed nothing: refused without making one.
-    with ControlPlane(where, create=not isinstance(located, Path)) as store:
-        Gate(paths.root, store).require("serve", options.environment)
-        if store.environment(env) is None:
-            raise FlexorError(f"nothing is deployed to {env}: run `flexor deploy --env {env}` "
-                              "first")
-    with nullcontext() if url else only_server(paths, env):
+    envs = _served(paths, where, not isinstance(located, Path), given)
+    if not envs and not url:
+        raise FlexorError("nothing is deployed here yet: run `flexor deploy --env E` first "
+                          "(in team mode, `flexor serve` without a deployed environment serves "
+                          "the team server's API alone)")
+    with ExitStack() as held:
+        if not url:
+            for env in envs:
+                held.enter_context(only_server(paths, env.value))
         sock = listen(options.host, options.port)
-        queue: Queue
-        if url:
-            from flexor_iac.serve.team_queue import TeamQueue
-
-            queue = TeamQueue(url, env, options.workers, options.lease, options.grace)
-        else:
-            queue = LocalQueue(options.workers)
-        service = Service(paths, where, options, queue, say=console.line)
-        unfinished = Process(service, sock, console.line, _api(paths, url) if url else None,
-                             tls).run()
+        services = [Service(paths, where, replace(options, environment=env),
+                            _queue(url, env, options), say=console.line) for env in envs]
+        unfinished = Process(services, sock, console.line, _api(paths, url) if url else None,
+                             tls, options).run()
     if unfinished:
         console.warning(f"{unfinished} run(s) had not finished after the grace period "
                         f"({options.grace:g} s) and were cut off"
                         + ("; their jobs go to another server" if url else ""))
-    console.line(f"Stopped serving {env}.")
+    console.line(f"Stopped serving {', '.join(e.value for e in envs) or 'the API'}.")
     return ExitCode.OK
+
+
+def _queue(url: str | None, env: Environment, options: ServeOptions) -> Queue:
+    if url is None:
+        return LocalQueue(options.workers)
+    from flexor_iac.serve.team_queue import TeamQueue
+
+    return TeamQueue(url, env.value, options.workers, options.lease, options.grace)

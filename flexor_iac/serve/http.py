@@ -120,18 +120,29 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def application(service: Service | None, api: ASGIApp | None = None) -> Starlette:
-    """The server's ASGI application: the environment's webhooks (with `service`), and in
-    team mode the team server's API under /api/v1 (`api`)."""
+def application(services: list[Service], api: ASGIApp | None = None) -> Starlette:
+    """The server's ASGI application: each served environment's webhooks, and in team mode
+    the team server's API under /api/v1 (`api`). One environment's webhooks are at the root
+    (`/hooks/AGENT`); with several, each environment's are under its name
+    (`/staging/hooks/AGENT`, `/staging/healthz`, `/staging/metrics`)."""
     mounted = [Mount(API_PREFIX, app=api)] if api is not None else []
-    if service is None:
-        async def api_health(_request: Request) -> Response:
-            return JSONResponse({"status": "ok", "environment": None})
-
-        app = Starlette(routes=[Route("/healthz", api_health, methods=["GET"]), *mounted])
-        app.state.keys = None
+    if len(services) == 1:
+        app = _service_application(services[0], mounted)
+        app.state.keys = [app.state.keys]
         return app
-    return _service_application(service, mounted)
+    apps = {service.env: _service_application(service, []) for service in services}
+
+    async def healthz(_request: Request) -> Response:
+        parts = {env: await service.health() for env, service in
+                 zip(apps, services, strict=True)}
+        healthy = all(v == "ok" for found in parts.values() for v in found.values())
+        return JSONResponse({"status": "ok" if healthy else "unhealthy",
+                             "environments": parts}, status_code=200 if healthy else 503)
+
+    app = Starlette(routes=[*mounted, Route("/healthz", healthz, methods=["GET"]),
+                            *(Mount(f"/{env}", app=sub) for env, sub in apps.items())])
+    app.state.keys = [sub.state.keys for sub in apps.values()]
+    return app
 
 
 def _service_application(service: Service, mounted: list[Mount]) -> Starlette:

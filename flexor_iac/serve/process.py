@@ -106,21 +106,22 @@ class _Server(uvicorn.Server):
 
 
 class Process:
-    """uvicorn serving one service (and in team mode the team server's API: `api`) on a
-    bound socket, until a signal or `stop()`; with no service, the API alone."""
+    """uvicorn serving the services of one or more environments (and in team mode the team
+    server's API: `api`) on a bound socket, until a signal or `stop()`; with no service, the
+    API alone."""
 
-    def __init__(self, service: Service | None, sock: socket.socket,
+    def __init__(self, services: list[Service], sock: socket.socket,
                  say: Callable[[str], None], api: ApiServer | None = None,
                  tls: tuple[str, str] | None = None,
                  options: ServeOptions | None = None) -> None:
-        self.service = service
+        self.services = services
         self.api = api
         self.sock = sock
         self.say = say
         host, port = sock.getsockname()[:2]
         self.address = f"{'https' if tls else 'http'}://{host}:{port}"
-        self.app = application(service, api_application(api) if api else None)
-        options = service.options if service else options or ServeOptions(None)
+        self.app = application(services, api_application(api) if api else None)
+        options = services[0].options if services else options or ServeOptions(None)
         self.options = options
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off",
                                 http=guarded(options.read_timeout,
@@ -146,24 +147,30 @@ class Process:
         self.server.should_exit = True
 
     async def _main(self) -> int:
-        service = self.service
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
-            max_workers=self.options.workers + 2, thread_name_prefix="flexor-run"))
-        if service is None:
+            max_workers=(self.options.workers + 2) * max(len(self.services), 1),
+            thread_name_prefix="flexor-run"))
+        if not self.services:
             return await self._api_only()
-        await service.start(self.address)
-        roster = service.roster
-        kinds = [t for t in ("schedule", "webhook", "event") if t in roster.enabled]
-        self.say(f"Serving {service.env} on {self.address}: {len(roster.agents)} agent(s) "
-                 f"deployed, {len(roster.schedules)} scheduled; fires "
-                 f"{', '.join(kinds) or 'no'} triggers (workers: {service.options.workers}). "
-                 "Stop with Ctrl-C or SIGTERM.")
+        for service in self.services:
+            await service.start(self.address)
+            roster = service.roster
+            kinds = [t for t in ("schedule", "webhook", "event") if t in roster.enabled]
+            hooks = "" if len(self.services) == 1 else f" (webhooks under /{service.env}/)"
+            self.say(f"Serving {service.env} on {self.address}{hooks}: {len(roster.agents)} "
+                     f"agent(s) deployed, {len(roster.schedules)} scheduled; fires "
+                     f"{', '.join(kinds) or 'no'} triggers (workers: "
+                     f"{service.options.workers}).")
+        if self.api is not None:
+            self.say(f"Serving the team server's API on {self.address}{API_PREFIX}.")
+        self.say("Stop with Ctrl-C or SIGTERM.")
         try:
             await self.server.serve(sockets=[self.sock])
         finally:
-            self.say(f"Stopping: no new work; running runs have {service.options.grace:g} s")
-            unfinished = await service.stop()
-            self.app.state.keys.close()
+            self.say(f"Stopping: no new work; running runs have {self.options.grace:g} s")
+            unfinished = sum([await service.stop() for service in self.services])
+            for keys in self.app.state.keys:
+                keys.close()
             if self.api is not None:
                 self.api.close()
         return unfinished

@@ -98,7 +98,7 @@ def executed(*services: Service) -> float:
 def listening(server: Service) -> Iterator[str]:
     """The service behind real HTTP (uvicorn, on a free port, in a thread): its address."""
     sock = listen("127.0.0.1", 0)
-    process = Process(server, sock, lambda _line: None)
+    process = Process([server], sock, lambda _line: None)
     outcome: list[int] = []
     thread = threading.Thread(target=lambda: outcome.append(process.run()), daemon=True)
     thread.start()
