@@ -63,6 +63,7 @@ class Waiters:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.started: dict[str, subprocess.Popen[str]] = {}
+        self.released: list[str] = []
 
     def start(self, name: str, timeout: float = 120) -> subprocess.Popen[str]:
         self.started[name] = subprocess.Popen(
@@ -90,6 +91,11 @@ class Waiters:
                    lambda: f"{name} said {self.said(name)}, not {expected} ({self.errors()})")
 
     def holds(self, name: str) -> None:
+        """The next one served is `name` (and it holds the lock)."""
+        before = len(self.released)
+        served = eventually(lambda: self.served()[before:] or None,
+                            lambda: f"nobody took the lock ({self.errors()})")
+        assert served == [name], f"{served} took the lock, not {name}"
         process = self.started[name]
         assert process.stdout is not None
         assert process.stdout.readline() == "held\n", self.errors()
@@ -98,6 +104,7 @@ class Waiters:
         process = self.started[name]
         assert process.stdin is not None
         process.stdin.close()
+        self.released.append(name)
         assert process.wait(60) == 0, self.errors()
 
     def served(self) -> list[str]:
