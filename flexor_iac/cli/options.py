@@ -197,15 +197,18 @@ def settings() -> Settings:
 
 
 def lock_timeout_option(command: F) -> F:
-    """`--lock-timeout 5m`: how long to wait for another operation on the environment."""
+    """`--lock-timeout 5m`: how long to wait in line for the environment (default 30m)."""
     def convert(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float:
+        from flexor_iac.core.locking import DEFAULT_WAIT
         from flexor_iac.core.moments import parse_wait
 
-        return parse_wait(value, "--lock-timeout") if value else 0.0
+        return parse_wait(value, "--lock-timeout") if value else DEFAULT_WAIT
     return click.option(
         "--lock-timeout", metavar="WAIT", callback=convert,
-        help="Wait up to WAIT (30s, 5m, 1h) for another operation on the environment to "
-             "finish (default: refuse at once, naming it).")(command)
+        help="Wait up to WAIT (30s, 5m, 1h; default 30m) in line for the operations on the "
+             "environment ahead of this one, saying whom it waits behind and its place; then "
+             "exit 3 naming the holder. 0 refuses at once if the environment is "
+             "busy.")(command)
 
 
 # `--limit N` of every listing: a count SQLite's 64-bit LIMIT takes, and more than anyone reads.

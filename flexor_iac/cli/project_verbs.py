@@ -89,8 +89,9 @@ def deploy(env: Environment, agents: tuple[str, ...], dry_run: bool, yes: bool, 
 
     \b
     The environment is locked from the preview to the end of the apply (while the
-    prompt waits too); another operation is refused naming the holder, or waits
-    with --lock-timeout. The plan is applied only if nothing it was made from moved
+    prompt waits too); a deploy that finds it busy waits in line, saying whom it
+    waits behind and its place (up to 30m, or --lock-timeout; 0 refuses at once,
+    naming the holder). The plan is applied only if nothing it was made from moved
     since (state, project files, bound snapshots): otherwise exit 3, nothing applied.
     Without a terminal on stdin, applying needs --yes (exit 64 otherwise).
 

@@ -22,6 +22,7 @@ from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import PolicyRefusal, UsageError
+from flexor_iac.core.locking import DEFAULT_WAIT
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import deployment, managed, pipeline, plan_file
@@ -43,7 +44,7 @@ class DeployRequest:
     detailed_exitcode: bool = False
     request_id: str | None = None
     allow_downgrade: bool = False
-    lock_timeout: float = 0.0
+    lock_timeout: float = DEFAULT_WAIT  # seconds in line for the environment (0: none)
     plan_out: Path | None = None
     saved_plan: Path | None = None
 
@@ -135,7 +136,8 @@ def _deploy_valid(paths: ProjectPaths, store: ControlPlane, project: Project,
         console.error("deploy cancelled; nothing was applied")
         return ExitCode.FAILED
     if applying is None and authorized.managed:
-        return _request_review(paths, store, project, view, plan, console)
+        return _request_review(paths, store, project, view, plan, console,
+                               request.lock_timeout)
     plan_file.check_current(basis, prepared.basis())
     code = pipeline.apply(paths, store, prepared, plan, request.refresh, console)
     if applying is not None:
@@ -179,12 +181,13 @@ def _apply_saved(paths: ProjectPaths, request: DeployRequest, source: Path, cons
 
 
 def _request_review(paths: ProjectPaths, store: ControlPlane, project: Project,
-                    view: deployment.DeploymentView, plan: plans.Plan, console: Console) -> int:
+                    view: deployment.DeploymentView, plan: plans.Plan, console: Console,
+                    lock_timeout: float) -> int:
     """Managed production: deploy to staging for review and record the request (the project
     as validated for production, checked for staging too)."""
     console.line("Production is PLEXI-managed: this becomes a deployment request, "
                  "reviewed in staging first.")
-    with environment_lock(paths, Environment.STAGING, 0.0, console.progress):
+    with environment_lock(paths, Environment.STAGING, lock_timeout, console.progress):
         checked = pipeline.validate(paths, Environment.STAGING, console, project=project)
         staging = pipeline.bind(paths, store, checked, Environment.STAGING, console)
         prepared = pipeline.prepare(paths, store, staging, (), console)

@@ -16,6 +16,7 @@ from flexor_iac.controlplane.locks import environment_lock
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError
+from flexor_iac.core.locking import DEFAULT_WAIT
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import plan as plans
@@ -36,7 +37,7 @@ class RollbackRequest:
     version: str | None = None
     dry_run: bool = False
     yes: bool = False
-    lock_timeout: float = 0.0
+    lock_timeout: float = DEFAULT_WAIT  # seconds in line for the environment (0: none)
 
 
 def choose(retained: list[dict[str, Any]], current: str, wanted: str | None) -> dict[str, Any]:

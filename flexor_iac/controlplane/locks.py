@@ -7,6 +7,8 @@ for the whole operation: the server drops the lock when that connection ends, a 
 included (TCP keepalives bound how long a vanished machine keeps it), so no lock outlives its
 holder and none needs breaking by hand. Who holds it is written to `operation_locks`, so a
 refused operation names the holder as it does on one machine, and `flexor db status` lists it.
+Operations that find it held wait in line, first come first served, across every machine
+(controlplane.queue), then take this machine's lock.
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from flexor_iac.controlplane import queue
 from flexor_iac.controlplane.location import team_database
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import StateError
 from flexor_iac.core.locking import (
-    POLL_SECONDS,
     Holder,
     LockState,
     operation_lock,
-    refusal,
     unfinished,
-    waiting,
+    wait_in_line,
 )
 from flexor_iac.core.workspace import ProjectPaths
 
@@ -44,14 +45,20 @@ def environment_lock(paths: ProjectPaths, env: Environment, timeout: float = 0.0
                      say: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold the environment's operation lock for the block — this machine's, and the team's
     in team mode; refuse (exit 3) naming the holder. `timeout` and `say` as in
-    core.locking.operation_lock. A process that holds it may take it again."""
-    with operation_lock(paths, env, timeout, say):
-        url = team_database(paths.root)
-        if url is None:
+    core.locking.operation_lock. A process that holds it may take it again.
+
+    In team mode the team's line comes first, so that waiters are served in the order they
+    came from whichever machine; this machine's lock is then rarely held by anyone else (by
+    an operation that takes only it, such as `flexor db migrate-from-local`)."""
+    url = team_database(paths.root)
+    if url is None:
+        with operation_lock(paths, env, timeout, say):
             yield
-            return
-        with _team_lock(url, env, timeout, say):
-            yield
+        return
+    deadline = time.monotonic() + timeout
+    with _team_lock(url, env, timeout, say), \
+            operation_lock(paths, env, max(0.0, deadline - time.monotonic()), say):
+        yield
 
 
 @contextmanager
@@ -69,7 +76,10 @@ def _team_lock(url: str, env: Environment, timeout: float,
 
     connection = _connect(url)
     try:
-        _acquire(connection, env, timeout, say)
+        with queue.ticket(connection, env) as number:
+            wait_in_line(env, timeout, say, lambda: queue.look(
+                connection, env, number, lambda: _try(connection, env),
+                lambda: _holder(connection, env)))
         previous = _holder(connection, env)
         if previous is not None and say is not None:
             say(unfinished(env, previous))
@@ -113,21 +123,9 @@ def lock_key(env: Environment) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _acquire(connection: psycopg.Connection[Any], env: Environment, timeout: float,
-             say: Callable[[str], None] | None) -> None:
-    deadline = time.monotonic() + timeout
-    announced = False
-    while True:
-        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(env),)).fetchone()
-        if row is not None and row[0] is True:
-            return
-        holder = _holder(connection, env)
-        if time.monotonic() >= deadline:
-            raise refusal(env, holder, timeout)
-        if say is not None and not announced:
-            say(waiting(env, holder, timeout))
-            announced = True
-        time.sleep(POLL_SECONDS)
+def _try(connection: psycopg.Connection[Any], env: Environment) -> bool:
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(env),)).fetchone()
+    return row is not None and row[0] is True
 
 
 def _holder(connection: psycopg.Connection[Any], env: Environment) -> Holder | None:

@@ -29,14 +29,14 @@ from flexor_iac.core.errors import StateError
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-HEAD = 15  # the newest revision in migrations/versions (tests/controlplane checks)
+HEAD = 16  # the newest revision in migrations/versions (tests/controlplane checks)
 # The tables HEAD has (tests/controlplane checks it against what the revisions make).
 TABLES = frozenset({
     "agent_state", "agents", "alembic_version", "api_keys", "bindings", "catalog_feeds",
-    "catalog_positions", "catalogs", "environments", "event_cursors", "grants", "latest_runs",
-    "meta", "operation_locks", "outbox", "plexifact_events", "protections", "requests",
-    "run_logs", "runs", "schedule_ticks", "serve_servers", "server_files", "server_plans",
-    "snapshot_files", "snapshots", "trust_rules"})
+    "catalog_positions", "catalogs", "deploy_queue", "environments", "event_cursors", "grants",
+    "latest_runs", "meta", "operation_locks", "outbox", "plexifact_events", "protections",
+    "requests", "run_logs", "runs", "schedule_ticks", "serve_servers", "server_files",
+    "server_plans", "snapshot_files", "snapshots", "trust_rules"})
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ALEMBIC = threading.Lock()
 

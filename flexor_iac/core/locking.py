@@ -4,7 +4,8 @@ The lock is flock(2) on `.flexor/locks/<env>.lock`: the kernel releases it when 
 dies, kill -9 included, so a crash never leaves an environment locked. The holder writes who
 it is into the file, so a refused operation can name it (user, host, pid, command, age), and
 the next holder can tell that an operation ended without finishing. A process that holds the
-lock may take it again (the stack layer does, around each engine call).
+lock may take it again (the stack layer does, around each engine call). Operations that find
+it held wait in line (core.queue), first come first served, for as long as they were told.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
+from flexor_iac.core import queue
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import PolicyRefusal
@@ -29,6 +31,7 @@ from flexor_iac.core.procfs import file_id, flock_holders
 from flexor_iac.core.workspace import ProjectPaths, private_dir
 
 POLL_SECONDS = 0.2
+DEFAULT_WAIT = 30 * 60.0  # deploy and rollback wait in line this long (--lock-timeout)
 # Lock files this process holds, with how many times it took each.
 _HELD: dict[Path, int] = {}
 
@@ -122,13 +125,20 @@ def holds_lock(paths: ProjectPaths, env: Environment) -> bool:
     return lock_file(paths, env) in _HELD
 
 
+def queue_folder(paths: ProjectPaths, env: Environment) -> Path:
+    """The folder of the line of operations waiting for one environment's lock."""
+    return paths.state_dir / "locks" / f"{env.value}.queue"
+
+
 @contextmanager
 def operation_lock(paths: ProjectPaths, env: Environment, timeout: float = 0.0,
                    say: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold the environment's lock for the block; refuse (exit 3) naming the holder.
 
-    `timeout` seconds are waited for a holder to finish first. `say` hears one line when the
-    lock is waited for, and one when the previous holder ended without finishing.
+    `timeout` seconds are waited in line (core.queue: first come, first served) for the
+    holder and the operations that came first to finish. `say` hears whom it waits behind and
+    its place in line, again whenever either changes, and one line when the previous holder
+    ended without finishing.
     """
     path = lock_file(paths, env)
     if path in _HELD:
@@ -140,7 +150,8 @@ def operation_lock(paths: ProjectPaths, env: Environment, timeout: float = 0.0,
         return
     private_dir(path.parent)
     with path.open("a+") as handle:
-        _acquire(handle, env, timeout, say)
+        with queue.ticket(queue_folder(paths, env), Holder.me().dump()) as mine:
+            wait_in_line(env, timeout, say, lambda: _look(handle, mine))
         previous = _read_holder(handle)
         if previous is not None and say is not None:
             say(unfinished(env, previous))
@@ -159,36 +170,68 @@ def operation_lock(paths: ProjectPaths, env: Environment, timeout: float = 0.0,
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _acquire(handle: IO[str], env: Environment, timeout: float,
-             say: Callable[[str], None] | None) -> None:
-    deadline = time.monotonic() + timeout
-    announced = False
-    while True:
+@dataclass(frozen=True)
+class Look:
+    """One look along the line: the lock was taken, or the waiter's place (1: next) and who
+    holds the lock (None: nobody said, for instance while it changes hands)."""
+
+    taken: bool
+    place: int = 0
+    holder: Holder | None = None
+
+
+def _look(handle: IO[str], mine: queue.Ticket) -> Look:
+    place = queue.place(mine)
+    if place == 1:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
+            return Look(True)
         except BlockingIOError:
-            holder = _read_holder(handle)
-            if time.monotonic() >= deadline:
-                raise refusal(env, holder, timeout) from None
-            if say is not None and not announced:
-                say(waiting(env, holder, timeout))
-                announced = True
-            time.sleep(POLL_SECONDS)
+            pass
+    return Look(False, place, _read_holder(handle))
 
 
-def refusal(env: Environment, holder: Holder | None, timeout: float) -> PolicyRefusal:
-    """The refusal of an operation that found the environment locked (it names the holder)."""
+def wait_in_line(env: Environment, timeout: float, say: Callable[[str], None] | None,
+                 look: Callable[[], Look]) -> None:
+    """Look along the line until the lock is taken, for at most `timeout` seconds (0: one
+    look), telling `say` whom this waits behind and its place whenever either changes; a wait
+    that runs out is refused naming the holder."""
+    deadline = time.monotonic() + timeout
+    heard: tuple[Holder | None, int] | None = None
+    looks = 0
+    while not (seen := look()).taken:
+        looks += 1
+        if time.monotonic() >= deadline:
+            raise refusal(env, seen.holder, timeout, seen.place)
+        news = (seen.holder, seen.place)
+        # A lock changing hands shows no holder for a moment: said once the new one shows,
+        # or on the second look when nobody ever shows.
+        if say is not None and news != heard and (seen.holder is not None or
+                                                  (heard is None and looks > 1)):
+            say(waiting(env, seen.holder, seen.place, timeout))
+            heard = news
+        time.sleep(POLL_SECONDS)
+
+
+def refusal(env: Environment, holder: Holder | None, timeout: float,
+            place: int = 1) -> PolicyRefusal:
+    """The refusal of an operation that found the environment locked (it names the holder,
+    and how long it waited in line)."""
     who = holder.describe() if holder else "another process"
-    hint = "wait for it to finish" if timeout else \
-        "wait for it, or pass --lock-timeout 5m to wait here"
+    if timeout:
+        hint = (f"waited {_age(timedelta(seconds=timeout))} in line (position {place}); try "
+                "again later, or give a longer --lock-timeout")
+    else:
+        hint = ("wait for it to finish (deploy and rollback wait in line for it unless given "
+                "--lock-timeout 0)")
     return PolicyRefusal(f"{env.value} is locked by another flexor operation: {who}; {hint}")
 
 
-def waiting(env: Environment, holder: Holder | None, timeout: float) -> str:
-    """The line said once while an operation waits for the environment's lock."""
+def waiting(env: Environment, holder: Holder | None, place: int, timeout: float) -> str:
+    """The line said while an operation waits in line for the environment's lock."""
     who = holder.describe() if holder else "another process"
-    return f"waiting up to {_age(timedelta(seconds=timeout))} for the {env.value} lock: {who}"
+    return (f"waiting behind {who} (up to {_age(timedelta(seconds=timeout))} for the "
+            f"{env.value} lock), position {place}")
 
 
 def unfinished(env: Environment, previous: Holder) -> str:

@@ -83,15 +83,16 @@ def test_a_timeout_waits_for_the_holder_to_finish(paths: ProjectPaths) -> None:
         said = select.select([holder.stdout], [], [], 0)[0] and holder.stdout.readline()
     holder.wait()
     assert said == "releasing\n"  # the holder had finished before this operation went on
-    assert heard and heard[0].startswith("waiting up to 0m30s for the staging lock: ")
+    assert heard and heard[0].startswith("waiting behind ")
+    assert heard[0].endswith("(up to 0m30s for the staging lock), position 1")
     assert not any("ended without finishing" in line for line in heard)
 
 
 @pytest.mark.engine
 def test_a_timeout_that_runs_out_is_refused(paths: ProjectPaths,
                                             held: subprocess.Popen[str]) -> None:
-    with pytest.raises(PolicyRefusal, match="wait for it to finish"), \
-            operation_lock(paths, Environment.STAGING, timeout=0.5):
+    with pytest.raises(PolicyRefusal, match=r"waited 0m01s in line \(position 1\)"), \
+            operation_lock(paths, Environment.STAGING, timeout=1):
         pass
 
 

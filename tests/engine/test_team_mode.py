@@ -85,7 +85,7 @@ def test_two_clones_share_one_control_plane_state_and_keys(team: str, project: P
         del os.environ["FLEXOR_API_KEY"]
 
 
-def test_clones_deploying_at_once_one_is_refused_naming_the_holder(
+def test_clones_deploying_at_once_both_succeed_one_after_the_other(
         team: str, project: Path, tmp_path: Path) -> None:
     clone_b = _clone(project, tmp_path / "clone-b")
     flexor_ok(project, "sync", "--all")
@@ -97,15 +97,18 @@ def test_clones_deploying_at_once_one_is_refused_naming_the_holder(
             assert first.poll() is None, "A ended before B saw it hold the lock"
             return "staging: held by" in flexor_ok(clone_b, "db", "status").stdout
         eventually(held, "A never took the lock", timeout=120, interval=0.1)
-        second = flexor(clone_b, "deploy", "--env", "staging", "--yes")
-        assert second.returncode == ExitCode.REFUSED
-        assert "staging is locked by another flexor operation" in second.stderr
-        assert "flexor deploy --env staging --yes" in second.stderr  # the holder's command
+        refused = flexor(clone_b, "deploy", "--env", "staging", "--yes", "--lock-timeout", "0")
+        assert refused.returncode == ExitCode.REFUSED
+        assert "staging is locked by another flexor operation" in refused.stderr
+        assert "flexor deploy --env staging --yes" in refused.stderr  # the holder's command
+        second = flexor(clone_b, "deploy", "--env", "staging", "--yes")  # waits in line
+        assert second.returncode == ExitCode.OK, second.stdout + second.stderr
+        assert first.poll() is not None  # B deployed once A had finished
     finally:
         out, err = first.communicate(timeout=300)
     assert first.returncode == 0, out + err
+    assert "Deployed to staging: 3 create" in out and "No changes" in second.stdout
     assert _status(clone_b) == _status(project)
-    assert "No changes" in flexor_ok(clone_b, "deploy", "--env", "staging", "--yes").stdout
 
 
 def test_a_fresh_clone_previews_no_changes_with_pulumi_directly(team: str, project: Path,
