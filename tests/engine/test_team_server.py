@@ -5,6 +5,8 @@ FLEXOR_SERVER and a key (no database URL, no PULUMI_* variable, no `pulumi` on P
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from tests.helpers.team_server import (
     client_environment,
     clone,
     on_server,
+    server_environment,
     team_server,
 )
 from tests.helpers.waiting import eventually
@@ -138,3 +141,69 @@ def test_a_server_killed_mid_update_leaves_a_deploy_another_server_converges(
         assert "Deployed to staging" in converged or "No changes" in converged
         assert "No changes" in _ok(client(checkout, other, "deploy", "--env", "staging",
                                           "--yes"))
+
+
+def test_two_clients_deploying_one_environment_at_once_both_succeed_one_after_the_other(
+        project: Path, team_database: str, tmp_path: Path) -> None:
+    admin = _admin_key(project, team_database)
+    first, second = clone(project, tmp_path / "a"), clone(project, tmp_path / "b")
+    _bump(second, "1.1")
+    with team_server(project, team_database) as server:
+        env = client_environment(server.address, admin)
+        _ok(client(first, env, "sync", "--all"))
+        # Someone at a terminal where the database is holds staging at the prompt, so that
+        # both clients arrive while it is taken.
+        person, terminal = pty.openpty()
+        holder = subprocess.Popen([FLEXOR, "deploy", "--env", "staging"], cwd=project,
+                                  stdin=terminal, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, env=server_environment(
+                                      team_database, FLEXOR_API_KEY=admin))
+        logs = {name: (tmp_path / f"{name}.err") for name in ("a", "b")}
+        clients: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            eventually(lambda: "staging: held by" in _ok(on_server(
+                project, team_database, "db", "status")), "nobody took staging", timeout=120)
+            for name, checkout in (("a", first), ("b", second)):
+                with logs[name].open("wb") as err:
+                    clients[name] = subprocess.Popen(
+                        [FLEXOR, "deploy", "--env", "staging", "--yes"], cwd=checkout, env=env,
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+                eventually(lambda name=name: "waiting behind" in logs[name].read_text(),
+                           f"{name} never said it waits", timeout=120)
+            assert "position 2" in logs["b"].read_text()
+            os.write(person, b"n\n")  # the person declines: nothing applied, the lock goes
+            holder.wait(timeout=120)
+            assert [clients[name].wait(timeout=600) for name in ("a", "b")] == [0, 0], \
+                logs["a"].read_text() + logs["b"].read_text()
+        finally:
+            for process in (holder, *clients.values()):
+                if process.poll() is None:
+                    process.kill()
+            os.close(person)
+            os.close(terminal)
+        listed = json.loads(_ok(client(first, env, "agents", "list", "--env", "staging",
+                                       "--json")))
+        assert [a["version"] for a in listed["agents"]] == ["1.1"]  # b's, applied last
+
+
+def test_on_a_terminal_a_remote_deploy_shows_the_plan_asks_here_and_applies_exactly_it(
+        project: Path, team_database: str, tmp_path: Path) -> None:
+    admin = _admin_key(project, team_database)
+    checkout = clone(project, tmp_path / "laptop")
+    with team_server(project, team_database) as server:
+        env = client_environment(server.address, admin)
+        _ok(client(checkout, env, "sync", "--all"))
+        person, terminal = pty.openpty()
+        asked = subprocess.Popen([FLEXOR, "deploy", "--env", "staging"], cwd=checkout, env=env,
+                                 stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            os.write(person, b"y\n")  # typed ahead: read when the question is asked
+            out, err = asked.communicate(timeout=600)
+        finally:
+            os.close(person)
+            os.close(terminal)
+        assert asked.returncode == 0, out.decode() + err.decode()
+        assert b"Deploy these changes to staging?" in err
+        assert b"+ Agent feed-monitor" in out or b"feed-monitor" in out
+        assert b"Deployed to staging: 3 create" in out
+        assert "No changes" in _ok(client(checkout, env, "deploy", "--env", "staging", "--yes"))
