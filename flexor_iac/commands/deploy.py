@@ -137,7 +137,8 @@ def _deploy_valid(paths: ProjectPaths, store: ControlPlane, project: Project,
     if applying is None and authorized.managed:
         return _request_review(paths, store, project, view, plan, console)
     plan_file.check_current(basis, prepared.basis())
-    code = pipeline.apply(paths, store, prepared, plan, request.refresh, console)
+    code = pipeline.apply(paths, store, prepared, plan, request.refresh, console,
+                          managed.label(applying) if applying is not None else "")
     if applying is not None:
         store.mark_request_applied(applying.request_id, clock.now())
         console.line(f"Request {applying.request_id} applied.")
