@@ -34,7 +34,7 @@ def run(paths: ProjectPaths, options: ServeOptions, console: Console) -> int:
         gate.require("serve", options.environment)
         applies = options.environment is Environment.PRODUCTION \
             and gate.protection(Environment.PRODUCTION).managed
-        if store.environment(env) is None:
+        if store.environment(env) is None and not applies:  # nothing to fire, nor apply
             raise FlexorError(f"nothing is deployed to {env}: run `flexor deploy --env {env}` "
                               "first")
     with nullcontext() if url else only_server(paths, env):
