@@ -201,8 +201,9 @@ def _request_review(paths: ProjectPaths, store: ControlPlane, project: Project,
                       "plan": plans.to_json(plan)})
     console.line(f"Request {made.request_id} created; staging review until "
                  f"{windows.describe(managed.review_ends(made))}.")
-    console.line(f"Then: flexor approve {made.request_id} (someone else), and in a maintenance "
-                 f"window: flexor deploy --request {made.request_id} --env production")
+    console.line(f"Then: flexor approve {made.request_id} (someone else); `flexor serve --env "
+                 "production` applies it when the next maintenance window opens (or by hand "
+                 f"in one: flexor deploy --request {made.request_id} --env production)")
     return ExitCode.OK
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+from flexor_iac.core.errors import UsageError
+
 VARIABLE = "FLEXOR_CLOCK"
 _fixed: list[datetime] = []
 _simulated: tuple[str, timedelta] | None = None  # (the variable's value, its offset)
@@ -32,7 +34,7 @@ def _offset(value: str) -> timedelta:
         anchor = _aware(datetime.fromisoformat(anchor_text.strip())) if anchor_text \
             else datetime.now(UTC)
     except ValueError:
-        raise ValueError(f"{VARIABLE}={value!r} is not an ISO-8601 moment "
+        raise UsageError(f"{VARIABLE}={value!r} is not an ISO-8601 moment "
                          "(e.g. 2026-03-12T21:59:30-04:00)") from None
     if not anchor_text:  # the processes this one starts inherit the same clock
         value = f"{moment.isoformat()} at {anchor.isoformat()}"

@@ -130,7 +130,7 @@ def schedule(request: DeploymentRequest, open_windows: Sequence[windows.Window],
                 "another admin approves it, the server applies it in the next window")
     if request.status == "applied":
         return f"applied at {windows.describe(request.applied_at or now)}" + (
-            f" ({request.note})" if request.note else "")
+            f" ({request.note})" if request.attempt == "applied" and request.note else "")
     if request.status != "approved":
         return request.status
     if request.attempt in REAPPROVABLE:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from flexor_iac.core import clock
+from flexor_iac.core.errors import UsageError
 
 START = datetime(2026, 3, 13, 1, 59, 30, tzinfo=UTC)
 
@@ -46,5 +47,5 @@ def test_a_naive_moment_is_utc_and_a_bad_one_says_so(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("FLEXOR_CLOCK", "2026-03-13T01:59:30")
     assert START <= clock.now() < START + timedelta(seconds=5)
     monkeypatch.setenv("FLEXOR_CLOCK", "next tuesday")
-    with pytest.raises(ValueError, match="FLEXOR_CLOCK='next tuesday' is not an ISO-8601"):
+    with pytest.raises(UsageError, match="FLEXOR_CLOCK='next tuesday' is not an ISO-8601"):
         clock.now()
