@@ -14,11 +14,27 @@ from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import managed
+from flexor_iac.serve.service import ALIVE
 
 
 def _windows(paths: ProjectPaths, store: ControlPlane) -> list[windows.Window]:
     """Production's maintenance windows (what the server applies requests in)."""
     return managed.configured(Gate(paths.root, store).protection(Environment.PRODUCTION).windows)
+
+
+def _schedules(paths: ProjectPaths, store: ControlPlane,
+               requests: list[DeploymentRequest]) -> dict[str, str]:
+    """When the server applies each request, or why not (and whether a server is there)."""
+    configured, now = _windows(paths, store), clock.now()
+    served = bool(store.live_servers(Environment.PRODUCTION.value, now - ALIVE))
+    found = {}
+    for request in requests:
+        text = managed.schedule(request, configured, now)
+        if request.status == "approved" and not managed.reapprovable(request) and not served:
+            text += ("; no server serves production now: start `flexor serve --env "
+                     "production`, or apply it by hand in a window")
+        found[request.request_id] = text
+    return found
 
 
 def _document(request: DeploymentRequest, scheduled: str) -> dict[str, object]:
@@ -40,9 +56,7 @@ def list_requests(paths: ProjectPaths, console: Console) -> int:
     with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("requests list")
         found = store.requests()
-        configured = _windows(paths, store)
-    now = clock.now()
-    scheduled = {r.request_id: managed.schedule(r, configured, now) for r in found}
+        scheduled = _schedules(paths, store, found)
     console.document([_document(r, scheduled[r.request_id]) for r in found])
     if not found:
         console.line("No deployment requests.")
@@ -62,7 +76,7 @@ def show(paths: ProjectPaths, request_id: str, console: Console) -> int:
     with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("requests show")
         request = managed.found(store.request(request_id), request_id)
-        scheduled = managed.schedule(request, _windows(paths, store), clock.now())
+        scheduled = _schedules(paths, store, [request])[request.request_id]
     console.document(_document(request, scheduled))
     console.line(f"Request {request.request_id} for {request.environment}: {request.status}")
     console.line(f"  requested by {request.requested_by} at "

@@ -173,6 +173,10 @@ def test_a_stale_request_stays_open_says_why_and_waits_for_approval(
         assert flexor_main(managed_project.root, "approve", "R-1") == ExitCode.OK
         assert "Approved R-1 again. The server (`flexor serve --env production`) applies it " \
                "at 2026-03-18 02:01 UTC" in capsys.readouterr().out
+        assert flexor_main(managed_project.root, "requests", "show", "R-1") == ExitCode.OK
+        assert "  applies now (by the server: a window is open); no server serves production " \
+               "now: start `flexor serve --env production`, or apply it by hand in a window" \
+            in capsys.readouterr().out
         assert [a.outcome for a in applier.apply_due(managed_project, print, deploy)] == \
             ["stale"]
     assert tried == [OPENS, NEXT + timedelta(minutes=1)]
