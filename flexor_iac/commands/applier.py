@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,12 +25,13 @@ from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, ExitCode
-from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.core.workspace import ProjectPaths, private_dir
 from flexor_iac.deploy import managed
 
 PRODUCTION = Environment.PRODUCTION
 INTERVAL = 30.0  # seconds between two looks for due requests
 LOCK_WAIT = "5m"  # how long an attempt waits for another operation on production
+FOLLOW = 0.25  # seconds between two looks at a running deploy's output
 STALE = "the plan differs from the one approved"
 # Refusals that say nothing against the request: the attempt is tried again next window.
 TRANSIENT = ("is locked by another flexor operation", "applied in the maintenance window")
@@ -116,19 +118,29 @@ def outcome(deployed: Deployed) -> tuple[str, str]:
 
 def deploy_child(paths: ProjectPaths, request: DeploymentRequest, say: Say) -> Deployed:
     """`flexor deploy --env production --request R --yes` in a child process, as the server
-    (FLEXOR_ACTOR), its lines said as they come; its exit code and last error line."""
+    (FLEXOR_ACTOR), its lines said as they come; its exit code and last error line.
+
+    The child writes to a file (`.flexor/logs/request-R.log`), not to a pipe, and runs in a
+    session of its own: a server that stops (SIGTERM, Ctrl-C) does not cut off an update of
+    production half-way; the child finishes it on its own (decision 021)."""
     command = [sys.executable, "-m", "flexor_iac.main", "deploy", "--env", PRODUCTION.value,
                "--request", request.request_id, "--yes", "--lock-timeout", LOCK_WAIT,
                "--project-dir", str(paths.root)]
     env = {**os.environ, "FLEXOR_ACTOR": managed.server_actor(request), "NO_COLOR": "1"}
+    log = private_dir(paths.logs_dir) / f"request-{request.request_id}.log"
     error = ""
-    with subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True) as child:
-        assert child.stdout is not None
-        for line in child.stdout:
-            line = line.rstrip("\n")
-            if line.startswith("error: "):
-                error = line.removeprefix("error: ")
-            say(f"  [{request.request_id}] {line}")
-        code = child.wait()
-    return Deployed(code, error)
+    with log.open("w") as out, log.open() as reader:
+        child = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        pending = ""
+        while True:
+            ended = child.poll() is not None
+            pending += reader.read()
+            *lines, pending = pending.split("\n")
+            for line in lines + ([pending] if ended and pending else []):
+                if line.startswith("error: "):
+                    error = line.removeprefix("error: ")
+                say(f"  [{request.request_id}] {line}")
+            if ended:
+                return Deployed(child.returncode, error)
+            time.sleep(FOLLOW)

@@ -109,6 +109,9 @@ def test_the_server_applies_an_approved_request_when_the_window_opens(
            "window opens." in said
     assert "warning: the clock is simulated (FLEXOR_CLOCK)" in said
     assert f"request {current}: applied: applied by {SERVER}" in said
+    assert f"  [{current}] Request {current} applied." in said  # the deploy's own lines
+    assert f"Request {current} applied." in (project / ".flexor/logs" /
+                                             f"request-{current}.log").read_text()
     applied = request_of(project, current)
     assert applied.applied_at is not None and OPENS <= applied.applied_at < OPENS + \
         timedelta(minutes=10)  # the server's own (simulated) clock
