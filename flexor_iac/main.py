@@ -10,16 +10,20 @@ from flexor_iac.cli import (
     access_verbs,
     db_verbs,
     project_verbs,
+    remote_mode,
     runtime_verbs,
     serve_verbs,
     tool_verbs,
+    trust_verbs,
 )
 from flexor_iac.cli.boundary import run_group
 from flexor_iac.cli.group import cli
 from flexor_iac.core import interpreter
 
-for family in (project_verbs, runtime_verbs, serve_verbs, access_verbs, db_verbs, tool_verbs):
+for family in (project_verbs, runtime_verbs, serve_verbs, access_verbs, trust_verbs, db_verbs,
+               tool_verbs):
     family.register(cli)
+remote_mode.install(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

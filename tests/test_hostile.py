@@ -145,7 +145,7 @@ def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[
 
 
 COMMANDS = dict(_leaves(cli_main.cli))
-GLOBAL = frozenset({"project_dir", "json_mode", "no_color", "verbose"})
+GLOBAL = frozenset({"project_dir", "json_mode", "no_color", "verbose", "server"})
 
 
 def _base(command: click.Command, leave_out: str | None = None) -> list[str]:
@@ -238,6 +238,10 @@ VARIABLES: dict[str, dict[str, str]] = {
     "NO_COLOR": TEXT,
     "TERM": TEXT,
     "PGSSLMODE": TEXT,
+    # remote mode: a server that is not one, or not reachable, is one line before any file goes
+    "FLEXOR_SERVER": {**TEXT, **URLS, "http-elsewhere": "http://192.0.2.1:8470"},
+    "FLEXOR_INSECURE_HTTP": TEXT,
+    "FLEXOR_CA_BUNDLE": FILES,
 }
 ENV_VERBS = (("keys", "list"), ("agents", "list", "--env", "staging"),
              ("sync", "--dry-run", "--all"), ("deploy", "--env", "staging"))

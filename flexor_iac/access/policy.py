@@ -32,6 +32,7 @@ VERB_SCOPES: Mapping[str, str] = MappingProxyType({
     "requests list": "read", "requests show": "read",
     "approve": "admin", "keys create": "admin", "keys list": "admin", "keys revoke": "admin",
     "access grant": "admin", "access list": "admin", "access revoke": "admin",
+    "trust add": "admin", "trust list": "admin", "trust remove": "admin",
 })
 ROLES = ("viewer", "operator", "admin", "owner")
 

@@ -5,6 +5,8 @@ crash log the message names."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from flexor_iac.cli import failures
@@ -30,7 +32,7 @@ def run_group(group: click.Group, argv: list[str] | None = None) -> int:
     """Run `group` and return its exit code: the one error boundary of the CLI."""
     interpreter.prepare()
     console = _Scrubbed()
-    given = Settings()
+    given = Settings(argv=list(sys.argv[1:] if argv is None else argv))
     try:
         code = group.main(args=argv, prog_name="flexor", standalone_mode=False, obj=given)
         return int(code or 0)

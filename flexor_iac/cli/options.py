@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,6 +78,8 @@ class Settings:
     json_mode: bool = False
     no_color: bool = False
     verbose: bool = False
+    server: str | None = None
+    argv: list[str] = field(default_factory=list)  # as given, for a verb sent to a server
 
     def console(self) -> Console:
         """The console every command writes through."""
@@ -109,6 +111,9 @@ def global_options(command: F) -> F:
                      help="No colour (also: NO_COLOR=1)."),
         click.option("-v", "--verbose", is_flag=True, expose_value=False,
                      callback=_store("verbose"), help="More detail on stderr."),
+        click.option("--server", metavar="URL", expose_value=False, callback=_store("server"),
+                     help="Send the verb to this team server (default: $FLEXOR_SERVER, else "
+                          "flexor:server in Pulumi.yaml)."),
     ]
     for decorate in reversed(decorators):
         command = decorate(command)

@@ -6,9 +6,11 @@ flexor_iac.commands.serve.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from flexor_iac.cli.options import env_option, global_options, settings
+from flexor_iac.cli.options import env_filter_option, global_options, settings
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import UsageError
 
@@ -22,9 +24,23 @@ def _wait(ctx: click.Context, param: click.Parameter, value: str) -> float:
     return seconds
 
 
+def _tls_file(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        found = Path(value).is_file()
+    except (OSError, ValueError):
+        found = False
+    if not found:
+        shown = value if len(value) <= 80 else f"{value[:80]}…"
+        raise click.BadParameter(f"{shown!r}: no such file")
+    return value
+
+
 @click.command()
 @global_options
-@env_option
+@env_filter_option("Environment whose triggers to fire (or FLEXOR_ENV); without it, in team "
+                   "mode, the team server's API alone.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8470, show_default=True,
@@ -36,8 +52,12 @@ def _wait(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("--lease", metavar="WAIT", default="30s", show_default=True, callback=_wait,
               help="Team mode: how long a server may be silent before another takes over "
                    "its running runs.")
-def serve(env: Environment, host: str, port: int, workers: int, grace: float,
-          lease: float) -> int:
+@click.option("--tls-cert", metavar="FILE", callback=_tls_file,
+              help="Serve HTTPS with this certificate (PEM; with --tls-key).")
+@click.option("--tls-key", metavar="FILE", callback=_tls_file,
+              help="The certificate's private key (PEM).")
+def serve(env: Environment | None, host: str, port: int, workers: int, grace: float,
+          lease: float, tls_cert: str | None, tls_key: str | None) -> int:
     """Fire the environment's deployed agents from their triggers, until stopped.
 
     \b
@@ -51,6 +71,11 @@ def serve(env: Environment, host: str, port: int, workers: int, grace: float,
     environment enables fire (flexor:triggers in Pulumi.ENV.yaml).
 
     \b
+    In team mode the server is also the team server: clients with FLEXOR_SERVER
+    and a key send it their verbs (HTTP API under /api/v1); without --env it
+    serves the API alone. --tls-cert/--tls-key serve HTTPS.
+
+    \b
     On the embedded store one server per environment runs (a second exits 3).
     In team mode (FLEXOR_DATABASE_URL) any number share the work: each tick,
     webhook and event runs once, and a stopped server's runs go to another.
@@ -59,13 +84,17 @@ def serve(env: Environment, host: str, port: int, workers: int, grace: float,
     Examples:
       flexor serve --env staging
       flexor serve --env production --host 0.0.0.0 --port 8470 --workers 8
+      flexor serve --host 0.0.0.0 --tls-cert server.pem --tls-key server.key
     """
     from flexor_iac.commands import serve as command
     from flexor_iac.serve.service import ServeOptions
 
+    if (tls_cert is None) != (tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
     current = settings()
     options = ServeOptions(env, host, port, workers, grace, lease=lease)
-    return command.run(current.paths(), options, current.console())
+    tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+    return command.run(current.paths(), options, current.console(), tls)
 
 
 def register(group: click.Group) -> None:

@@ -35,7 +35,8 @@ TABLES = frozenset({
     "agent_state", "agents", "alembic_version", "api_keys", "bindings", "catalog_feeds",
     "catalog_positions", "catalogs", "environments", "event_cursors", "grants", "latest_runs",
     "meta", "operation_locks", "outbox", "plexifact_events", "protections", "requests",
-    "run_logs", "runs", "schedule_ticks", "serve_servers", "snapshot_files", "snapshots"})
+    "run_logs", "runs", "schedule_ticks", "serve_servers", "server_files", "server_plans",
+    "snapshot_files", "snapshots", "trust_rules"})
 MIGRATIONS = Path(__file__).with_name("migrations")
 _ALEMBIC = threading.Lock()
 

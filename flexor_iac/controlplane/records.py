@@ -2,8 +2,9 @@
 transaction, and how a time is stored.
 
 ControlPlane (store.py) is composed of one class per group, each in a module of its own
-(environments, notes, vaults, agents, runs, access, requests, catalogs, events, serving); each
-derives from `Records` and holds the SQL of its tables, written once for SQLite and PostgreSQL.
+(environments, notes, vaults, agents, runs, access, requests, catalogs, events, serving, trust);
+each derives from `Records` and holds the SQL of its tables, written once for SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations

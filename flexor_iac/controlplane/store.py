@@ -23,14 +23,17 @@ from flexor_iac.controlplane.migrate import ensure_schema
 from flexor_iac.controlplane.notes import NoteRecords
 from flexor_iac.controlplane.requests import RequestRecords
 from flexor_iac.controlplane.runs import RunRecords
+from flexor_iac.controlplane.server_files import ServerFileRecords
 from flexor_iac.controlplane.serving import ServeRecords
+from flexor_iac.controlplane.trust import TrustRecords
 from flexor_iac.controlplane.vaults import VaultRecords
 from flexor_iac.core.errors import StateError
 from flexor_iac.core.workspace import ProjectPaths
 
 
 class ControlPlane(EnvironmentRecords, NoteRecords, VaultRecords, AgentRecords, RunRecords,
-                   AccessRecords, RequestRecords, CatalogRecords, EventRecords, ServeRecords):
+                   AccessRecords, RequestRecords, CatalogRecords, EventRecords, ServeRecords,
+                   ServerFileRecords, TrustRecords):
     """The control plane: the embedded SQLite file, or a team's PostgreSQL (database.py)."""
 
     @classmethod

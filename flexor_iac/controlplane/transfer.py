@@ -20,7 +20,7 @@ from flexor_iac.core.errors import PolicyRefusal
 TABLES = ("environments", "snapshots", "snapshot_files", "bindings", "agents", "agent_state",
           "runs", "latest_runs", "run_logs", "outbox", "api_keys", "grants", "requests",
           "protections", "catalogs", "catalog_feeds", "catalog_positions", "plexifact_events",
-          "schedule_ticks", "event_cursors")
+          "schedule_ticks", "event_cursors", "trust_rules")
 # Tables whose integer id PostgreSQL draws from a sequence (moved past the copied ids).
 _SERIAL = ("snapshots", "outbox", "plexifact_events")
 _ORDER = {"runs": "rowid", "snapshots": "id", "outbox": "id", "plexifact_events": "id"}

@@ -28,6 +28,11 @@ def _printable(text: str, keep: str = "") -> str:
                    c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def printable_line(text: str) -> str:
+    """`text` as a line may show it: control characters written as escapes (tabs kept)."""
+    return _printable(text, "\t")
+
+
 class _Styled(str):
     """Text from `Console.style`: escaped already, and its colour codes are the console's own."""
 

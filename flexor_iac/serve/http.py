@@ -23,10 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.remote.protocol import API_PREFIX
 from flexor_iac.serve.service import Service
 
 KEY_MEMORY_SECONDS = 60.0
@@ -63,7 +65,7 @@ class Keys:
         """(whether a key is needed, 0 or the refusal's status), on the keys' thread."""
         if self._store is None:
             self._store = ControlPlane(self.service.where)
-        env = self.service.options.environment
+        env = self.service.environment
         gate = Gate(self.service.paths.root, self._store, token)
         if not (self._store.has_keys() or gate.required(env)):
             return False, 0
@@ -118,8 +120,21 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def application(service: Service) -> Starlette:
-    """The server's ASGI application."""
+def application(service: Service | None, api: ASGIApp | None = None) -> Starlette:
+    """The server's ASGI application: the environment's webhooks (with `service`), and in
+    team mode the team server's API under /api/v1 (`api`)."""
+    mounted = [Mount(API_PREFIX, app=api)] if api is not None else []
+    if service is None:
+        async def api_health(_request: Request) -> Response:
+            return JSONResponse({"status": "ok", "environment": None})
+
+        app = Starlette(routes=[Route("/healthz", api_health, methods=["GET"]), *mounted])
+        app.state.keys = None
+        return app
+    return _service_application(service, mounted)
+
+
+def _service_application(service: Service, mounted: list[Mount]) -> Starlette:
     keys = Keys(service)
     env = service.env
 
@@ -182,6 +197,7 @@ def application(service: Service) -> Starlette:
         return _error(405, f"{request.method} {request.url.path}: use POST for webhooks")
 
     app = Starlette(routes=[
+        *mounted,
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/{path:path}", hook, methods=["POST"]),

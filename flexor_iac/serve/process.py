@@ -23,12 +23,14 @@ from pathlib import Path
 
 import uvicorn
 
+from flexor_iac.api.app import ApiServer, api_application
 from flexor_iac.core.errors import FlexorError, PolicyRefusal
 from flexor_iac.core.locking import Holder
 from flexor_iac.core.workspace import ProjectPaths, private_dir
+from flexor_iac.remote.protocol import API_PREFIX
 from flexor_iac.serve.connections import guarded
 from flexor_iac.serve.http import application
-from flexor_iac.serve.service import Service
+from flexor_iac.serve.service import ServeOptions, Service
 
 
 def lock_path(paths: ProjectPaths, environment: str) -> Path:
@@ -104,22 +106,28 @@ class _Server(uvicorn.Server):
 
 
 class Process:
-    """uvicorn serving one service on a bound socket, until a signal or `stop()`."""
+    """uvicorn serving one service (and in team mode the team server's API: `api`) on a
+    bound socket, until a signal or `stop()`; with no service, the API alone."""
 
-    def __init__(self, service: Service, sock: socket.socket,
-                 say: Callable[[str], None]) -> None:
+    def __init__(self, service: Service | None, sock: socket.socket,
+                 say: Callable[[str], None], api: ApiServer | None = None,
+                 tls: tuple[str, str] | None = None,
+                 options: ServeOptions | None = None) -> None:
         self.service = service
+        self.api = api
         self.sock = sock
         self.say = say
         host, port = sock.getsockname()[:2]
-        self.address = f"http://{host}:{port}"
-        self.app = application(service)
-        options = service.options
+        self.address = f"{'https' if tls else 'http'}://{host}:{port}"
+        self.app = application(service, api_application(api) if api else None)
+        options = service.options if service else options or ServeOptions(None)
+        self.options = options
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off",
                                 http=guarded(options.read_timeout,
                                              options.connections_per_client),
-                                timeout_graceful_shutdown=round(service.options.grace),
-                                access_log=False)
+                                timeout_graceful_shutdown=round(options.grace),
+                                access_log=False, ssl_certfile=tls[0] if tls else None,
+                                ssl_keyfile=tls[1] if tls else None)
         self.server = _Server(config)
 
     def run(self) -> int:
@@ -140,7 +148,9 @@ class Process:
     async def _main(self) -> int:
         service = self.service
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(
-            max_workers=service.options.workers + 2, thread_name_prefix="flexor-run"))
+            max_workers=self.options.workers + 2, thread_name_prefix="flexor-run"))
+        if service is None:
+            return await self._api_only()
         await service.start(self.address)
         roster = service.roster
         kinds = [t for t in ("schedule", "webhook", "event") if t in roster.enabled]
@@ -154,4 +164,16 @@ class Process:
             self.say(f"Stopping: no new work; running runs have {service.options.grace:g} s")
             unfinished = await service.stop()
             self.app.state.keys.close()
+            if self.api is not None:
+                self.api.close()
         return unfinished
+
+    async def _api_only(self) -> int:
+        self.say(f"Serving the team server's API on {self.address}{API_PREFIX} (no "
+                 "environment's triggers: `--env E` fires them). Stop with Ctrl-C or SIGTERM.")
+        try:
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            if self.api is not None:
+                self.api.close()
+        return 0

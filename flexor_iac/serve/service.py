@@ -50,7 +50,7 @@ EVENTS_PER_POLL = 500
 class ServeOptions:
     """How a server runs (the `flexor serve` options)."""
 
-    environment: Environment
+    environment: Environment | None  # None: the team server's API alone (no service)
     host: str = "127.0.0.1"
     port: int = 8470
     workers: int = 4
@@ -69,14 +69,12 @@ class Service:
     def __init__(self, paths: ProjectPaths, where: str, options: ServeOptions, queue: Queue,
                  now: Callable[[], datetime] = clock.now, runner: Runner | None = None,
                  say: Callable[[str], None] | None = None, chores: Sequence[Chore] = ()) -> None:
-        self.paths = paths
+        assert options.environment is not None  # a service serves one environment
+        self.environment: Environment = options.environment
+        self.paths, self.options, self.where, self.env = paths, options, where, \
+            self.environment.value
+        self.queue, self.now, self.say = queue, now, say or (lambda line: None)
         self.chores = chores  # beside the triggers, each on a thread (serve/chores.py)
-        self.options = options
-        self.env = options.environment.value
-        self.queue = queue
-        self.now = now
-        self.say = say or (lambda line: None)
-        self.where = where
         self.runner = runner or Runner(paths, where)
         render_pool.expect(options.workers)  # runs render at once: a render worker each
         self.metrics = Metrics(self.env)

@@ -16,6 +16,7 @@ from flexor_iac.controlplane.database import connect
 from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.runs import LogLine, OutboxMessage, RunQuery, RunRecord
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.controlplane.trust import TrustRule
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -171,6 +172,33 @@ def test_keys_are_stored_as_hashes_and_revoked_once(store: ControlPlane) -> None
     assert store.revoke_key("k1", T0) and not store.revoke_key("k1", T0)
     stored = store.keys()
     assert [k.revoked_at for k in stored] == [T0]
+
+
+def test_trust_rules_are_kept_by_issuer_and_removing_one_revokes_its_keys(
+        store: ControlPlane) -> None:
+    claims = {"repository_id": "74", "environment": "production"}
+    for number, issuer in enumerate(("https://token.actions.githubusercontent.com",
+                                     "https://gitlab.example.com", "https://token.actions."
+                                     "githubusercontent.com")):
+        store.add_trust_rule(TrustRule(f"T-{number}", issuer, "flexor", claims,
+                                       ("deploy:staging", "read"), "oidc:74", "olga",
+                                       T0 + timedelta(minutes=number)))
+    assert [r.rule_id for r in store.trust_rules()] == ["T-0", "T-1", "T-2"]
+    github = store.trust_rules("https://token.actions.githubusercontent.com")
+    assert [r.rule_id for r in github] == ["T-0", "T-2"]
+    rule = store.trust_rule("T-0")
+    assert rule is not None and rule.claims == claims and rule.maker == "trust:T-0"
+    assert (rule.scopes, rule.user, rule.created_at) == (("deploy:staging", "read"), "oidc:74",
+                                                         T0)
+    for key_id, maker in (("k1", "trust:T-0"), ("k2", "trust:T-0"), ("k3", "trust:T-1")):
+        store.add_key(StoredKey(key_id, "oidc", "oidc:74", ("read",), "argon2$hash", T0,
+                                T0 + timedelta(minutes=15), None, maker, None))
+    store.revoke_key("k2", T0)
+    assert store.remove_trust_rule("T-0", T0 + timedelta(minutes=1)) == 1
+    assert store.remove_trust_rule("T-0", T0) is None and store.trust_rule("T-0") is None
+    stored = store.keys()
+    assert [(k.key_id, k.revoked_at) for k in stored] == [
+        ("k1", T0 + timedelta(minutes=1)), ("k2", T0), ("k3", None)]
 
 
 def test_grants_replace_the_role_a_user_had_on_a_vault(store: ControlPlane) -> None:

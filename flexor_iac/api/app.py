@@ -1,0 +1,262 @@
+"""The team server's HTTP API, `/api/v1` (FastAPI; its OpenAPI description at
+`/api/v1/openapi.json`).
+
+Every call but `GET /version` carries `Authorization: Bearer <API key>`. Errors are one-line
+JSON `{"error": …}`: 401 no valid key, 400 a request the server refuses as given, 409 files
+to upload first (`{"missing": [digest…]}`), 413 too large, 503 the database unreachable.
+A verb's output is streamed as newline-delimited JSON events (remote/protocol.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import secrets
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from flexor_iac import __version__
+from flexor_iac.access import oidc
+from flexor_iac.access.policy import Principal
+from flexor_iac.api import verbs
+from flexor_iac.api.auth import NO_KEY, WRONG_KEY, Callers, bearer
+from flexor_iac.api.runner import Invocation, Runner, event
+from flexor_iac.api.workspaces import MissingContent, Workspaces
+from flexor_iac.controlplane.server_files import SavedPlan
+from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core import clock
+from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
+from flexor_iac.remote.protocol import (
+    API_VERSION,
+    MAX_FILE_BYTES,
+    MAX_UPLOAD_BYTES,
+    CommandRequest,
+    DigestList,
+    MissingFiles,
+    OidcToken,
+    digest_of,
+    valid_digest,
+)
+
+T = TypeVar("T")
+NDJSON = "application/x-ndjson"
+
+
+class Refused(Exception):
+    """An API error: its HTTP status and one line."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+@dataclass
+class ApiServer:
+    """What the API needs: the server's project, its team database, where workspaces go."""
+
+    root: Path
+    database_url: str
+    workspaces: Workspaces
+    callers: Callers
+    runner: Runner
+
+    def __post_init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flexor-api")
+        self._local = threading.local()
+
+    async def call(self, work: Callable[[ControlPlane], T]) -> T:
+        """`work(store)` on one of the API's threads, each with its own connection."""
+        def on_thread() -> T:
+            store = getattr(self._local, "store", None)
+            if store is None:
+                store = self._local.store = ControlPlane(self.database_url, create=False)
+            return work(store)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, on_thread)
+        except (MissingContent, FlexorError, Refused):
+            raise
+        except Exception as error:
+            raise Refused(503, f"the team database is unreachable: {error}") from None
+
+    def close(self) -> None:
+        """Release the threads and connections."""
+        self.callers.close()
+        self._pool.shutdown(wait=True)
+
+
+async def caller(request: Request) -> tuple[str, Principal]:
+    """The request's key and its principal, or 401."""
+    server: ApiServer = request.app.state.server
+    token = bearer(request.headers.get("authorization", ""))
+    if not token:
+        raise Refused(401, NO_KEY)
+    try:
+        principal = await server.callers.principal(token)
+    except Exception as error:
+        raise Refused(503, f"the key could not be checked: {error}") from None
+    if principal is None:
+        raise Refused(401, WRONG_KEY)
+    return token, principal
+
+
+Caller = Annotated[tuple[str, Principal], Depends(caller)]
+
+
+def api_application(server: ApiServer) -> FastAPI:
+    """The `/api/v1` application (mounted by serve/http.py)."""
+    app = FastAPI(title="flexor team server", version=__version__, docs_url=None,
+                  redoc_url=None, description=__doc__)
+    app.state.server = server
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, error: Refused) -> JSONResponse:
+        return JSONResponse({"error": str(error), **error.extra}, status_code=error.status)
+
+    @app.exception_handler(UsageError)
+    async def unusable(_request: Request, error: UsageError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid"}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return JSONResponse({"error": f"{where}: {first.get('msg')}"}, status_code=400)
+
+    @app.get("/version", summary="The server's flexor version and API version (no key)")
+    async def version() -> dict[str, Any]:
+        return {"flexor": __version__, "api": API_VERSION}
+
+    @app.get("/whoami", summary="The key's user and scopes")
+    async def whoami(who: Caller) -> dict[str, Any]:
+        principal = who[1]
+        return {"user": principal.user, "key_id": principal.key_id,
+                "scopes": sorted(principal.scopes)}
+
+    @app.post("/oidc/exchange", summary="Exchange a CI job's OIDC token for a short-lived key "
+                                        "(no key needed; see `flexor trust`)")
+    async def exchange(body: OidcToken) -> dict[str, Any]:
+        try:
+            made = await server.call(lambda store: oidc.exchange(store, body.token))
+        except PolicyRefusal as refusal:
+            raise Refused(401, str(refusal)) from None
+        except FlexorError as error:  # the issuer unreachable: no decision was made
+            raise Refused(503, str(error)) from None
+        return {"key": made.secret, "key_id": made.key_id, "user": made.user,
+                "scopes": made.scopes, "expires_at": made.expires_at.isoformat()}
+
+    @app.post("/files/missing", response_model=MissingFiles,
+              summary="Which of these file digests the server has no content for")
+    async def missing(body: DigestList, _who: Caller) -> MissingFiles:
+        bad = [d for d in body.digests if not valid_digest(d)]
+        if bad:
+            raise Refused(400, f"{bad[0]!r} is not a SHA-256 digest")
+        found = await server.call(lambda store: store.missing_files(body.digests))
+        return MissingFiles(missing=sorted(found))
+
+    @app.post("/files", summary="Upload files: {\"files\": {sha256: base64 content}}")
+    async def upload(request: Request, _who: Caller) -> dict[str, int]:
+        files = _decoded(await _json_body(request, MAX_UPLOAD_BYTES * 4 // 3 + 4096))
+        await server.call(lambda store: store.store_files(files))
+        return {"stored": len(files)}
+
+    @app.post("/commands", summary="Run a verb; its output as newline-delimited JSON events",
+              response_class=StreamingResponse)
+    async def command(body: CommandRequest, who: Caller) -> StreamingResponse:
+        token, principal = who
+        verb = verbs.check(body.argv)
+        if body.plan_id is not None and (body.plan_out or verb != "deploy"):
+            raise Refused(400, "--plan ID applies with `deploy` alone")
+        try:
+            workspace = await server.call(
+                lambda store: server.workspaces.prepare(store, body.files))
+        except MissingContent as lack:
+            raise Refused(409, "upload these files first", missing=sorted(lack.missing)) \
+                from None
+        argv, rewrite, plan_file = list(body.argv), {}, None
+        new_plan = f"P-{secrets.token_hex(6)}" if body.plan_out else None
+        holder = tempfile.TemporaryDirectory(prefix="flexor-plan-")
+        if body.plan_out or body.plan_id:
+            plan_file = Path(holder.name) / "plan.json"
+            if body.plan_id is not None:
+                saved = await server.call(lambda store: store.saved_plan(body.plan_id or ""))
+                if saved is None:
+                    holder.cleanup()
+                    raise Refused(400, f"--plan {body.plan_id}: no plan saved on the server "
+                                       "under that id (save one with --plan-out)")
+                plan_file.write_bytes(saved.content)
+                argv += ["--plan", str(plan_file)]
+            else:
+                argv += ["--plan-out", str(plan_file)]
+            rewrite[str(plan_file)] = body.plan_id or new_plan or ""
+        invocation = Invocation(argv, workspace, token, principal.user, server.database_url)
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                async for line in server.runner.stream(invocation, verb in verbs.READ_VERBS,
+                                                       rewrite):
+                    if (new_plan and plan_file is not None and plan_file.is_file()
+                            and line.startswith(b'{"exit"')):
+                        await _save_plan(server, new_plan, plan_file, argv, principal)
+                        yield event(plan_id=new_plan)
+                    yield line
+            finally:
+                holder.cleanup()
+
+        return StreamingResponse(events(), media_type=NDJSON)
+
+    return app
+
+
+async def _save_plan(server: ApiServer, plan_id: str, plan_file: Path, argv: list[str],
+                     principal: Principal) -> None:
+    env = argv[argv.index("--env") + 1] if "--env" in argv else ""
+    plan = SavedPlan(plan_id, env, plan_file.read_bytes(), principal.user, clock.now())
+    await server.call(lambda store: store.save_plan(plan))
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Refused(413, f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, RecursionError):
+        raise Refused(400, "the body is not valid JSON") from None
+
+
+def _decoded(body: Any) -> dict[str, bytes]:
+    """The uploaded files, each checked against its digest."""
+    if not isinstance(body, dict) or not isinstance(body.get("files"), dict):
+        raise Refused(400, 'send {"files": {"<sha256>": "<base64>"}}')
+    files: dict[str, bytes] = {}
+    for digest, encoded in body["files"].items():
+        if not valid_digest(digest) or not isinstance(encoded, str):
+            raise Refused(400, f"{digest!r}: not a SHA-256 digest with base64 content")
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise Refused(400, f"{digest}: the content is not base64") from None
+        if len(content) > MAX_FILE_BYTES:
+            raise Refused(413, f"{digest}: larger than {MAX_FILE_BYTES} bytes")
+        if digest_of(content) != digest:
+            raise Refused(400, f"{digest}: the content does not have this digest")
+        files[digest] = content
+    return files

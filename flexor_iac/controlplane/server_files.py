@@ -1,0 +1,77 @@
+"""The team server's files: what clients upload, stored once by digest (shared by every server
+on the database), and the plans `deploy --plan-out` saved on the server: a group of
+ControlPlane's records (SQL only here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from flexor_iac.controlplane.records import Records, timestamp
+
+_BATCH = 500  # digests per query (SQLite takes at most 32,766 parameters)
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan file saved on the server by `deploy --plan-out`, applied by its id."""
+
+    plan_id: str
+    environment: str
+    content: bytes
+    made_by: str
+    made_at: datetime
+
+
+class ServerFileRecords(Records):
+    """Methods ControlPlane gains for the team server's files and saved plans."""
+
+    def missing_files(self, digests: Iterable[str]) -> set[str]:
+        """The digests among `digests` whose content is not stored."""
+        wanted = sorted(set(digests))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start:start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(f"SELECT digest FROM server_files WHERE digest IN ({marks})",
+                                    tuple(batch)).rows
+            found.update(row[0] for row in rows)
+        return set(wanted) - found
+
+    def store_files(self, files: Mapping[str, bytes]) -> None:
+        """Keep each file's content under its digest (content stored already is kept as is)."""
+        if not files:
+            return
+        now = timestamp()
+        with self._write():
+            self._db.executemany(
+                "INSERT INTO server_files VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+                [(digest, content, now) for digest, content in files.items()])
+
+    def file_contents(self, digests: Iterable[str]) -> dict[str, bytes]:
+        """The stored content of each of `digests` that is stored."""
+        wanted = sorted(set(digests))
+        found: dict[str, bytes] = {}
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start:start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT digest, content FROM server_files WHERE digest IN ({marks})",
+                tuple(batch)).rows
+            found.update((row[0], bytes(row[1])) for row in rows)
+        return found
+
+    def save_plan(self, plan: SavedPlan) -> None:
+        """Keep a saved plan."""
+        with self._write():
+            self._db.execute("INSERT INTO server_plans VALUES (?, ?, ?, ?, ?)",
+                             (plan.plan_id, plan.environment, plan.content, plan.made_by,
+                              plan.made_at.isoformat(timespec="seconds")))
+
+    def saved_plan(self, plan_id: str) -> SavedPlan | None:
+        """A saved plan by id."""
+        row = self._one("SELECT plan_id, environment, content, made_by, made_at "
+                        "FROM server_plans WHERE plan_id=?", plan_id)
+        return SavedPlan(row[0], row[1], bytes(row[2]), row[3],
+                         datetime.fromisoformat(row[4])) if row else None
