@@ -184,6 +184,7 @@ def write_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wri
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("FLEXOR_ENV", raising=False)
     monkeypatch.delenv("FLEXOR_DATABASE_URL", raising=False)
+    monkeypatch.delenv("FLEXOR_CLOCK", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     GUARD.allowed = [tmp_path.resolve()]
     GUARD.active = True

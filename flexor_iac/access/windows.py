@@ -69,6 +69,30 @@ def next_opening(configured: Sequence[Window], moment: datetime) -> datetime:
     raise ValueError("no maintenance window opens in the next 15 days")
 
 
+def opened_at(configured: Sequence[Window], moment: datetime) -> datetime | None:
+    """When the opening of a window that `moment` is inside began (its first open minute,
+    UTC); None when no window is open. Windows span a day at most, so the scan is short."""
+    if not is_open(configured, moment):
+        return None
+    probe = moment.astimezone(UTC).replace(second=0, microsecond=0)
+    for _ in range(24 * 60 + 1):
+        if not is_open(configured, probe - timedelta(minutes=1)):
+            break
+        probe -= timedelta(minutes=1)
+    return probe
+
+
+def next_opening_after(configured: Sequence[Window], moment: datetime) -> datetime:
+    """The first opening that begins after `moment` (a later opening when one is open at
+    `moment`: it waits for that one to close)."""
+    probe = moment.astimezone(UTC).replace(second=0, microsecond=0)
+    for _ in range(24 * 60 + 1):
+        if not is_open(configured, probe):
+            break
+        probe += timedelta(minutes=1)
+    return next_opening(configured, max(probe, moment))
+
+
 def describe(moment: datetime) -> str:
     """`2026-03-10 02:00 UTC (Mon 2026-03-09 22:00 EDT)`."""
     utc = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

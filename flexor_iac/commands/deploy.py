@@ -139,7 +139,8 @@ def _deploy_valid(paths: ProjectPaths, store: ControlPlane, project: Project,
         return _request_review(paths, store, project, view, plan, console,
                                request.lock_timeout)
     plan_file.check_current(basis, prepared.basis())
-    code = pipeline.apply(paths, store, prepared, plan, request.refresh, console)
+    code = pipeline.apply(paths, store, prepared, plan, request.refresh, console,
+                          managed.label(applying) if applying is not None else "")
     if applying is not None:
         store.mark_request_applied(applying.request_id, clock.now())
         console.line(f"Request {applying.request_id} applied.")
@@ -203,8 +204,9 @@ def _request_review(paths: ProjectPaths, store: ControlPlane, project: Project,
                       "plan": plans.to_json(plan)})
     console.line(f"Request {made.request_id} created; staging review until "
                  f"{windows.describe(managed.review_ends(made))}.")
-    console.line(f"Then: flexor approve {made.request_id} (someone else), and in a maintenance "
-                 f"window: flexor deploy --request {made.request_id} --env production")
+    console.line(f"Then: flexor approve {made.request_id} (someone else); `flexor serve --env "
+                 "production` applies it when the next maintenance window opens (or by hand "
+                 f"in one: flexor deploy --request {made.request_id} --env production)")
     return ExitCode.OK
 
 

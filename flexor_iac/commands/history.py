@@ -29,6 +29,13 @@ def _kind(message: str) -> str:
     return "pulumi up"
 
 
+def applied_request(message: str) -> str:
+    """What an update that applied a deployment request says of it (`R-1 (requested by a,
+    approved by b)`), else ""."""
+    head = message.split(": ", 1)[0]
+    return head.split(" --request ", 1)[1] if " --request " in head else ""
+
+
 def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Console) -> int:
     """Print the updates (newest first), then the retained versions per agent."""
     with ControlPlane.of(paths, create=False) as store:
@@ -39,8 +46,8 @@ def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Conso
     agents = [r for r in session.resources() if r.kind == "Agent"
               and (agent is None or r.name == agent)]
     rows = [{"time": utc(h.start_time), "kind": _kind(h.message), "result": h.result,
-             "changes": h.message.split(": ", 1)[1] if ": " in h.message else ""}
-            for h in updates]
+             "changes": h.message.split(": ", 1)[1] if ": " in h.message else "",
+             "request": applied_request(h.message)} for h in updates]
     versions = [{"agent": r.name, "current": r.inputs["version"], "hold": r.inputs.get(HOLD_KEY),
                  "retained": [{"version": e["version"], "deployed_at": e["deployed_at"],
                                "deployed_by": e["deployed_by"]}
@@ -49,6 +56,9 @@ def run(paths: ProjectPaths, env: Environment, agent: str | None, console: Conso
     console.line(tabulate([[r["time"], r["kind"], r["result"], r["changes"]] for r in rows],
                           headers=("TIME", "KIND", "RESULT", "AGENTS"), tablefmt="plain",
                           disable_numparse=True) if rows else "No deployments yet.")
+    for row in rows:
+        if row["request"]:
+            console.line(f"{row['time']}: applied request {row['request']}")
     for item in versions:
         hold = item["hold"]
         note = f" (held, rolled back from {hold['from']})" if hold else ""

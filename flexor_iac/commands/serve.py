@@ -1,6 +1,7 @@
 """`flexor serve [--env E…]`: fire the deployed agents of each environment (every deployed one
-without --env) from their triggers until stopped (flexor_iac/serve/); in team mode it is also
-the team server (flexor_iac/api/)."""
+without --env) from their triggers until stopped (flexor_iac/serve/); on a PLEXI-managed
+production, also apply approved requests when a maintenance window opens (commands/applier.py);
+in team mode it is also the team server (flexor_iac/api/)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from flexor_iac.api.app import ApiServer
 from flexor_iac.api.auth import Callers
 from flexor_iac.api.runner import Runner
 from flexor_iac.api.workspaces import Workspaces
+from flexor_iac.commands import applier
 from flexor_iac.controlplane.location import team_database
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.errors import FlexorError, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy.engine_workspace import TEAM_PASSPHRASE
+from flexor_iac.serve.chores import Chore
 from flexor_iac.serve.process import Process, listen, only_server
 from flexor_iac.serve.queues import LocalQueue, Queue
 from flexor_iac.serve.service import ServeOptions, Service
@@ -33,22 +37,29 @@ def _api(paths: ProjectPaths, url: str) -> ApiServer:
 
 
 def _served(paths: ProjectPaths, where: str, create: bool,
-            given: tuple[Environment, ...]) -> list[Environment]:
-    """The environments to serve: those given, each deployed (else refused), or without any
-    given every environment deployed so far."""
+            given: tuple[Environment, ...]) -> tuple[list[Environment], bool]:
+    """The environments to serve — those given, each deployed (else refused), or without any
+    given every environment deployed so far — and whether production is PLEXI-managed (its
+    server applies approved requests, even before anything is deployed there)."""
     with ControlPlane(where, create=create) as store:
         gate = Gate(paths.root, store)
+        managed = gate.protection(Environment.PRODUCTION).managed
+
+        def wanted(env: Environment) -> bool:
+            return store.environment(env.value) is not None or (
+                env is Environment.PRODUCTION and managed)
         if given:
             for env in given:
                 gate.require("serve", env)
-                if store.environment(env.value) is None:
+                if not wanted(env):
                     raise FlexorError(f"nothing is deployed to {env.value}: run `flexor deploy "
                                       f"--env {env.value}` first")
-            return list(dict.fromkeys(given))
-        deployed = [env for env in Environment if store.environment(env.value) is not None]
-        for env in deployed:
-            gate.require("serve", env)
-        return deployed
+            envs = list(dict.fromkeys(given))
+        else:
+            envs = [env for env in Environment if wanted(env)]
+            for env in envs:
+                gate.require("serve", env)
+        return envs, managed and Environment.PRODUCTION in envs
 
 
 def run(paths: ProjectPaths, options: ServeOptions, console: Console,
@@ -61,7 +72,7 @@ def run(paths: ProjectPaths, options: ServeOptions, console: Console,
             os.environ):
         raise UsageError(TEAM_PASSPHRASE)  # the team server's deploys need it
     # A clone with no control plane has deployed nothing: refused without making one.
-    envs = _served(paths, where, not isinstance(located, Path), given)
+    envs, applies = _served(paths, where, not isinstance(located, Path), given)
     if not envs and not url:
         raise FlexorError("nothing is deployed here yet: run `flexor deploy --env E` first "
                           "(in team mode, `flexor serve` without a deployed environment serves "
@@ -71,8 +82,18 @@ def run(paths: ProjectPaths, options: ServeOptions, console: Console,
             for env in envs:
                 held.enter_context(only_server(paths, env.value))
         sock = listen(options.host, options.port)
+        if clock.simulated():
+            console.warning(f"the clock is simulated (FLEXOR_CLOCK): it reads "
+                            f"{clock.now().isoformat(timespec='seconds')}")
+        chores: dict[Environment, list[Chore]] = {env: [] for env in envs}
+        if applies:  # PLEXI-managed: approved requests are applied when a window opens
+            console.line("Production is PLEXI-managed: approved requests are applied when a "
+                         "maintenance window opens.")
+            chores[Environment.PRODUCTION].append(
+                (applier.INTERVAL, lambda: applier.apply_due(paths, console.line)))
         services = [Service(paths, where, replace(options, environment=env),
-                            _queue(url, env, options), say=console.line) for env in envs]
+                            _queue(url, env, options), say=console.line, chores=chores[env])
+                    for env in envs]
         unfinished = Process(services, sock, console.line, _api(paths, url) if url else None,
                              tls, options).run()
     if unfinished:

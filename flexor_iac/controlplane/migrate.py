@@ -29,7 +29,7 @@ from flexor_iac.core.errors import StateError
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-HEAD = 16  # the newest revision in migrations/versions (tests/controlplane checks)
+HEAD = 17  # the newest revision in migrations/versions (tests/controlplane checks)
 # The tables HEAD has (tests/controlplane checks it against what the revisions make).
 TABLES = frozenset({
     "agent_state", "agents", "alembic_version", "api_keys", "bindings", "catalog_feeds",

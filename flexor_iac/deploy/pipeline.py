@@ -216,14 +216,15 @@ def preview(prepared: Prepared, refresh: bool, allow_downgrade: bool,
 
 
 def apply(paths: ProjectPaths, store: ControlPlane, prepared: Prepared, plan: plans.Plan,
-          refresh: bool, console: Console) -> int:
-    """Publish sync.auto vaults, run the update, print the result."""
+          refresh: bool, console: Console, label: str = "") -> int:
+    """Publish sync.auto vaults, run the update, print the result (`label`: what the update's
+    message says after `flexor deploy --env E`, e.g. the request it applies)."""
     view = prepared.view
     for vault in view.to_publish:
         published = publish(paths, vault, store)
         console.progress(f"Synced {published.vault} (sync.auto): {published.digest[:19]}…")
     console.progress(f"Deploying to {view.environment.value} …")
-    message = f"flexor deploy --env {view.environment.value}"
+    message = f"flexor deploy --env {view.environment.value}" + (f" {label}" if label else "")
     if transitions := plans.agent_transitions(plan):
         message += f": {transitions}"
     env = view.environment

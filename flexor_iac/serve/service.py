@@ -1,8 +1,8 @@
 """One `flexor serve` process: it reads the roster, fires due schedule ticks and new PlexiFact
 events into the queue, takes webhook requests, and runs what the queue delivers.
 
-Everything that reads the time takes it from `now` (injectable: tests drive a simulated
-clock). The control plane is read on a thread of its own, runs on the queue's worker threads.
+Everything that reads the time takes it from `now` (injectable: tests drive a simulated clock).
+The control plane is read on a thread of its own, runs on the queue's workers, chores on theirs.
 
 What is taken is recorded before it can be lost: a tick or event is recorded as taken once
 its job is queued, so a server that dies after that leaves it to the queue (team mode) or,
@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +31,7 @@ from flexor_iac.core.errors import StateError
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.language import render_pool
 from flexor_iac.runtime.events import matches
+from flexor_iac.serve.chores import Chore, on_thread
 from flexor_iac.serve.jobs import Job, Outcome, Runner, event_job, new_run_id, tick_job
 from flexor_iac.serve.metrics import Metrics
 from flexor_iac.serve.queues import Queue
@@ -67,12 +68,13 @@ class Service:
 
     def __init__(self, paths: ProjectPaths, where: str, options: ServeOptions, queue: Queue,
                  now: Callable[[], datetime] = clock.now, runner: Runner | None = None,
-                 say: Callable[[str], None] | None = None) -> None:
+                 say: Callable[[str], None] | None = None, chores: Sequence[Chore] = ()) -> None:
         assert options.environment is not None  # a service serves one environment
         self.environment: Environment = options.environment
         self.paths, self.options, self.where, self.env = paths, options, where, \
             self.environment.value
         self.queue, self.now, self.say = queue, now, say or (lambda line: None)
+        self.chores = chores  # beside the triggers, each on a thread (serve/chores.py)
         self.runner = runner or Runner(paths, where)
         render_pool.expect(options.workers)  # runs render at once: a render worker each
         self.metrics = Metrics(self.env)
@@ -108,9 +110,9 @@ class Service:
         await self.refresh()
         await self.queue.start(self.handle)
         if loops:
-            self._loops = [asyncio.create_task(self._every(self.options.refresh,
-                                                           self.refresh)),
-                           asyncio.create_task(self._every(self.options.poll, self.tick))]
+            every = [(self.options.refresh, self.refresh), (self.options.poll, self.tick),
+                     *((seconds, on_thread(work)) for seconds, work in self.chores)]
+            self._loops = [asyncio.create_task(self._every(s, w)) for s, w in every]
 
     async def stop(self) -> int:
         """Take no more work; give running runs the grace period; how many did not finish."""
@@ -130,8 +132,6 @@ class Service:
         while True:
             try:
                 await work()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # a lost database: said, and tried again next time
                 _log.warning("%s", error)
                 self.say(f"warning: {error}")

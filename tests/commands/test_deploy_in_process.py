@@ -229,8 +229,9 @@ def test_a_managed_production_deploy_validates_the_project_once(
     code, out, err = cli("deploy", "--env", "production", "--yes")
     assert code == ExitCode.OK, err
     request = out[-1].split()[3]
-    assert out[-1] == (f"Then: flexor approve {request} (someone else), and in a maintenance "
-                       f"window: flexor deploy --request {request} --env production")
+    assert out[-1] == (f"Then: flexor approve {request} (someone else); `flexor serve --env "
+                       "production` applies it when the next maintenance window opens (or by "
+                       f"hand in one: flexor deploy --request {request} --env production)")
     assert "Deployed to staging: 3 create." in out  # the staging review
     assert (stacks.asked_of(Environment.PRODUCTION), stacks.asked_of(STAGING)) == (
         ["preview"], ["preview", "up"])

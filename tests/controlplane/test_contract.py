@@ -224,6 +224,32 @@ def test_requests_go_from_pending_to_approved_to_applied(store: ControlPlane) ->
     assert [r.request_id for r in store.requests()] == ["req1"]
 
 
+def test_a_request_is_claimed_once_per_attempt_and_says_how_it_ended(
+        store: ControlPlane) -> None:
+    store.add_request(DeploymentRequest("req2", "production", {"vaults": []}, "sha256:p",
+                                        "alice", T0, "pending"))
+    pending = store.request("req2")
+    assert pending is not None and not store.claim_request(pending, T0, "x")  # not approved
+    store.approve_request("req2", "olga", T0 + timedelta(hours=49))
+    seen = store.request("req2")
+    assert seen is not None and seen.attempt is None
+    assert store.claim_request(seen, T0 + timedelta(hours=50), "applying for olga")
+    assert not store.claim_request(seen, T0 + timedelta(hours=50), "a second server")
+    store.record_attempt("req2", "stale", "the plan differs")
+    stale = store.request("req2")
+    assert stale is not None and (stale.attempt, stale.note, stale.status) == (
+        "stale", "the plan differs", "approved")
+    assert stale.attempted_at == T0 + timedelta(hours=50)
+    store.approve_request("req2", "bob", T0 + timedelta(hours=51))  # handed back to the server
+    again = store.request("req2")
+    assert again is not None and (again.approved_by, again.attempt, again.note,
+                                  again.attempted_at) == ("bob", None, None, None)
+    assert store.claim_request(again, T0 + timedelta(hours=52), "applying for bob")
+    store.record_attempt("req2", "failed", "the engine failed")
+    store.approve_request("req2", "carl", T0 + timedelta(hours=53))  # failed: not re-approved
+    assert store.request("req2").approved_by == "bob"  # type: ignore[union-attr]
+
+
 def test_protections_are_recorded_and_replaced(store: ControlPlane) -> None:
     store.record_protection("production", {"require_api_key": True}, T0, "olga")
     store.record_protection("production", {"require_api_key": True, "managed": True}, T0, "olga")
