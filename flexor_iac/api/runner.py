@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flexor_iac.core.constants import ExitCode
+from flexor_iac.remote.settings import HERE
 
 MAX_LINE = 1 << 20
 # Variables a verb's process never takes from the server's own environment: they would point
 # it at another project, server or identity than the client's.
-_NOT_INHERITED = ("FLEXOR_SERVER", "FLEXOR_API_KEY", "FLEXOR_PROJECT_DIR", "FLEXOR_ENV",
+_NOT_INHERITED = ("FLEXOR_API_KEY", "FLEXOR_PROJECT_DIR", "FLEXOR_ENV",
                   "FLEXOR_ACTOR", "FLEXOR_CONTROL_PLANE", "FLEXOR_OIDC_TOKEN")
 _RELATIVE = ("PULUMI_CONFIG_PASSPHRASE_FILE",)
 
@@ -46,7 +47,8 @@ def child_environment(invocation: Invocation) -> dict[str, str]:
     for name in _RELATIVE:
         if given := env.get(name):
             env[name] = str(Path(given).absolute())
-    env.update({"FLEXOR_DATABASE_URL": invocation.database_url,
+    env.update({"FLEXOR_SERVER": HERE,  # never the server again, whatever Pulumi.yaml names
+                "FLEXOR_DATABASE_URL": invocation.database_url,
                 "FLEXOR_PROJECT_DIR": str(invocation.workspace),
                 "FLEXOR_API_KEY": invocation.token, "FLEXOR_ACTOR": invocation.user,
                 "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"})

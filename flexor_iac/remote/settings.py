@@ -20,6 +20,7 @@ SERVER_CONFIG_KEY = "flexor:server"
 INSECURE_VARIABLE = "FLEXOR_INSECURE_HTTP"
 KEY_VARIABLE = "FLEXOR_API_KEY"
 CA_VARIABLE = "FLEXOR_CA_BUNDLE"
+HERE = "local"  # the server's name for "no server: run here"
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,11 @@ def checked_url(url: str) -> str:
 
 
 def remote(given: str | None, root: Path | None) -> Remote | None:
-    """The team server the verbs go to (None: run them here)."""
+    """The team server the verbs go to (None: run them here). `local` (`--server local`,
+    FLEXOR_SERVER=local) runs them here whatever Pulumi.yaml names: where the database is, and
+    the verbs the team server itself runs."""
     url = given or os.environ.get(SERVER_VARIABLE) or configured_server(root)
-    if not url:
+    if not url or url.strip() == HERE:
         return None
     bundle = os.environ.get(CA_VARIABLE)
     return Remote(checked_url(url), os.environ.get(KEY_VARIABLE, "").strip(), bundle or True)

@@ -97,9 +97,15 @@ def test_a_client_with_only_a_key_deploys_reads_runs_rolls_back_and_is_refused(
 def test_a_plan_saved_on_the_server_applies_by_id_and_a_stale_one_is_refused(
         project: Path, team_database: str, tmp_path: Path) -> None:
     admin = _admin_key(project, team_database)
-    checkout = clone(project, tmp_path / "ci")
     with team_server(project, team_database) as server:
+        # this checkout names its server in Pulumi.yaml (flexor:server), and the server's
+        # copy of it does too: the server runs the verb itself, never sends it to itself
+        for root in (project, checkout := clone(project, tmp_path / "ci")):
+            pulumi_yaml = root / "Pulumi.yaml"
+            pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
+                "config:\n", f"config:\n  flexor:server: {server.address}\n"))
         env = client_environment(server.address, admin)
+        del env["FLEXOR_SERVER"]
         _ok(client(checkout, env, "sync", "--all"))
         saved = client(checkout, env, "deploy", "--env", "staging", "--plan-out", "plan.json")
         assert saved.returncode == 0, saved.stderr

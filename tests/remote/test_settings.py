@@ -46,3 +46,13 @@ def test_the_option_wins_over_the_variable_which_wins_over_pulumi_yaml(
                                                            "flx_key")
     given = remote("https://given.example", project)
     assert given is not None and given.url == "https://given.example"
+
+
+def test_local_runs_the_verb_here_whatever_pulumi_yaml_names(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pulumi_yaml = project / "Pulumi.yaml"
+    pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
+        "config:\n", "config:\n  flexor:server: https://team.example\n"))
+    assert remote("local", project) is None
+    monkeypatch.setenv("FLEXOR_SERVER", "local")
+    assert remote(None, project) is None
