@@ -1,7 +1,11 @@
-"""The CI examples in docs/ci would run on a real runner: the Pulumi they install is the pinned
-one (the official release, reused by scripts/setup), the Go-module fallback is cached on the pin
-file, checkouts used by `validate --changed` have the history it needs, and every apply says
---yes (a CI job has no terminal)."""
+"""The CI examples in docs/ci would run on a real runner. The recommended ones (github-actions.yml,
+gitlab-ci.yml) go through the team server: their jobs hold its address and a key, nothing of
+the team's (no database URL, no passphrase, no Pulumi), install the client before using it, and
+apply a saved plan only in a job after the one that saved it, with the plan's file handed over.
+The direct team-mode example (github-actions-direct.yml) installs the pinned Pulumi (the
+official release, reused by scripts/setup) with the Go-module fallback cached on the pin file,
+and derives the state URL flexor derives. In all of them, checkouts used by `validate
+--changed` have the history it needs, and every apply says --yes (a CI job has no terminal)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,11 @@ from tests.conftest import REPO
 
 GITHUB = REPO / "docs" / "ci" / "github-actions.yml"
 GITLAB = REPO / "docs" / "ci" / "gitlab-ci.yml"
+DIRECT = REPO / "docs" / "ci" / "github-actions-direct.yml"
+GITHUB_EXAMPLES = (GITHUB, DIRECT)
+# What only the team server holds: a job of the recommended examples never names them.
+TEAM_SECRETS = ("FLEXOR_DATABASE_URL", "PULUMI_", "scripts/setup", "pulumi/actions",
+                "pulumi preview", "pulumi up")
 SHELL_OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", "<"}
 APPLYING_VERBS = ("deploy", "rollback")
 TOOLCHAIN_FILE = "flexor_iac/toolchain.toml"
@@ -34,9 +43,14 @@ def _load(path: Path) -> dict[Any, Any]:
     return loaded
 
 
-def _github_jobs() -> dict[str, Job]:
-    jobs: dict[str, Job] = _load(GITHUB)["jobs"]
+def _github_jobs(path: Path = GITHUB) -> dict[str, Job]:
+    jobs: dict[str, Job] = _load(path)["jobs"]
     return jobs
+
+
+def _every_github_job() -> dict[str, Job]:
+    return {f"{path.stem}:{name}": job for path in GITHUB_EXAMPLES
+            for name, job in _github_jobs(path).items()}
 
 
 def _gitlab() -> dict[Any, Any]:
@@ -64,7 +78,7 @@ def _gitlab_commands(job: Job) -> list[str]:
 
 
 def _all_commands() -> list[tuple[str, str]]:
-    found = [(f"github:{name}", line) for name, job in _github_jobs().items()
+    found = [(f"github:{name}", line) for name, job in _every_github_job().items()
              for line in _github_commands(job)]
     found += [(f"gitlab:{name}", line) for name, job in _gitlab_jobs().items()
               for line in _gitlab_commands(job)]
@@ -97,10 +111,83 @@ def _minimum_python() -> tuple[int, ...]:
     return _version(requires)
 
 
-# --- the Pulumi CLI is the pinned one -------------------------------------------------------
+# --- the recommended examples: the team server's address and a key, nothing of the team's ----
 
-def test_github_installs_the_pinned_pulumi_release_in_every_job() -> None:
+def _text_without_comments(path: Path) -> str:
+    return "\n".join(line.split(" #")[0] for line in path.read_text().splitlines()
+                     if not line.lstrip().startswith("#"))
+
+
+@pytest.mark.parametrize("example", [GITHUB, GITLAB], ids=["github", "gitlab"])
+def test_remote_examples_hold_the_server_and_a_key_and_nothing_of_the_teams(
+        example: Path) -> None:
+    text = _text_without_comments(example)
+    for secret in TEAM_SECRETS:
+        assert secret not in text, (example.name, secret)
+    document = _load(example)
+    shared = document.get("env") or document["variables"]
+    assert str(shared["FLEXOR_SERVER"]).startswith("https://")  # never a key over plain http
+    assert "FLEXOR_API_KEY" in example.read_text()  # GitLab: a CI/CD variable, named in comments
+
+
+def test_github_remote_jobs_install_the_client_before_using_it() -> None:
     for name, job in _github_jobs().items():
+        runs = [str(s.get("run", "")) for s in job["steps"]]
+        install = next(i for i, run in enumerate(runs) if "pip install" in run)
+        assert install < min(i for i, run in enumerate(runs) if ".venv/bin/flexor" in run), name
+        assert not _steps(job, "pulumi/actions") and not _steps(job, "actions/setup-go"), name
+
+
+def test_gitlab_image_is_the_official_python_image_and_installs_the_client() -> None:
+    image = _gitlab()["default"]["image"]
+    match = re.fullmatch(r"python:(\d+\.\d+)", str(image))
+    assert match, image
+    assert _version(match[1]) >= _minimum_python()
+    assert all("image" not in job for job in _gitlab_jobs().values())
+    assert any("pip install" in line for line in _gitlab()["default"]["before_script"])
+
+
+def _plan_files(lines: list[str], option: str) -> set[str]:
+    return {call[call.index(option) + 1] for line in lines for call in _flexor_calls(line)
+            if option in call}
+
+
+def test_github_applies_a_saved_plan_after_the_job_that_saved_it() -> None:
+    jobs = _github_jobs()
+    applied = 0
+    for name, job in jobs.items():
+        for plan in _plan_files(_github_commands(job), "--plan"):
+            [maker] = [other for other, made in jobs.items()
+                       if plan in _plan_files(_github_commands(made), "--plan-out")]
+            assert maker in ([job["needs"]] if isinstance(job["needs"], str) else job["needs"])
+            assert any(s["with"]["path"] == plan for s in _steps(jobs[maker],
+                                                                 "actions/upload-artifact"))
+            [fetched] = _steps(job, "actions/download-artifact")
+            uploaded = [s for s in _steps(jobs[maker], "actions/upload-artifact")
+                        if s["with"]["path"] == plan]
+            assert fetched["with"]["name"] == uploaded[0]["with"]["name"], name
+            assert "if" not in uploaded[0], name  # uploaded only when the plan was saved
+            applied += 1
+    assert applied
+
+
+def test_gitlab_applies_a_saved_plan_after_the_job_that_saved_it() -> None:
+    jobs = _gitlab_jobs()
+    applied = 0
+    for name, job in jobs.items():
+        for plan in _plan_files(_gitlab_commands(job), "--plan"):
+            [maker] = [other for other, made in jobs.items()
+                       if plan in _plan_files(_gitlab_commands(made), "--plan-out")]
+            assert maker in job["needs"], name
+            assert plan in jobs[maker]["artifacts"]["paths"], name
+            applied += 1
+    assert applied
+
+
+# --- the direct example: the Pulumi CLI is the pinned one -----------------------------------
+
+def test_github_direct_installs_the_pinned_pulumi_release_in_every_job() -> None:
+    for name, job in _github_jobs(DIRECT).items():
         installs = _steps(job, "pulumi/actions")
         assert len(installs) == 1, name
         settings = installs[0]["with"]
@@ -108,26 +195,16 @@ def test_github_installs_the_pinned_pulumi_release_in_every_job() -> None:
         assert "command" not in settings, f"{name}: pulumi/actions should only install the CLI"
 
 
-def test_gitlab_image_is_the_official_pulumi_python_image_at_the_pin() -> None:
-    image = _gitlab()["default"]["image"]
-    repository, tag = str(image).rsplit(":", 1)
-    assert tag == toolchain.pins()["cli"]
-    match = re.fullmatch(r"pulumi/pulumi-python-(\d+\.\d+)", repository)
-    assert match, image
-    assert _version(match[1]) >= _minimum_python()
-    assert all("image" not in job for job in _gitlab_jobs().values())
-
-
 def test_github_python_is_one_the_project_supports() -> None:
-    for name, job in _github_jobs().items():
+    for name, job in _every_github_job().items():
         [python] = _steps(job, "actions/setup-python")
         assert _version(str(python["with"]["python-version"])) >= _minimum_python(), name
 
 
 # --- set-up order and the Go-module fallback ------------------------------------------------
 
-def test_github_sets_up_after_installing_and_before_using_the_tools() -> None:
-    for name, job in _github_jobs().items():
+def test_github_direct_sets_up_after_installing_and_before_using_the_tools() -> None:
+    for name, job in _github_jobs(DIRECT).items():
         steps = job["steps"]
         uses = [str(s.get("uses", "")).split("@")[0] for s in steps]
         runs = [str(s.get("run", "")) for s in steps]
@@ -139,8 +216,9 @@ def test_github_sets_up_after_installing_and_before_using_the_tools() -> None:
         assert setup < first_use, name
 
 
-def test_github_fallback_steps_run_only_without_the_release_and_are_keyed_on_the_pin() -> None:
-    for name, job in _github_jobs().items():
+def test_github_direct_fallback_steps_run_only_without_the_release_and_are_keyed_on_the_pin(
+        ) -> None:
+    for name, job in _github_jobs(DIRECT).items():
         [cache] = _steps(job, "actions/cache")
         [go] = _steps(job, "actions/setup-go")
         for step in (cache, go):
@@ -151,17 +229,6 @@ def test_github_fallback_steps_run_only_without_the_release_and_are_keyed_on_the
         assert f"hashFiles('{TOOLCHAIN_FILE}')" in cache["with"]["key"], name
         [release] = _steps(job, "pulumi/actions")
         assert release["id"] == "pulumi" and cache["id"] in go["if"], name
-
-
-def test_gitlab_caches_the_toolchain_inside_the_project_keyed_on_the_pin() -> None:
-    document = _gitlab()
-    tools_cache = document["variables"]["FLEXOR_TOOLS_CACHE"]
-    assert tools_cache == "$CI_PROJECT_DIR/.tools/cache"  # GitLab caches project paths only
-    cache = document["default"]["cache"]
-    assert cache["key"]["files"] == [TOOLCHAIN_FILE]
-    assert cache["paths"] == [".tools/cache/pulumi-v*/"]
-    assert ".tools/" in (REPO / ".gitignore").read_text().split()  # never seen by --changed
-    assert "python3 scripts/setup" in document["default"]["before_script"]
 
 
 def test_gitlab_jobs_do_not_need_make() -> None:
@@ -175,7 +242,7 @@ def test_gitlab_jobs_do_not_need_make() -> None:
 
 def test_github_checkouts_used_by_changed_fetch_full_history() -> None:
     checked = 0
-    for name, job in _github_jobs().items():
+    for name, job in _every_github_job().items():
         if not any("--changed" in line for line in _github_commands(job)):
             continue
         [checkout] = _steps(job, "actions/checkout")
@@ -183,7 +250,7 @@ def test_github_checkouts_used_by_changed_fetch_full_history() -> None:
         assert any("--base origin/${{ github.base_ref }}" in line
                    for line in _github_commands(job)), name
         checked += 1
-    assert checked
+    assert checked == len(GITHUB_EXAMPLES)
 
 
 def test_gitlab_jobs_using_changed_clone_full_history_and_fetch_the_target_branch() -> None:
@@ -217,7 +284,7 @@ def test_every_apply_in_the_examples_has_yes() -> None:
                 continue
             assert "--yes" in call, (where, line)
             applies += 1
-    assert applies >= 4  # staging and production, in both examples
+    assert applies >= 6  # staging and production, in each of the three examples
 
 
 @pytest.mark.parametrize("line, expected", [
@@ -241,7 +308,7 @@ def _backend_lines(path: Path) -> str:
 
 
 @pytest.mark.engine  # runs bash
-@pytest.mark.parametrize("example", [GITHUB, GITLAB], ids=["github", "gitlab"])
+@pytest.mark.parametrize("example", [DIRECT], ids=["github-direct"])
 @pytest.mark.parametrize("url", [
     "postgresql://ops:pw@db:5432/flexor", "postgresql://db/flexor?connect_timeout=5",
     "postgresql://db/flexor?sslmode=verify-full"])

@@ -94,13 +94,16 @@ def test_no_module_is_oversized() -> None:
 
 
 def test_the_ci_examples_show_both_front_doors() -> None:
+    """The recommended examples go through the team server; the direct one runs `pulumi`."""
     import yaml
 
-    for name in ("github-actions.yml", "gitlab-ci.yml"):
+    needs = {"github-actions.yml": ("FLEXOR_SERVER",), "gitlab-ci.yml": ("FLEXOR_SERVER",),
+             "github-actions-direct.yml": ("pulumi preview", "FLEXOR_DATABASE_URL")}
+    for name, own in needs.items():
         text = (REPO / "docs" / "ci" / name).read_text()
         assert isinstance(yaml.safe_load(text), dict), name
-        for needed in ("pulumi preview", "flexor deploy --env staging",
-                       "flexor deploy --env production", "FLEXOR_API_KEY"):
+        for needed in (*own, "flexor deploy --env staging", "flexor deploy --env production",
+                       "FLEXOR_API_KEY"):
             assert needed in text, (name, needed)
 
 
