@@ -57,9 +57,9 @@ def deploy(root: Path, at: datetime = DEPLOYED_AT) -> None:
 
 
 def service(root: Path, now: Callable[[], datetime] = clock.now, queue: Queue | None = None,
-            workers: int = 2, **settings: Any) -> Service:
-    """A staging service over the project's control plane (not started)."""
-    options = ServeOptions(STAGING, workers=workers, **settings)
+            workers: int = 2, env: Environment = STAGING, **settings: Any) -> Service:
+    """A service of `env` (staging) over the project's control plane (not started)."""
+    options = ServeOptions(env, workers=workers, **settings)
     return Service(ProjectPaths(root), str(locate(root)), options,
                    queue or LocalQueue(workers), now=now)
 
@@ -95,10 +95,10 @@ def executed(*services: Service) -> float:
 
 
 @contextmanager
-def listening(server: Service) -> Iterator[str]:
-    """The service behind real HTTP (uvicorn, on a free port, in a thread): its address."""
+def listening(*servers: Service) -> Iterator[str]:
+    """The services behind real HTTP (uvicorn, on a free port, in a thread): its address."""
     sock = listen("127.0.0.1", 0)
-    process = Process([server], sock, lambda _line: None)
+    process = Process(list(servers), sock, lambda _line: None)
     outcome: list[int] = []
     thread = threading.Thread(target=lambda: outcome.append(process.run()), daemon=True)
     thread.start()
