@@ -8,11 +8,9 @@ load) are refused; saved plans travel as ids (`CommandRequest.plan_out/plan_id`)
 from __future__ import annotations
 
 from flexor_iac.core.errors import UsageError
+from flexor_iac.remote.protocol import READ_VERBS as READ_VERBS
 from flexor_iac.remote.protocol import REMOTE_VERBS
 
-# Verbs that change nothing: the server stops them when their client goes away (a change
-# runs to its end, so nothing is left half-applied).
-READ_VERBS = frozenset({"status", "logs", "audit", "history", "agents", "requests"})
 _SERVER_PATHS = ("--project-dir", "--plan-out", "--plan", "--server")
 
 

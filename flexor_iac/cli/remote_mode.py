@@ -27,7 +27,13 @@ from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.errors import UsageError
 from flexor_iac.remote.client import Client
 from flexor_iac.remote.oidc import with_exchanged_key
-from flexor_iac.remote.protocol import REMOTE_VERBS, CommandRequest, digest_of, project_files
+from flexor_iac.remote.protocol import (
+    READ_VERBS,
+    REMOTE_VERBS,
+    CommandRequest,
+    digest_of,
+    project_files,
+)
 from flexor_iac.remote.settings import Remote, remote
 
 _SERVER_ONLY = ("--project-dir", "--server", "--plan-out", "--plan")
@@ -106,7 +112,14 @@ def _send(ctx: click.Context, current: Settings, target: Remote) -> int:
     target = with_exchanged_key(target)
     with Client(target) as client:
         def run(words: list[str], **extra: Any) -> Any:
-            return client.run(CommandRequest(argv=words, files=digests, **extra), files)
+            try:
+                return client.run(CommandRequest(argv=words, files=digests, **extra), files)
+            except KeyboardInterrupt:
+                if verb not in READ_VERBS:
+                    click.echo(f"warning: the server finishes what it started; `flexor "
+                               f"history` and `flexor status` show how it ended "
+                               f"({target.url})", err=True)
+                raise
 
         asking = (verb in ("deploy", "rollback") and not params.get("yes")
                   and not params.get("dry_run") and plan_out is None and sys.stdin.isatty())

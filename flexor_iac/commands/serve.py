@@ -6,6 +6,7 @@ in team mode it is also the team server (flexor_iac/api/)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from flexor_iac.core.errors import FlexorError, UsageError
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy.engine_workspace import TEAM_PASSPHRASE
+from flexor_iac.runtime import retention
 from flexor_iac.serve.chores import Chore
 from flexor_iac.serve.process import Process, listen, only_server
 from flexor_iac.serve.queues import LocalQueue, Queue
@@ -91,6 +93,8 @@ def run(paths: ProjectPaths, options: ServeOptions, console: Console,
                          "maintenance window opens.")
             chores[Environment.PRODUCTION].append(
                 (applier.INTERVAL, lambda: applier.apply_due(paths, console.line)))
+        if envs:  # one pruning per process, beside the first environment's triggers
+            chores[envs[0]].append((retention.INTERVAL, lambda: _prune(where, console.line)))
         services = [Service(paths, where, replace(options, environment=env),
                             _queue(url, env, options), say=console.line, chores=chores[env])
                     for env in envs]
@@ -102,6 +106,15 @@ def run(paths: ProjectPaths, options: ServeOptions, console: Console,
                         + ("; their jobs go to another server" if url else ""))
     console.line(f"Stopped serving {', '.join(e.value for e in envs) or 'the API'}.")
     return ExitCode.OK
+
+
+def _prune(where: str, say: Callable[[str], None]) -> None:
+    """Apply the retention rules once (runtime/retention.py) and say what went, if anything."""
+    with ControlPlane(where, create=False) as store:
+        pruned = retention.prune(store, clock.now())
+    if pruned:
+        say(f"Retention: removed {pruned.runs} run(s), {pruned.servers} stopped server(s), "
+            f"{pruned.queue} finished queue row(s).")
 
 
 def _queue(url: str | None, env: Environment, options: ServeOptions) -> Queue:

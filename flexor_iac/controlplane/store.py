@@ -22,6 +22,7 @@ from flexor_iac.controlplane.location import locate as locate  # where commands 
 from flexor_iac.controlplane.migrate import ensure_schema
 from flexor_iac.controlplane.notes import NoteRecords
 from flexor_iac.controlplane.requests import RequestRecords
+from flexor_iac.controlplane.retention import RetentionRecords
 from flexor_iac.controlplane.runs import RunRecords
 from flexor_iac.controlplane.server_files import ServerFileRecords
 from flexor_iac.controlplane.serving import ServeRecords
@@ -33,7 +34,7 @@ from flexor_iac.core.workspace import ProjectPaths
 
 class ControlPlane(EnvironmentRecords, NoteRecords, VaultRecords, AgentRecords, RunRecords,
                    AccessRecords, RequestRecords, CatalogRecords, EventRecords, ServeRecords,
-                   ServerFileRecords, TrustRecords):
+                   ServerFileRecords, TrustRecords, RetentionRecords):
     """The control plane: the embedded SQLite file, or a team's PostgreSQL (database.py)."""
 
     @classmethod

@@ -30,6 +30,9 @@ MAX_UPLOAD_BYTES = 32 << 20  # one upload request's files, before encoding
 REMOTE_VERBS = frozenset({
     "deploy", "sync", "run", "rollback", "status", "logs", "audit", "history", "pause",
     "resume", "agents", "keys", "access", "requests", "approve", "plexifact", "trust"})
+# Verbs that change nothing: the server stops them when their client goes away (a change
+# runs to its end, so nothing is left half-applied).
+READ_VERBS = frozenset({"status", "logs", "audit", "history", "agents", "requests"})
 FOLDERS = ("agents", "vaults")  # what a verb reads besides the Pulumi files
 _STACK_FILES = ("Pulumi.yaml", *(f"Pulumi.{env}.yaml" for env in ENVIRONMENT_NAMES))
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
