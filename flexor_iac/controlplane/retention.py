@@ -1,8 +1,7 @@
-"""What the server prunes, in small batches so that no run waits long behind it: runs with
-their log lines and messages past their vault's retention (whether or not the agent runs
-again, removed agents included), rows of servers long gone, and on PostgreSQL the job queue's
-leftovers (failed jobs with their webhook bodies, the periodic-defer marks of old ticks).
-A group of ControlPlane's records (SQL only here)."""
+"""What the server prunes besides runs (RunRecords.prune_runs), in small batches so that no run
+waits long behind it: rows of servers long gone, and on PostgreSQL the job queue's leftovers
+(failed jobs with their webhook bodies, the periodic-defer marks of old ticks). A group of
+ControlPlane's records (SQL only here)."""
 
 from __future__ import annotations
 
@@ -20,32 +19,6 @@ class RetentionRecords(Records):
         """Each (environment, vault) that has runs."""
         rows = self._db.execute("SELECT DISTINCT environment, vault FROM runs").rows
         return [(row[0], row[1]) for row in rows]
-
-    def prune_runs(self, environment: str, vault: str | None, before: datetime,
-                   batch: int = BATCH) -> int:
-        """Delete the runs of `vault` in `environment` (with their log lines and messages)
-        that started before `before`, `batch` per transaction; how many went."""
-        gone = 0
-        where = "environment=? AND vault IS NULL" if vault is None else "environment=? AND vault=?"
-        args: tuple[str, ...] = (environment,) if vault is None else (environment, vault)
-        while True:
-            with self._write():
-                old = self._db.execute(
-                    f"SELECT run_id, agent FROM runs WHERE {where} AND trigger_at<? "
-                    f"ORDER BY trigger_at LIMIT {int(batch)}", (*args, before.isoformat())).rows
-                ids = [(row[0],) for row in old]
-                for table in ("run_logs", "outbox", "runs"):
-                    self._db.executemany(f"DELETE FROM {table} WHERE run_id=?", ids)
-                for agent in sorted({row[1] for row in old}):  # the newest one left, if any
-                    self._db.execute("DELETE FROM latest_runs WHERE environment=? AND agent=?",
-                                     (environment, agent))
-                    self._db.execute(
-                        "INSERT INTO latest_runs SELECT environment, agent, run_id, trigger_at "
-                        "FROM runs WHERE environment=? AND agent=? ORDER BY trigger_at DESC, "
-                        "rowid DESC LIMIT 1", (environment, agent))
-            gone += len(old)
-            if len(old) < batch:
-                return gone
 
     def prune_servers(self, before: datetime) -> int:
         """Forget servers whose last heartbeat is older than `before`."""

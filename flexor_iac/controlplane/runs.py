@@ -179,17 +179,44 @@ class RunRecords(Records):
             old = [r[0] for r in self._db.execute(
                 "SELECT run_id FROM runs WHERE environment=? AND agent=? AND trigger_at<?",
                 (environment, agent, before.isoformat()))]
-            for table in ("run_logs", "outbox", "runs"):
-                self._db.executemany(f"DELETE FROM {table} WHERE run_id=?",
-                                     [(run_id,) for run_id in old])
-            if old:  # its latest run may have gone too: the newest one left, if any
-                self._db.execute("DELETE FROM latest_runs WHERE environment=? AND agent=?",
-                                 (environment, agent))
-                self._db.execute(
-                    "INSERT INTO latest_runs SELECT environment, agent, run_id, trigger_at "
-                    "FROM runs WHERE environment=? AND agent=? ORDER BY trigger_at DESC, "
-                    "rowid DESC LIMIT 1", (environment, agent))
+            self._delete_runs(old)
+            if old:
+                self._renew_latest(environment, agent)
         return len(old)
+
+    def prune_runs(self, environment: str, vault: str | None, before: datetime,
+                   batch: int = 500) -> int:
+        """Delete the runs of `vault` in `environment` (with their log lines and messages)
+        that started before `before`, `batch` per transaction so no run waits long behind
+        it (retention, runtime/retention.py); how many went."""
+        gone = 0
+        where = "environment=? AND vault IS NULL" if vault is None else "environment=? AND vault=?"
+        args: tuple[str, ...] = (environment,) if vault is None else (environment, vault)
+        while True:
+            with self._write():
+                old = self._db.execute(
+                    f"SELECT run_id, agent FROM runs WHERE {where} AND trigger_at<? "
+                    f"ORDER BY trigger_at LIMIT {int(batch)}", (*args, before.isoformat())).rows
+                self._delete_runs([row[0] for row in old])
+                for agent in sorted({row[1] for row in old}):
+                    self._renew_latest(environment, agent)
+            gone += len(old)
+            if len(old) < batch:
+                return gone
+
+    def _delete_runs(self, run_ids: Sequence[str]) -> None:
+        for table in ("run_logs", "outbox", "runs"):
+            self._db.executemany(f"DELETE FROM {table} WHERE run_id=?",
+                                 [(run_id,) for run_id in run_ids])
+
+    def _renew_latest(self, environment: str, agent: str) -> None:
+        """After deleting runs: the agent's latest run is the newest one left, if any."""
+        self._db.execute("DELETE FROM latest_runs WHERE environment=? AND agent=?",
+                         (environment, agent))
+        self._db.execute(
+            "INSERT INTO latest_runs SELECT environment, agent, run_id, trigger_at FROM runs "
+            "WHERE environment=? AND agent=? ORDER BY trigger_at DESC, rowid DESC LIMIT 1",
+            (environment, agent))
 
     def add_to_outbox(self, message: OutboxMessage) -> None:
         """Record a notification (sent or not) in the outbox."""
