@@ -29,7 +29,7 @@ MAX_UPLOAD_BYTES = 32 << 20  # one upload request's files, before encoding
 # `serve` and `db` only where the database is.
 REMOTE_VERBS = frozenset({
     "deploy", "sync", "run", "rollback", "status", "logs", "audit", "history", "pause",
-    "resume", "agents", "keys", "access", "requests", "approve", "plexifact", "trust"})
+    "resume", "agents", "keys", "access", "requests", "approve", "reject", "plexifact", "trust"})
 FOLDERS = ("agents", "vaults")  # what a verb reads besides the Pulumi files
 _STACK_FILES = ("Pulumi.yaml", *(f"Pulumi.{env}.yaml" for env in ENVIRONMENT_NAMES))
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
