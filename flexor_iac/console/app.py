@@ -35,7 +35,7 @@ from flexor_iac.console.web import (
     set_session,
     signin_form,
 )
-from flexor_iac.controlplane.stack_files import StackFiles
+from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.errors import FlexorError, PolicyRefusal
 from flexor_iac.core.workspace import ProjectPaths
@@ -54,9 +54,9 @@ class Console:
         self.paths = ProjectPaths(server.root)
         self.sessions = Sessions()
 
-    def files(self, store: ControlPlane) -> StackFiles:
+    def files(self, store: ControlPlane) -> PulumiFiles:
         """The Pulumi state's files, read without the engine."""
-        return StackFiles(store, self.paths.backend_dir, self.server.database_url)
+        return PulumiFiles(store, self.paths.backend_dir, self.server.database_url)
 
     async def read(self, work: Callable[[ControlPlane], T]) -> T:
         """`work(store)` on one of the API's threads."""

@@ -11,9 +11,9 @@ from typing import Any
 from flexor_iac.access import windows
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.agents import ActiveAgent
+from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.runs import LogLine, RunQuery, RunRecord
-from flexor_iac.controlplane.stack_files import StackFiles
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
@@ -68,7 +68,7 @@ class RequestView:
     changes: list[str] = field(default_factory=list)
 
 
-def versions(files: StackFiles, env: Environment) -> dict[str, Versions]:
+def versions(files: PulumiFiles, env: Environment) -> dict[str, Versions]:
     """Each agent's versions, from the stack's latest checkpoint."""
     found = {}
     for resource in files.checkpoint(env.value).get("resources") or []:
@@ -81,7 +81,7 @@ def versions(files: StackFiles, env: Environment) -> dict[str, Versions]:
     return found
 
 
-def agent_page(paths: ProjectPaths, store: ControlPlane, files: StackFiles, token: str,
+def agent_page(paths: ProjectPaths, store: ControlPlane, files: PulumiFiles, token: str,
                env: Environment, name: str) -> AgentPage | None:
     """The agent, its versions and its latest runs (None: not deployed to `env`)."""
     Gate(paths.root, store, token).require("logs", env)
@@ -107,7 +107,7 @@ def _kind(message: str) -> str:
     return "pulumi up"
 
 
-def deployments(paths: ProjectPaths, store: ControlPlane, files: StackFiles, token: str,
+def deployments(paths: ProjectPaths, store: ControlPlane, files: PulumiFiles, token: str,
                 env: Environment) -> tuple[list[Deployment], dict[str, Versions]]:
     """The stack's updates, newest first (as `flexor history`), and each agent's versions;
     who deployed a change is the `deployed_by` its retained version records."""

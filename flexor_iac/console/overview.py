@@ -13,9 +13,9 @@ from cronsim import CronSimError
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.locks import team_locks
+from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.runs import RunRecord, agent_state
 from flexor_iac.controlplane.serving import ServerRecord
-from flexor_iac.controlplane.stack_files import StackFiles
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
@@ -95,7 +95,7 @@ def _row(agent: ActiveAgent, last: RunRecord | None, served: bool, enabled: set[
                     _next_fire(trigger, ticks.get(agent.name), now))
 
 
-def last_deployment(files: StackFiles, env: Environment) -> datetime | None:
+def last_deployment(files: PulumiFiles, env: Environment) -> datetime | None:
     """When the stack's most recent successful update ended (from the state's history)."""
     for entry in files.history(env.value, limit=20):
         if entry.get("kind") == "update" and entry.get("result") == "succeeded":
@@ -115,7 +115,7 @@ def _vault_sync(paths: ProjectPaths, env: Environment, store: ControlPlane) -> s
     return f"{utc(max(times, default=None))} ({'current' if current else 'stale'})"
 
 
-def overview(paths: ProjectPaths, store: ControlPlane, files: StackFiles, token: str,
+def overview(paths: ProjectPaths, store: ControlPlane, files: PulumiFiles, token: str,
              env: Environment) -> Overview:
     """The five status lines of `env`, its last run and its live servers."""
     try:

@@ -18,7 +18,7 @@ from flexor_iac.core.constants import PULUMI_PROJECT
 TABLE = "pulumi_state"
 
 
-class StackFiles:
+class PulumiFiles:
     """One project's Pulumi state files: `store`'s table in team mode (`url`), else `folder`."""
 
     def __init__(self, store: ControlPlane, folder: Path, url: str | None) -> None:
