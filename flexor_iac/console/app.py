@@ -154,10 +154,6 @@ class Console:
         self.sessions.close(session.session_id)
         return end_session(redirect("/signin"), self.secure)
 
-    def close(self) -> None:
-        """Forget every session (the server stops)."""
-        self.sessions = Sessions()
-
 
 Handler = Callable[[Console, Request, Session, dict[str, str]], Awaitable[Response]]
 

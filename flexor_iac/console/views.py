@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from flexor_iac.access.policy import Gate
 from flexor_iac.console import actions, details, overview
 from flexor_iac.console.sessions import Session
 from flexor_iac.console.web import Missing, page, redirect, secured
+from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import audit_csv, clock
 from flexor_iac.core.constants import Environment
 from flexor_iac.core.errors import UsageError
+from flexor_iac.core.locking import LockState
 from flexor_iac.core.moments import parse_moment
 
 if TYPE_CHECKING:
@@ -50,7 +53,7 @@ async def signout(console: Console, _request: Request, session: Session, _f: Fie
 async def environments(console: Console, request: Request, session: Session, _f: Fields
                        ) -> Response:
     """Per environment the status lines, servers and heartbeats; the operation locks."""
-    def read(store: Any) -> tuple[list[overview.Overview], list[Any]]:
+    def read(store: ControlPlane) -> tuple[list[overview.Overview], list[LockState]]:
         files = console.files(store)
         found = [overview.overview(console.paths, store, files, session.token, env)
                  for env in overview.deployed(store)]
@@ -70,9 +73,7 @@ async def agents(console: Console, request: Request, session: Session, _f: Field
     state = request.query_params.get("state", "")
     query = request.query_params.get("q", "").strip()
 
-    def read(store: Any) -> list[overview.AgentRow]:
-        from flexor_iac.access.policy import Gate
-
+    def read(store: ControlPlane) -> list[overview.AgentRow]:
         Gate(console.paths.root, store, session.token).require("agents list", env)
         return overview.agent_rows(store, env)
     rows = [row for row in await console.read(read)
@@ -148,7 +149,7 @@ async def agent_action(console: Console, request: Request, session: Session, fie
 async def requests(console: Console, request: Request, session: Session, _f: Fields
                    ) -> Response:
     """The deployment requests, with their plans and schedules."""
-    def read(store: Any) -> list[tuple[details.RequestView, bool]]:
+    def read(store: ControlPlane) -> list[tuple[details.RequestView, bool]]:
         views = details.requests(console.paths, store, session.token)
         return [(view, details.may_decide(store, console.paths, session.token, view.request))
                 for view in views]
@@ -161,7 +162,7 @@ async def request(console: Console, request: Request, session: Session, fields: 
     """One request."""
     request_id = request.path_params["request_id"]
 
-    def read(store: Any) -> list[tuple[details.RequestView, bool]]:
+    def read(store: ControlPlane) -> list[tuple[details.RequestView, bool]]:
         views = details.requests(console.paths, store, session.token, request_id)
         return [(view, details.may_decide(store, console.paths, session.token, view.request))
                 for view in views]
