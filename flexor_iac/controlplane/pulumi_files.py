@@ -45,7 +45,9 @@ class PulumiFiles:
         if self._team():
             row = self.store.database.execute(
                 f"SELECT data FROM {TABLE} WHERE key=?", (self.prefix + name,)).fetchone()
-            content = base64.b64decode(json.loads(row[0])["data"]) if row else None
+            value = row[0] if row else None  # jsonb: a dict; text: JSON
+            data = value if isinstance(value, dict) or value is None else json.loads(value)
+            content = base64.b64decode(data["data"]) if data else None
         else:
             path = self.folder / name
             content = path.read_bytes() if path.is_file() else None
