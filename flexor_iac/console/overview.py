@@ -92,7 +92,7 @@ def _row(agent: ActiveAgent, last: RunRecord | None, served: bool, enabled: set[
         state = "unserved"
     return AgentRow(agent.name, str(agent.spec["spec"].get("vault", "")),
                     str(trigger.get("type", "")), agent.version, state, last,
-                    _next_fire(trigger, ticks.get(agent.name), now))
+                    None if agent.paused else _next_fire(trigger, ticks.get(agent.name), now))
 
 
 def last_deployment(files: PulumiFiles, env: Environment) -> datetime | None:
