@@ -25,13 +25,23 @@ class PulumiFiles:
         self.store = store
         self.folder = folder
         self.prefix = f"{urlsplit(url).path.strip('/')}/" if url else ""
+        self._table: bool | None = None
 
     def _team(self) -> bool:
         return self.store.dialect == "postgresql"
 
+    def _no_table(self) -> bool:
+        """Whether Pulumi has not made its table yet (nothing was ever deployed)."""
+        if self._table is None:
+            row = self.store.database.execute(f"SELECT to_regclass('{TABLE}')").fetchone()
+            self._table = row is not None and row[0] is not None
+        return not self._table
+
     def names(self, under: str) -> list[str]:
         """The files under `under` (`.pulumi/history/flexor/staging/`), sorted."""
         if self._team():
+            if self._no_table():
+                return []
             rows = self.store.database.execute(
                 f"SELECT key FROM {TABLE} WHERE key LIKE ?", (self.prefix + under + "%",))
             return sorted(row[0][len(self.prefix):] for row in rows)
@@ -43,6 +53,8 @@ class PulumiFiles:
     def read(self, name: str) -> bytes | None:
         """One file's content (gunzipped), or None."""
         if self._team():
+            if self._no_table():
+                return None
             row = self.store.database.execute(
                 f"SELECT data FROM {TABLE} WHERE key=?", (self.prefix + name,)).fetchone()
             value = row[0] if row else None  # jsonb: a dict; text: JSON

@@ -88,6 +88,7 @@ def _sign_in(client: TestClient, key: str) -> None:
         1)}).status_code == 303
 
 
+@pytest.mark.embedded  # the Pulumi state's files as the file backend keeps them
 def test_deployments_show_each_update_who_deployed_it_and_a_rollback_to_confirm(
         browser: TestClient, keys: dict[str, str]) -> None:
     _sign_in(browser, keys["bob"])
