@@ -1,6 +1,6 @@
 """The operator console in a real headless Chromium (Playwright), served by a real `flexor
 serve` in team mode on PostgreSQL: sign-in, the agents with their versions, a run's log,
-pause and resume, a request approved by a second admin and refused to its maker; no data
+pause, resume and roll back, a request approved by a second admin and refused to its maker; no data
 without a session or with a wrong key; an HttpOnly session cookie; a POST without the CSRF
 token refused."""
 
@@ -45,6 +45,9 @@ def test_an_operator_signs_in_reads_agents_and_logs_and_pauses_and_resumes(
     flexor_on_server(project, team_database, admin, "sync", "--all")
     flexor_on_server(project, team_database, admin, "deploy", "--env", "staging", "--yes")
     flexor_on_server(project, team_database, admin, "plexifact", "load", "--env", "staging")
+    agent_file = project / "agents" / "feed-monitor.yaml"
+    agent_file.write_text(agent_file.read_text().replace('version: "1.0"', 'version: "1.1"'))
+    flexor_on_server(project, team_database, admin, "deploy", "--env", "staging", "--yes")
     subprocess.run([FLEXOR, "run", "feed-monitor", "--now", "--env", "staging"], cwd=project,
                    capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
                    env=server_environment(team_database, FLEXOR_API_KEY=admin))
@@ -70,11 +73,11 @@ def test_an_operator_signs_in_reads_agents_and_logs_and_pauses_and_resumes(
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert admin not in cookie["value"]
         row = page.get_by_role("row", name=re.compile("feed-monitor"))
-        assert "1.0" in row.inner_text() and "company" in row.inner_text()
+        assert "1.1" in row.inner_text() and "company" in row.inner_text()
 
         row.get_by_role("link", name="feed-monitor").click()
         assert page.get_by_role("heading", name="Versions").is_visible()
-        assert "1.0 (current)" in page.inner_text("main")  # the stack's retained versions
+        assert "1.1 (current)" in page.inner_text("main")  # the stack's retained versions
         page.locator("table.runs a").first.click()
         assert "/environments/staging/runs/" in page.url
         assert page.locator("pre.log").inner_text().strip()
@@ -94,6 +97,15 @@ def test_an_operator_signs_in_reads_agents_and_logs_and_pauses_and_resumes(
         page.get_by_role("button", name="Resume").click()
         assert "Exit 0: done" in page.inner_text("main")
         assert not paused(team_database)
+
+        page.goto(f"{address}/environments/staging/agents/feed-monitor")
+        page.get_by_role("link", name="Roll back to 1.0").click()
+        assert "flexor rollback --agent feed-monitor --env staging --yes --version 1.0" in \
+            page.inner_text("main")
+        page.get_by_role("button", name="Roll back").click()
+        assert "Exit 0: done" in page.inner_text("main"), page.inner_text("main")
+        page.goto(f"{address}/environments/staging/agents/feed-monitor")
+        assert "Held at 1.0, rolled back from 1.1." in page.inner_text("main")
 
         page.get_by_role("button", name="Sign out").click()
         page.goto(f"{address}/environments")
