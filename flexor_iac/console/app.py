@@ -87,6 +87,7 @@ class Console:
             ("/audit", views.audit), ("/audit.csv", views.audit_csv_file)]
         return [
             Route("/signin", self.signin_page, methods=["GET"]),
+            Route("/favicon.ico", _no_icon, methods=["GET"]),
             Route("/console/signin", self.signin, methods=["POST"]),
             Route("/console/signout", self.guarded(views.signout), methods=["POST"]),
             Route("/console/environments/{env}/agents/{agent}/{action}",
@@ -129,8 +130,10 @@ class Console:
             session = await self.session(request)
             fragment = request.query_params.get("fragment") is not None
             if session is None:
-                if fragment or request.method == "POST":
+                if fragment:  # a live region's refresh: the script stops, the page stays
                     return secured(Response("no session: sign in again", status_code=401))
+                if request.method == "POST":  # nothing is done without a session
+                    return redirect("/signin")
                 wanted = request.url.path + (f"?{request.url.query}" if request.url.query
                                              else "")
                 return redirect(f"/signin?next={_quoted(wanted)}")
@@ -156,6 +159,10 @@ class Console:
 
 
 Handler = Callable[[Console, Request, Session, dict[str, str]], Awaitable[Response]]
+
+
+async def _no_icon(_request: Request) -> Response:
+    return secured(Response(status_code=204))
 
 
 def _quoted(path: str) -> str:

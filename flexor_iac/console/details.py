@@ -152,7 +152,7 @@ def requests(paths: ProjectPaths, store: ControlPlane, token: str,
     views = []
     for request in found:
         text = managed.schedule(request, configured, now)
-        if request.status == "approved" and not served:
+        if request.status == "approved" and not managed.reapprovable(request) and not served:
             text += "; no server serves production now"
         changes = [" ".join(part for part in (
             change["op"], change["kind"], change["resource"],
@@ -162,13 +162,17 @@ def requests(paths: ProjectPaths, store: ControlPlane, token: str,
     return views
 
 
-def may_decide(store: ControlPlane, paths: ProjectPaths, token: str,
-               request: DeploymentRequest) -> bool:
-    """Whether to offer approve/reject: an admin key whose user did not make the request (the
-    verb itself decides again, roles included)."""
+def decisions(store: ControlPlane, paths: ProjectPaths, token: str,
+              request: DeploymentRequest) -> tuple[bool, bool]:
+    """Whether to offer approve, and reject: to an admin key whose user did not make the
+    request; approve while pending or handed back (stale or refused), reject while pending.
+    The verb itself decides again, roles included."""
     principal = Gate(paths.root, store, token).principal()
-    return principal is not None and "admin" in principal.scopes \
-        and principal.user != request.requested_by and request.status == "pending"
+    if principal is None or "admin" not in principal.scopes \
+            or principal.user == request.requested_by:
+        return False, False
+    pending = request.status == "pending"
+    return pending or managed.reapprovable(request), pending
 
 
 def audit(paths: ProjectPaths, store: ControlPlane, token: str, agent: str | None,

@@ -149,9 +149,9 @@ async def agent_action(console: Console, request: Request, session: Session, fie
 async def requests(console: Console, request: Request, session: Session, _f: Fields
                    ) -> Response:
     """The deployment requests, with their plans and schedules."""
-    def read(store: ControlPlane) -> list[tuple[details.RequestView, bool]]:
+    def read(store: ControlPlane) -> list[tuple[details.RequestView, tuple[bool, bool]]]:
         views = details.requests(console.paths, store, session.token)
-        return [(view, details.may_decide(store, console.paths, session.token, view.request))
+        return [(view, details.decisions(store, console.paths, session.token, view.request))
                 for view in views]
     found = await console.read(read)
     return page("requests.html", session=session, found=found, describe=details.describe)
@@ -162,9 +162,9 @@ async def request(console: Console, request: Request, session: Session, fields: 
     """One request."""
     request_id = request.path_params["request_id"]
 
-    def read(store: ControlPlane) -> list[tuple[details.RequestView, bool]]:
+    def read(store: ControlPlane) -> list[tuple[details.RequestView, tuple[bool, bool]]]:
         views = details.requests(console.paths, store, session.token, request_id)
-        return [(view, details.may_decide(store, console.paths, session.token, view.request))
+        return [(view, details.decisions(store, console.paths, session.token, view.request))
                 for view in views]
     found = await console.read(read)
     if not found:

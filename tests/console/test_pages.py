@@ -66,6 +66,11 @@ def keys(project: Path) -> dict[str, str]:
                 {"op": "~", "kind": "Agent", "resource": "feed-monitor", "from_version": "1.0",
                  "to_version": "1.1"}]}, "vaults": ["company"]}, "sha256:p", "alice",
             clock.now() - timedelta(hours=1), "pending"))
+        store.add_request(DeploymentRequest(
+            "R-2", "production", {"plan": {"changes": []}, "vaults": ["company"]}, "sha256:q",
+            "alice", clock.now() - timedelta(days=5), "pending"))
+        store.approve_request("R-2", "carl", clock.now() - timedelta(days=2))
+        store.record_attempt("R-2", "stale", "the plan differs")
         return {"alice": issue_key(store, "alice", "admin", "read"),
                 "bob": issue_key(store, "bob", "admin", "read", "deploy:staging")}
 
@@ -112,12 +117,19 @@ def test_requests_show_the_plan_and_offer_decisions_only_to_another_admin(
     _sign_in(browser, keys["alice"])
     mine = browser.get("/requests").text
     assert "~ Agent feed-monitor 1.0 → 1.1" in mine and "Review ends" in mine
-    assert "Approve" not in mine and "someone other than alice" in mine
+    assert "/approve" not in mine and "/reject" not in mine
+    assert "someone other than alice" in mine
     browser.cookies.clear()
     _sign_in(browser, keys["bob"])
     theirs = browser.get("/requests/R-1").text
     assert "/console/requests/R-1/approve" in theirs and "/console/requests/R-1/reject" in theirs
     assert browser.get("/requests/R-404").status_code == 404
+    handed_back = browser.get("/requests/R-2").text
+    assert "Approve again" in handed_back and "/console/requests/R-2/reject" not in handed_back
+    assert browser.post("/console/requests/R-2/reject", data={}).status_code == 403
+    browser.cookies.clear()
+    nothing = browser.post("/console/requests/R-2/approve", data={})
+    assert nothing.status_code == 303 and nothing.headers["location"] == "/signin"
 
 
 def test_a_session_ends_when_unused_too_long_or_too_old(monkeypatch: pytest.MonkeyPatch
