@@ -3,6 +3,7 @@ session cookie, forms and the sign-in's own CSRF cookie."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ def _templates() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["utc"] = utc
+    env.filters["pretty"] = lambda value: json.dumps(value, indent=2, default=str,
+                                                     ensure_ascii=False)
     env.globals["version"] = __version__
     return env
 

@@ -37,7 +37,8 @@ def keys(project: Path) -> dict[str, str]:
         store.activate_agent("staging", "feed-monitor", "1.2", SPEC, "sha256:1")
         at = clock.now() - timedelta(minutes=5)
         store.record_run(RunRecord("run-1", "staging", "feed-monitor", "1.2", "company",
-                                   "manual", at, "success", 1, 42, True),
+                                   "manual", at, "success", 1, 42, True,
+                                   outputs={"stale": "<none>"}),
                          [LogLine(at, "info", "checked 3 feeds <ok>")])
         return {"reader": issue_key(store, "rita", "read", role="viewer"),
                 "runner": issue_key(store, "otto", "read", "run:staging", role="operator")}
@@ -133,6 +134,7 @@ def test_pages_list_agents_with_versions_runs_and_logs(browser: TestClient,
     assert "Pause" not in agent.text  # a reader's key may not run:staging
     log = browser.get("/environments/staging/runs/run-1")
     assert "checked 3 feeds &lt;ok&gt;" in log.text  # autoescaped
+    assert "&#34;stale&#34;: &#34;&lt;none&gt;&#34;" in log.text
     assert browser.get("/environments/nowhere/agents").status_code == 404
     csv = browser.get("/audit.csv")
     assert csv.text.splitlines()[0].startswith("run_id,agent_name,environment")
