@@ -11,8 +11,10 @@ the CLI's own verbs (console/actions.py).
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,7 +39,7 @@ from flexor_iac.console.web import (
 )
 from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.store import ControlPlane
-from flexor_iac.core.errors import FlexorError, PolicyRefusal
+from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
 from flexor_iac.core.workspace import ProjectPaths
 
 T = TypeVar("T")
@@ -108,7 +110,8 @@ class Console:
         fields = await form(request)
         expected = request.cookies.get(SIGNIN_COOKIE, "")
         target = safe_next(fields.get("next"))
-        if not expected or fields.get("signin_token") != expected:
+        given = fields.get("signin_token", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return signin_form(self.secure, "The sign-in form expired; please try again.",
                                403, target)
         token = fields.get("key", "").strip()
@@ -148,6 +151,8 @@ class Console:
                 return page("refused.html", 404, session=session, message=str(missing))
             except PolicyRefusal as refusal:
                 return page("refused.html", 403, session=session, message=str(refusal))
+            except UsageError as unusable:
+                return page("refused.html", 400, session=session, message=str(unusable))
             except (Refused, FlexorError) as error:
                 return page("refused.html", 503, session=session, message=str(error))
         return endpoint
@@ -166,8 +171,6 @@ async def _no_icon(_request: Request) -> Response:
 
 
 def _quoted(path: str) -> str:
-    from urllib.parse import quote
-
     return quote(path, safe="/")
 
 

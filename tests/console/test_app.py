@@ -139,6 +139,9 @@ def test_pages_list_agents_with_versions_runs_and_logs(browser: TestClient,
     csv = browser.get("/audit.csv")
     assert csv.text.splitlines()[0].startswith("run_id,agent_name,environment")
     assert "run-1" in csv.text
+    assert "run-1" not in browser.get("/audit.csv?agent=other").text
+    for path in ("/audit?from=someday", "/audit.csv?from=someday"):
+        assert browser.get(path).status_code == 400
 
 
 def test_buttons_show_for_keys_that_may_and_a_post_without_csrf_does_nothing(
