@@ -1,8 +1,8 @@
 """The operator console in a real headless Chromium (Playwright), served by a real `flexor
 serve` in team mode on PostgreSQL: sign-in, the agents with their versions, a run's log,
-pause, resume and roll back, a request approved by a second admin and refused to its maker; no data
-without a session or with a wrong key; an HttpOnly session cookie; a POST without the CSRF
-token refused."""
+pause, resume and roll back, a run list that refreshes by itself, a request approved by a
+second admin and refused to its maker; no data without a session or with a wrong key; an
+HttpOnly session cookie; a POST without the CSRF token refused."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
@@ -80,7 +81,7 @@ def test_an_operator_signs_in_reads_agents_and_logs_and_pauses_and_resumes(
         assert "1.1 (current)" in page.inner_text("main")  # the stack's retained versions
         page.locator("table.runs a").first.click()
         assert "/environments/staging/runs/" in page.url
-        assert page.locator("pre.log").inner_text().strip()
+        assert page.get_by_label("Log lines").inner_text().strip()
 
         forged = context.request.post(
             f"{address}/console/environments/staging/agents/feed-monitor/pause",
@@ -106,6 +107,13 @@ def test_an_operator_signs_in_reads_agents_and_logs_and_pauses_and_resumes(
         assert "Exit 0: done" in page.inner_text("main"), page.inner_text("main")
         page.goto(f"{address}/environments/staging/agents/feed-monitor")
         assert "Held at 1.0, rolled back from 1.1." in page.inner_text("main")
+
+        runs = page.locator("table.runs tbody tr")
+        shown = runs.count()
+        subprocess.run([FLEXOR, "run", "feed-monitor", "--now", "--env", "staging"],
+                       cwd=project, capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
+                       env=server_environment(team_database, FLEXOR_API_KEY=admin))
+        expect(runs).to_have_count(shown + 1, timeout=20_000)  # live: no reload
 
         page.get_by_role("button", name="Sign out").click()
         page.goto(f"{address}/environments")
