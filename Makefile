@@ -10,7 +10,7 @@
 PYTHON ?= python3
 VENV := .venv/bin
 TEAM_SUITES := tests/access tests/runtime tests/commands tests/controlplane tests/resources tests/deploy \
-               tests/serve
+               tests/serve tests/console
 
 .PHONY: setup demo test test-fast lint docs bench clean-state
 

@@ -9,7 +9,7 @@ from tests.conftest import REPO
 
 # Bottom first. A module may import from its own layer and the layers below it, never above.
 LAYERS = ("core", "language", "project", "remote", "controlplane", "access", "api", "runtime",
-          "serve", "resources", "deploy", "commands", "cli")
+          "serve", "resources", "deploy", "console", "commands", "cli")
 ENTRY_POINTS = ("main", "program")  # flexor_iac/<name>.py: they wire the layers, on top
 PACKAGE_FACE = ("__init__", "__version__")  # flexor_iac/__init__.py: the version, below all
 

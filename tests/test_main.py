@@ -16,7 +16,7 @@ from flexor_iac.core.errors import PolicyRefusal
 
 DOCUMENTED_VERBS = ("validate", "sync", "deploy", "status", "rollback", "history", "schema", "init",
                     "agents", "run", "logs", "audit", "pause", "resume", "plexifact", "keys",
-                    "access", "trust", "requests", "approve", "completion")
+                    "access", "trust", "requests", "approve", "reject", "completion")
 
 
 def test_help_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:

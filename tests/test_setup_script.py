@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -227,3 +228,33 @@ def test_python_wrapper_names_the_fix_when_the_venv_is_missing(tmp_path: Path) -
     assert done.returncode == 127
     assert done.stderr.strip() == (f"flexor-iac: {tmp_path / 'clone' / '.venv' / 'bin' / 'python'}"
                                    " is missing: run scripts/setup (or make setup) in the clone")
+
+
+def _setup_module() -> object:
+    """scripts/setup loaded in this process (no bytecode written into the checkout)."""
+    loader = importlib.machinery.SourceFileLoader("setup_script", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("setup_script", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = before
+    return module
+
+
+@pytest.mark.parametrize(("root", "apt", "said"), [
+    (False, "/usr/bin/apt-get", "chromium: not installed (not root)"),
+    (True, None, "chromium: not installed (no apt-get)")])
+def test_without_root_or_apt_chromium_is_one_line_and_set_up_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        root: bool, apt: str | None, said: str) -> None:
+    module: Any = _setup_module()
+    monkeypatch.setattr(module, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setattr(module.os, "geteuid", lambda: 0 if root else 1000)
+    monkeypatch.setattr(module.shutil, "which", lambda _name: apt)
+    module.ensure_chromium(tmp_path / "setup.log")  # no exception: the set-up goes on
+    out = capsys.readouterr().out
+    assert said in out and "the console's browser tests will skip" in out
+    assert len(out.strip().splitlines()) == 1

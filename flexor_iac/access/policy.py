@@ -30,7 +30,8 @@ VERB_SCOPES: Mapping[str, str] = MappingProxyType({
     "plexifact load": "run:{env}", "plexifact emit": "run:{env}", "serve": "run:{env}",
     "status": "read", "agents list": "read", "logs": "read", "audit": "read", "history": "read",
     "requests list": "read", "requests show": "read",
-    "approve": "admin", "keys create": "admin", "keys list": "admin", "keys revoke": "admin",
+    "approve": "admin", "reject": "admin",
+    "keys create": "admin", "keys list": "admin", "keys revoke": "admin",
     "access grant": "admin", "access list": "admin", "access revoke": "admin",
     "trust add": "admin", "trust list": "admin", "trust remove": "admin",
 })

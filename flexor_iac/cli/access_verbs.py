@@ -199,7 +199,23 @@ def approve(request_id: str) -> int:
     return command.approve(current.paths(), request_id, current.console())
 
 
+@click.command()
+@global_options
+@click.argument("request_id")
+def reject(request_id: str) -> int:
+    """Reject a pending deployment request (an admin who did not make it).
+
+    \b
+    Example:
+      flexor reject R-1a2b3c4d
+    """
+    from flexor_iac.commands import requests as command
+
+    current = settings()
+    return command.reject(current.paths(), request_id, current.console())
+
+
 def register(group: click.Group) -> None:
     """Add the access verbs to the `flexor` group."""
-    for command in (keys, access, requests, approve):
+    for command in (keys, access, requests, approve, reject):
         group.add_command(command)

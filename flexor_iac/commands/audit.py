@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tabulate import tabulate
 
 from flexor_iac.access.policy import KEY_VARIABLE, Gate
 from flexor_iac.controlplane.runs import RunQuery
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core import audit_csv
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 
 FORMATS = ("table", "json", "csv")
-FIELDS = ("run_id", "agent_name", "environment", "version", "trigger_type", "trigger_at",
-          "tasks_executed", "outputs", "decisions", "duration_ms", "status", "errors",
-          "attempts")
 TABLE_HEADERS = ("RUN", "AGENT", "ENVIRONMENT", "TRIGGER", "TRIGGER AT (UTC)", "STATUS",
                  "DURATION MS", "TASKS", "ERRORS")
 
@@ -36,10 +31,6 @@ class AuditRequest:
     status: str | None = None
     limit: int | None = None
     format: str = "table"
-
-
-def _cell(value: Any) -> Any:
-    return json.dumps(value, default=str) if isinstance(value, list | dict) else value
 
 
 def _visible_environments(paths: ProjectPaths, request: AuditRequest, store: ControlPlane,
@@ -72,10 +63,7 @@ def run(paths: ProjectPaths, request: AuditRequest, console: Console) -> int:
         console.json_mode = True
         console.document(entries)
     elif request.format == "csv":
-        writer = csv.DictWriter(console.out, fieldnames=FIELDS, extrasaction="ignore",
-                                lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: _cell(e.get(k)) for k in FIELDS} for e in entries)
+        audit_csv.write(console.out, entries)
     elif not entries:
         console.line("No audit entries match.")
     else:

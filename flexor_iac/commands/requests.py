@@ -1,4 +1,5 @@
-"""`flexor requests list|show` and `flexor approve`: managed production deployment requests."""
+"""`flexor requests list|show`, `flexor approve` and `flexor reject`: managed production
+deployment requests."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor
 from flexor_iac.core.constants import Environment, ExitCode
+from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import managed
@@ -115,4 +117,28 @@ def approve(paths: ProjectPaths, request_id: str, console: Console) -> int:
                  f"--env {request.environment}`) applies it at {windows.describe(opening)}; "
                  f"or by hand inside a window: flexor deploy --request {request_id} --env "
                  f"{request.environment}")
+    return ExitCode.OK
+
+
+def reject(paths: ProjectPaths, request_id: str, console: Console) -> int:
+    """Reject a pending request: an admin who did not make it (at any time of its review)."""
+    now = clock.now()
+    with ControlPlane.of(paths, create=False) as store:
+        gate = Gate(paths.root, store)
+        principal = gate.require("reject")
+        request = managed.found(store.request(request_id), request_id)
+        decider = principal.user if principal else local_actor()
+        if principal is not None:
+            gate.require_role(principal, request.plan["vaults"] or ["*"], "admin",
+                              f"reject request {request_id}")
+        if request.status != "pending":
+            raise PolicyRefusal(f"refused: request {request_id} is {request.status}")
+        if decider == request.requested_by:
+            raise PolicyRefusal(f"refused: {decider} made request {request_id}; someone else "
+                                "must reject it")
+        if not store.reject_request(request_id, decider, now):
+            raise PolicyRefusal(f"refused: request {request_id} is no longer pending")
+    console.document({"request_id": request_id, "status": "rejected", "rejected_by": decider})
+    console.line(f"Rejected {request_id}: it is never applied (a new `flexor deploy --env "
+                 f"{request.environment}` makes a new request).")
     return ExitCode.OK

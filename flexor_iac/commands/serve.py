@@ -17,6 +17,7 @@ from flexor_iac.api.auth import Callers
 from flexor_iac.api.runner import Runner
 from flexor_iac.api.workspaces import Workspaces
 from flexor_iac.commands import applier
+from flexor_iac.console.app import console_routes
 from flexor_iac.controlplane.location import team_database
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core import clock
@@ -99,7 +100,7 @@ def run(paths: ProjectPaths, options: ServeOptions, console: Console,
                             _queue(url, env, options), say=console.line, chores=chores[env])
                     for env in envs]
         unfinished = Process(services, sock, console.line, _api(paths, url) if url else None,
-                             tls, options).run()
+                             tls, options, console_routes if url else None).run()
     if unfinished:
         console.warning(f"{unfinished} run(s) had not finished after the grace period "
                         f"({options.grace:g} s) and were cut off"

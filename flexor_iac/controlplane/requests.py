@@ -87,6 +87,15 @@ class RequestRecords(Records):
                              "AND attempt IN (?,?)))",
                              (user, when.isoformat(), request_id, *REAPPROVABLE))
 
+    def reject_request(self, request_id: str, user: str, when: datetime) -> bool:
+        """Mark a pending request rejected (by `user`, recorded as its decider); false when it
+        is no longer pending."""
+        with self._write():
+            cursor = self._db.execute(
+                "UPDATE requests SET status='rejected', approved_by=?, approved_at=? "
+                "WHERE request_id=? AND status='pending'", (user, when.isoformat(), request_id))
+        return cursor.rowcount == 1
+
     def claim_request(self, request: DeploymentRequest, when: datetime, note: str) -> bool:
         """Take an approved request for one attempt, as read (`request`): false when another
         server took or tried it since, or it is no longer approved."""

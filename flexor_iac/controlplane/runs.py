@@ -80,6 +80,7 @@ class RunQuery:
     environment: str | None = None
     agent: str | None = None
     statuses: Sequence[str] = ()
+    run_id: str | None = None  # that run alone
     environments: Sequence[str] | None = None  # only these (None: all)
     since: datetime | None = None
     until: datetime | None = None
@@ -136,7 +137,8 @@ class RunRecords(Records):
     def runs(self, query: RunQuery) -> list[RunRecord]:
         """Runs matching `query`, newest first."""
         where, args = ["1=1"], []
-        for column, value in (("environment", query.environment), ("agent", query.agent)):
+        for column, value in (("environment", query.environment), ("agent", query.agent),
+                              ("run_id", query.run_id)):
             if value is not None:
                 where.append(f"{column}=?")
                 args.append(value)

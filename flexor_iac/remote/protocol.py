@@ -29,7 +29,7 @@ MAX_UPLOAD_BYTES = 32 << 20  # one upload request's files, before encoding
 # `serve` and `db` only where the database is.
 REMOTE_VERBS = frozenset({
     "deploy", "sync", "run", "rollback", "status", "logs", "audit", "history", "pause",
-    "resume", "agents", "keys", "access", "requests", "approve", "plexifact", "trust"})
+    "resume", "agents", "keys", "access", "requests", "approve", "reject", "plexifact", "trust"})
 # Verbs that change nothing: the server stops them when their client goes away (a change
 # runs to its end, so nothing is left half-applied).
 READ_VERBS = frozenset({"status", "logs", "audit", "history", "agents", "requests"})

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from flexor_iac.access.policy import Gate
@@ -120,12 +120,16 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def application(services: list[Service], api: ASGIApp | None = None) -> Starlette:
+def application(services: list[Service], api: ASGIApp | None = None,
+                pages: list[BaseRoute] | None = None) -> Starlette:
     """The server's ASGI application: each served environment's webhooks, and in team mode
-    the team server's API under /api/v1 (`api`). One environment's webhooks are at the root
-    (`/hooks/AGENT`); with several, each environment's are under its name
-    (`/staging/hooks/AGENT`, `/staging/healthz`, `/staging/metrics`)."""
-    mounted = [Mount(API_PREFIX, app=api)] if api is not None else []
+    the team server's API under /api/v1 (`api`) and the operator console's routes (`pages`,
+    flexor_iac/console/: before the webhooks, whose catch-all would take any path). One
+    environment's webhooks are at the root (`/hooks/AGENT`); with several, each
+    environment's are under its name (`/staging/hooks/AGENT`, `/staging/healthz`,
+    `/staging/metrics`)."""
+    mounted: list[BaseRoute] = [Mount(API_PREFIX, app=api)] if api is not None else []
+    mounted += pages or []
     if len(services) == 1:
         app = _service_application(services[0], mounted)
         app.state.keys = [app.state.keys]
@@ -145,7 +149,7 @@ def application(services: list[Service], api: ASGIApp | None = None) -> Starlett
     return app
 
 
-def _service_application(service: Service, mounted: list[Mount]) -> Starlette:
+def _service_application(service: Service, mounted: list[BaseRoute]) -> Starlette:
     keys = Keys(service)
     env = service.env
 

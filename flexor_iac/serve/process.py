@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from starlette.routing import BaseRoute
 
 from flexor_iac.api.app import ApiServer, api_application
 from flexor_iac.core.errors import FlexorError, PolicyRefusal
@@ -113,14 +114,17 @@ class Process:
     def __init__(self, services: list[Service], sock: socket.socket,
                  say: Callable[[str], None], api: ApiServer | None = None,
                  tls: tuple[str, str] | None = None,
-                 options: ServeOptions | None = None) -> None:
+                 options: ServeOptions | None = None,
+                 console: Callable[[ApiServer, bool], list[BaseRoute]] | None = None) -> None:
         self.services = services
         self.api = api
+        self.console = console is not None
         self.sock = sock
         self.say = say
         host, port = sock.getsockname()[:2]
         self.address = f"{'https' if tls else 'http'}://{host}:{port}"
-        self.app = application(services, api_application(api) if api else None)
+        pages = console(api, tls is not None) if api is not None and console else None
+        self.app = application(services, api_application(api) if api else None, pages)
         options = services[0].options if services else options or ServeOptions(None)
         self.options = options
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off",
@@ -162,7 +166,8 @@ class Process:
                      f"{', '.join(kinds) or 'no'} triggers (workers: "
                      f"{service.options.workers}).")
         if self.api is not None:
-            self.say(f"Serving the team server's API on {self.address}{API_PREFIX}.")
+            self.say(f"Serving the team server's API on {self.address}{API_PREFIX}"
+                     + (f" and the console on {self.address}/." if self.console else "."))
         self.say("Stop with Ctrl-C or SIGTERM.")
         try:
             await self.server.serve(sockets=[self.sock])
@@ -176,7 +181,8 @@ class Process:
         return unfinished
 
     async def _api_only(self) -> int:
-        self.say(f"Serving the team server's API on {self.address}{API_PREFIX} (no "
+        console = f" and the console on {self.address}/" if self.console else ""
+        self.say(f"Serving the team server's API on {self.address}{API_PREFIX}{console} (no "
                  "environment's triggers: `--env E` fires them). Stop with Ctrl-C or SIGTERM.")
         try:
             await self.server.serve(sockets=[self.sock])

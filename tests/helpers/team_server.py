@@ -73,15 +73,16 @@ class Served:
 
 
 @contextmanager
-def team_server(root: Path, database: str, *args: str, log: str = "serve.log"
-                ) -> Iterator[Served]:
+def team_server(root: Path, database: str, *args: str, log: str = "serve.log",
+                **extra: str) -> Iterator[Served]:
     """`flexor serve --port 0 ARGS` on the server's checkout `root` (in a process group of
-    its own)."""
+    its own; `extra`: more variables of its environment, such as FLEXOR_CLOCK)."""
     logged = root / log
     with logged.open("w") as output:
         process = subprocess.Popen([FLEXOR, "serve", "--port", "0", *args], cwd=root,
                                    stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=server_environment(database),
+                                   stdin=subprocess.DEVNULL,
+                                   env=server_environment(database, **extra),
                                    start_new_session=True)
     try:
         def listening() -> str | None:

@@ -1,0 +1,1 @@
+"""The operator console: server-rendered pages of the team server (docs/decisions/023)."""
