@@ -4,7 +4,7 @@ state, and a sixth line: the environment's most recent run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cronsim import CronSimError
@@ -12,6 +12,7 @@ from cronsim import CronSimError
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.location import redacted
+from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.runs import RunRecord, agent_state
 from flexor_iac.controlplane.serving import ServerRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
@@ -81,8 +82,21 @@ def _schedules(agents: list[ActiveAgent], ticks: dict[str, datetime], now: datet
     return found
 
 
+def _last_deployment(paths: ProjectPaths, env: Environment, store: ControlPlane
+                     ) -> datetime | None:
+    """When the newest successful update ended: read from the state's history files where they
+    can be (no engine process, nothing decrypted), else asked of the engine."""
+    if (files := PulumiFiles.of(paths, store)) is not None:
+        entry = files.last_update(env.value)
+        moment = entry and (entry.get("endTime") or entry.get("startTime"))
+        return datetime.fromtimestamp(int(moment), UTC) if moment else None
+    history = sessions.open_stack(paths, env).history()
+    deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
+    return (deployments[0].end_time or deployments[0].start_time) if deployments else None
+
+
 def collect(paths: ProjectPaths, env: Environment) -> Status:
-    """Read the control plane and the stack's history for one environment."""
+    """Read the control plane and the stack's newest update for one environment."""
     now = clock.now()
     with ControlPlane.of(paths, create=False) as store:
         Gate(paths.root, store).require("status", env)
@@ -93,9 +107,7 @@ def collect(paths: ProjectPaths, env: Environment) -> Status:
         servers = store.live_servers(env.value, now - ALIVE)
         enabled = set((store.environment(env.value) or {}).get("triggers") or ())
         schedules = _schedules(agents, store.schedule_ticks(env.value), now)
-    history = sessions.open_stack(paths, env).history()
-    deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
-    last = (deployments[0].end_time or deployments[0].start_time) if deployments else None
+        last = _last_deployment(paths, env, store)
     states = [agent_state(a.paused, latest.get(a.name)) for a in agents]
     if not servers:  # an agent only `flexor serve` fires is not active while none runs
         states = ["unserved" if state == "active" and trigger_of(a).get("type") in FIRED

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from flexor_iac.core.errors import ProjectNotFound, UsageError
-from flexor_iac.core.workspace import find_project
+from flexor_iac.core.workspace import ProjectPaths, find_project
 from flexor_iac.project.documents import MAX_FILE_BYTES
 from flexor_iac.project.files import read_regular
 
@@ -119,3 +119,13 @@ def locate(start: Path | None = None) -> Path | str:
     if url := _configured(paths.root):
         return _checked(url)
     return paths.state_dir / DB_NAME
+
+
+def backend_url(paths: ProjectPaths) -> str:
+    """The Pulumi state backend: $PULUMI_BACKEND_URL, else in team mode Pulumi's `postgres://`
+    backend on the team database, else the embedded `file://` folder."""
+    if explicit := os.environ.get("PULUMI_BACKEND_URL"):
+        return explicit
+    if (team := team_database(paths.root)) is not None:
+        return pulumi_backend(team)
+    return f"file://{paths.backend_dir}"

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flexor_iac.controlplane.location import backend_url, pulumi_backend, team_database
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import PULUMI_PROJECT
+from flexor_iac.core.workspace import ProjectPaths
 
 TABLE = "pulumi_state"
 
@@ -26,6 +28,19 @@ class PulumiFiles:
         self.folder = folder
         self.prefix = f"{urlsplit(url).path.strip('/')}/" if url else ""
         self._table: bool | None = None
+
+    @classmethod
+    def of(cls, paths: ProjectPaths, store: ControlPlane) -> PulumiFiles | None:
+        """The state files of the project's backend, when they can be read without the engine:
+        the team database's table (the backend team mode derives), or a `file://` folder with
+        the embedded control plane. None for any other backend: ask the engine."""
+        url = backend_url(paths)
+        team = team_database(paths.root)
+        if team is not None and store.dialect == "postgresql" and url == pulumi_backend(team):
+            return cls(store, paths.backend_dir, team)
+        if team is None and store.dialect == "sqlite" and url.startswith("file://"):
+            return cls(store, Path(url.removeprefix("file://")).expanduser(), None)
+        return None
 
     def _team(self) -> bool:
         return self.store.dialect == "postgresql"
@@ -76,6 +91,18 @@ class PulumiFiles:
                     "latest") or {}
                 return latest
         return {}
+
+    def last_update(self, stack: str) -> dict[str, Any] | None:
+        """The stack's newest update that succeeded (None: none did), reading history files
+        newest first until one is found."""
+        under = f".pulumi/history/{PULUMI_PROJECT}/{stack}/"
+        for name in reversed(self.names(under)):
+            if name.endswith((".history.json", ".history.json.gz")) and \
+                    (content := self.read(name)) is not None:
+                entry: dict[str, Any] = json.loads(content)
+                if entry.get("kind") == "update" and entry.get("result") == "succeeded":
+                    return entry
+        return None
 
     def history(self, stack: str, limit: int = 50) -> list[dict[str, Any]]:
         """The stack's updates, newest first (at most `limit`)."""

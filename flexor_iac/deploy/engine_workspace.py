@@ -15,7 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from flexor_iac.controlplane.location import pulumi_backend, team_database
+from flexor_iac.controlplane.location import backend_url as backend_url
+from flexor_iac.controlplane.location import team_database
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
 from flexor_iac.core.errors import StateError, UsageError
 from flexor_iac.core.workspace import PROJECT_VARIABLE, ProjectPaths, private_dir
@@ -86,16 +87,6 @@ def ensure_passphrase(paths: ProjectPaths) -> Path:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
     return target
-
-
-def backend_url(paths: ProjectPaths) -> str:
-    """The Pulumi state backend: $PULUMI_BACKEND_URL, else in team mode Pulumi's `postgres://`
-    backend on the team database, else the embedded `file://` folder."""
-    if explicit := os.environ.get("PULUMI_BACKEND_URL"):
-        return explicit
-    if (team := team_database(paths.root)) is not None:
-        return pulumi_backend(team)
-    return f"file://{paths.backend_dir}"
 
 
 TEAM_PASSPHRASE = ("team mode (FLEXOR_DATABASE_URL) needs the team's shared passphrase: set "
