@@ -9,16 +9,21 @@ replaces them. A refresh is not faked: test `--refresh` on the engine.
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from flexor_iac.controlplane.location import team_database
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core import clock
 from flexor_iac.core.constants import PULUMI_PROJECT, Environment
@@ -63,6 +68,31 @@ class FakeStacks:
     def asked_of(self, env: Environment) -> list[str]:
         """The operations asked of `env`'s stack, in order."""
         return [op for op, name in self.asked if name == env.value]
+
+
+def _write_history_file(paths: ProjectPaths, env: Environment, entry: HistoryEntry) -> None:
+    """What the engine writes after an operation: its history file (in the file:// folder, or
+    the team database's `pulumi_state` table), which `status` reads without the engine
+    (controlplane/pulumi_files.py)."""
+    content = json.dumps({
+        "kind": entry.kind, "result": entry.result, "message": entry.message,
+        "startTime": int(entry.start_time.timestamp()),
+        "endTime": int((entry.end_time or entry.start_time).timestamp()),
+        "resourceChanges": entry.resource_changes}).encode()
+    under = f".pulumi/history/{PULUMI_PROJECT}/{env.value}/"
+    stamp = f"{time.time_ns():019d}"
+    url = team_database(paths.root)
+    if url is None:
+        folder = paths.backend_dir / under
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{env.value}-{stamp}.history.json").write_bytes(content)
+        return
+    with ControlPlane(url) as store, store.database.transaction():
+        store.database.execute("CREATE TABLE IF NOT EXISTS pulumi_state (key TEXT PRIMARY KEY, "
+                               "data JSONB NOT NULL)", ())
+        store.database.execute("INSERT INTO pulumi_state VALUES (?, ?::jsonb)", (
+            f"{urlsplit(url).path.strip('/')}/{under}{env.value}-{stamp}.history.json",
+            json.dumps({"data": base64.b64encode(content).decode()})))
 
 
 def use_fake_stacks(monkeypatch: pytest.MonkeyPatch) -> FakeStacks:
@@ -173,8 +203,9 @@ class FakeStack:
                     on_step(step)
         result = EngineResult(tuple(steps))
         changes = {op: n for op, n in result.summary.items()}
-        self._history.insert(0, HistoryEntry(kind, "succeeded", started, clock.now(), message,
-                                             changes))
+        entry = HistoryEntry(kind, "succeeded", started, clock.now(), message, changes)
+        self._history.insert(0, entry)
+        _write_history_file(self.paths, self.env, entry)
         return result
 
     def _apply_step(self, store: ControlPlane, step: ResourceStep) -> None:
