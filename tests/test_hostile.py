@@ -244,6 +244,7 @@ VARIABLES: dict[str, dict[str, str]] = {
     "FLEXOR_SERVER": {**TEXT, **URLS, "http-elsewhere": "http://192.0.2.1:8470"},
     "FLEXOR_INSECURE_HTTP": TEXT,
     "FLEXOR_CA_BUNDLE": FILES,
+    "FLEXOR_REQUIRE_API_KEY": TEXT,
 }
 ENV_VERBS = (("keys", "list"), ("agents", "list", "--env", "staging"),
              ("sync", "--dry-run", "--all"), ("deploy", "--env", "staging"))

@@ -23,6 +23,9 @@ from flexor_iac.core.errors import FlexorError, PolicyRefusal
 from flexor_iac.project.loading import load_stack
 
 KEY_VARIABLE = "FLEXOR_API_KEY"
+# Set by the team server for the verbs it runs: its clients present a key, and the key's scopes
+# and roles decide on every environment, not only where the stack requires a key.
+REQUIRE_VARIABLE = "FLEXOR_REQUIRE_API_KEY"
 VERB_SCOPES: Mapping[str, str] = MappingProxyType({
     "deploy": "deploy:{env}", "rollback": "deploy:{env}",
     "deploy --dry-run": "read", "rollback --dry-run": "read",
@@ -122,8 +125,9 @@ class Gate:
         return recorded.with_(declared) if recorded else declared
 
     def required(self, env: Environment) -> bool:
-        """Whether verbs on `env` need a key (flexor:requireApiKey; default production)."""
-        return self.protection(env).require_api_key
+        """Whether verbs on `env` need a key (flexor:requireApiKey; default production; every
+        environment for the verbs a team server runs: FLEXOR_REQUIRE_API_KEY=1)."""
+        return os.environ.get(REQUIRE_VARIABLE) == "1" or self.protection(env).require_api_key
 
     def require(self, verb: str, env: Environment | None = None,
                 command: str | None = None) -> Principal | None:

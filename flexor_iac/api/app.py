@@ -13,10 +13,11 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import secrets
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +26,17 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.types import ASGIApp
 
 from flexor_iac import __version__
 from flexor_iac.access import oidc
 from flexor_iac.access.policy import Principal
 from flexor_iac.api import verbs
 from flexor_iac.api.auth import NO_KEY, WRONG_KEY, Callers, bearer
+from flexor_iac.api.limits import BodyLimit
 from flexor_iac.api.runner import Invocation, Runner, event
 from flexor_iac.api.workspaces import MissingContent, Workspaces
+from flexor_iac.controlplane.location import scrub
 from flexor_iac.controlplane.server_files import SavedPlan
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
@@ -40,7 +44,7 @@ from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
 from flexor_iac.remote.protocol import (
     API_VERSION,
     MAX_FILE_BYTES,
-    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_BODY,
     CommandRequest,
     DigestList,
     MissingFiles,
@@ -50,6 +54,7 @@ from flexor_iac.remote.protocol import (
 )
 
 T = TypeVar("T")
+_log = logging.getLogger("flexor.api")
 NDJSON = "application/x-ndjson"
 
 
@@ -74,26 +79,37 @@ class ApiServer:
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flexor-api")
+        # OIDC exchanges wait on issuers (their keys, fetched again for an unknown key id):
+        # on threads of their own, so a flood of tokens never holds up the other routes
+        self._issuers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flexor-oidc")
         self._local = threading.local()
 
-    async def call(self, work: Callable[[ControlPlane], T]) -> T:
-        """`work(store)` on one of the API's threads, each with its own connection."""
+    async def call(self, work: Callable[[ControlPlane], T], issuers: bool = False) -> T:
+        """`work(store)` on one of the API's threads (or the OIDC exchanges' ones), each with
+        its own connection."""
         def on_thread() -> T:
             store = getattr(self._local, "store", None)
             if store is None:
                 store = self._local.store = ControlPlane(self.database_url, create=False)
             return work(store)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, on_thread)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._issuers if issuers else self._pool, on_thread)
         except (MissingContent, FlexorError, Refused):
             raise
+        except OSError as error:  # the workspace's folder: no server path in the answer
+            _log.warning("workspace: %s", error)
+            raise Refused(500, f"the server could not lay out the files "
+                               f"({error.strerror or type(error).__name__})") from None
         except Exception as error:
-            raise Refused(503, f"the team database is unreachable: {error}") from None
+            _log.warning("control plane: %s", scrub(str(error)))
+            raise Refused(503, "the team database is unreachable") from None
 
     def close(self) -> None:
         """Release the threads and connections."""
         self.callers.close()
         self._pool.shutdown(wait=True)
+        self._issuers.shutdown(wait=True)
 
 
 async def caller(request: Request) -> tuple[str, Principal]:
@@ -114,8 +130,12 @@ async def caller(request: Request) -> tuple[str, Principal]:
 Caller = Annotated[tuple[str, Principal], Depends(caller)]
 
 
-def api_application(server: ApiServer) -> FastAPI:
-    """The `/api/v1` application (mounted by serve/http.py)."""
+def api_application(server: ApiServer) -> ASGIApp:
+    """The `/api/v1` application (mounted by serve/http.py), behind its body limits."""
+    return BodyLimit(_routes(server))
+
+
+def _routes(server: ApiServer) -> FastAPI:
     app = FastAPI(title="flexor team server", version=__version__, docs_url=None,
                   redoc_url=None, description=__doc__)
     app.state.server = server
@@ -148,7 +168,7 @@ def api_application(server: ApiServer) -> FastAPI:
                                         "(no key needed; see `flexor trust`)")
     async def exchange(body: OidcToken) -> dict[str, Any]:
         try:
-            made = await server.call(lambda store: oidc.exchange(store, body.token))
+            made = await server.call(lambda store: oidc.exchange(store, body.token), issuers=True)
         except PolicyRefusal as refusal:
             raise Refused(401, str(refusal)) from None
         except FlexorError as error:  # the issuer unreachable: no decision was made
@@ -167,7 +187,7 @@ def api_application(server: ApiServer) -> FastAPI:
 
     @app.post("/files", summary="Upload files: {\"files\": {sha256: base64 content}}")
     async def upload(request: Request, _who: Caller) -> dict[str, int]:
-        files = _decoded(await _json_body(request, MAX_UPLOAD_BYTES * 4 // 3 + 4096))
+        files = _decoded(await _json_body(request, MAX_UPLOAD_BODY))
         await server.call(lambda store: store.store_files(files))
         return {"stored": len(files)}
 
@@ -202,19 +222,21 @@ def api_application(server: ApiServer) -> FastAPI:
             rewrite[str(plan_file)] = body.plan_id or new_plan or ""
         invocation = Invocation(argv, workspace, token, principal.user, server.database_url)
 
-        async def events() -> AsyncIterator[bytes]:
+        async def finish(_code: int) -> list[bytes]:
+            """Once the verb's process has ended (its client listening or not): keep the plan
+            it saved, then drop the temporary folder."""
             try:
-                async for line in server.runner.stream(invocation, verb in verbs.READ_VERBS,
-                                                       rewrite):
-                    if (new_plan and plan_file is not None and plan_file.is_file()
-                            and line.startswith(b'{"exit"')):
-                        await _save_plan(server, new_plan, plan_file, argv, principal)
-                        yield event(plan_id=new_plan)
-                    yield line
+                if new_plan and plan_file is not None and plan_file.is_file():
+                    await _save_plan(server, new_plan, plan_file, argv, principal)
+                    return [event(plan_id=new_plan)]
+                return []
             finally:
                 holder.cleanup()
 
-        return StreamingResponse(events(), media_type=NDJSON)
+        # stopped when its client goes away: what only reads or plans (a change runs on)
+        reading = verb in verbs.READ_VERBS or body.plan_out or "--dry-run" in argv
+        events = server.runner.stream(invocation, reading, rewrite, finish)
+        return StreamingResponse(events, media_type=NDJSON)
 
     return app
 

@@ -24,7 +24,7 @@ from click.core import ParameterSource
 
 from flexor_iac.cli.options import Settings, ask, settings
 from flexor_iac.core.constants import ExitCode
-from flexor_iac.core.errors import UsageError
+from flexor_iac.core.errors import FlexorError, UsageError
 from flexor_iac.remote.client import Client
 from flexor_iac.remote.oidc import with_exchanged_key
 from flexor_iac.remote.protocol import (
@@ -138,23 +138,43 @@ def _send(ctx: click.Context, current: Settings, target: Remote) -> int:
 
 def _confirmed(verb: str, argv: list[str], params: dict[str, Any],
                run: Callable[..., Any]) -> int:
-    """Show the plan, ask here, then apply exactly it (deploy) or roll back (rollback)."""
+    """Show the plan, ask here, then apply it: for a deploy exactly the plan shown (saved on
+    the server), except to production, where a PLEXI-managed stack turns the apply into a
+    deployment request (reviewed and approved before anything is applied); for a rollback,
+    the version the dry run named."""
     env = params["env"].value
     if verb == "rollback":
         shown = run([*argv, "--dry-run"])
         if shown.exit_code != ExitCode.OK:
             return int(shown.exit_code)
         if not ask(f"Roll {params['agent']} back in {env}?"):
-            click.echo("Nothing was applied.", err=True)
-            return int(ExitCode.OK)
+            raise FlexorError("rollback cancelled; nothing was applied")
         return int(run([*argv, "--yes"]).exit_code)
     if params.get("refresh") or params.get("request_id"):
         raise UsageError("in remote mode, deploy --refresh or --request needs --yes (the "
                          "server cannot ask you)")
-    planned = run([*argv, "--detailed-exitcode"], plan_out=True)
-    if planned.exit_code != ExitCode.CHANGES_PRESENT or planned.plan_id is None:
+    shown_only = [w for w in argv if w != "--detailed-exitcode"]
+    if env == "production":
+        planned = run([*shown_only, "--dry-run", "--detailed-exitcode"])
+    else:
+        planned = run([*shown_only, "--detailed-exitcode"], plan_out=True)
+    if planned.exit_code != ExitCode.CHANGES_PRESENT:
         return int(planned.exit_code)
     if not ask(f"Deploy these changes to {env}?"):
-        click.echo("Nothing was applied.", err=True)
-        return int(ExitCode.OK)
-    return int(run(["deploy", "--env", env, "--yes"], plan_id=planned.plan_id).exit_code)
+        raise FlexorError("deploy cancelled; nothing was applied")
+    if env == "production" or planned.plan_id is None:
+        return int(run([*shown_only, "--yes"]).exit_code)
+    return int(run([*_without_agents(shown_only), "--yes"], plan_id=planned.plan_id).exit_code)
+
+
+def _without_agents(argv: list[str]) -> list[str]:
+    """`argv` without its `--agent NAME` (a saved plan holds its targets)."""
+    kept, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--agent":
+            skip = True
+        elif not word.startswith("--agent="):
+            kept.append(word)
+    return kept

@@ -16,12 +16,19 @@ from flexor_iac import __version__
 from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.errors import FlexorError, PolicyRefusal, UsageError
 from flexor_iac.core.output import printable_line
-from flexor_iac.remote.protocol import API_PREFIX, MAX_UPLOAD_BYTES, CommandRequest, digest_of
+from flexor_iac.remote.protocol import (
+    API_PREFIX,
+    MAX_UPLOAD_BODY,
+    UPLOAD_ENTRY_BYTES,
+    CommandRequest,
+    digest_of,
+)
 from flexor_iac.remote.settings import Remote
 
 CONNECT_SECONDS = 10.0
-# A verb may run for long (a deploy waiting its turn, `logs --follow`): no read timeout.
-TIMEOUT = httpx.Timeout(CONNECT_SECONDS, read=None)
+# A verb may run for long (a deploy waiting its turn, `logs --follow`); a silent one's server
+# sends a keep-alive event, so a connection silent for 2 minutes is a lost server.
+TIMEOUT = httpx.Timeout(CONNECT_SECONDS, read=120.0)  # the server says `alive` every 15 s
 
 
 @dataclass
@@ -84,11 +91,12 @@ class Client:
         batch: dict[str, str] = {}
         size = 0
         for digest, content in files.items():
-            if batch and size + len(content) > MAX_UPLOAD_BYTES:
+            encoded = base64.b64encode(content).decode()
+            if batch and size + len(encoded) + UPLOAD_ENTRY_BYTES > MAX_UPLOAD_BODY - 1024:
                 self._post_files(batch)
                 batch, size = {}, 0
-            batch[digest] = base64.b64encode(content).decode()
-            size += len(content)
+            batch[digest] = encoded
+            size += len(encoded) + UPLOAD_ENTRY_BYTES
         if batch:
             self._post_files(batch)
 

@@ -25,6 +25,9 @@ API_VERSION = 1
 MAX_FILES = 20_000
 MAX_FILE_BYTES = 16 << 20  # a vault's largest file (deploy/snapshots.MAX_VAULT_FILE_BYTES)
 MAX_UPLOAD_BYTES = 32 << 20  # one upload request's files, before encoding
+# One upload request's body: the files base64-encoded, with each entry's digest and quotes.
+MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES * 4 // 3 + (1 << 20)
+UPLOAD_ENTRY_BYTES = 72  # "<64 hex digits>": "", in the JSON of each file
 # The verbs a client sends; `validate`, `init`, `schema` and `completion` run on the client,
 # `serve` and `db` only where the database is.
 REMOTE_VERBS = frozenset({

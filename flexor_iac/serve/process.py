@@ -156,8 +156,15 @@ class Process:
             thread_name_prefix="flexor-run"))
         if not self.services:
             return await self._api_only()
+        started: list[Service] = []
+        try:
+            for service in self.services:
+                await service.start(self.address)
+                started.append(service)
+        except BaseException:
+            await asyncio.gather(*(s.stop() for s in started), return_exceptions=True)
+            raise
         for service in self.services:
-            await service.start(self.address)
             roster = service.roster
             kinds = [t for t in ("schedule", "webhook", "event") if t in roster.enabled]
             hooks = "" if len(self.services) == 1 else f" (webhooks under /{service.env}/)"
@@ -173,7 +180,11 @@ class Process:
             await self.server.serve(sockets=[self.sock])
         finally:
             self.say(f"Stopping: no new work; running runs have {self.options.grace:g} s")
-            unfinished = sum([await service.stop() for service in self.services])
+            for service in self.services:  # every environment stops taking work at once
+                service.stopping = True
+            stopped = await asyncio.gather(*(s.stop() for s in self.services),
+                                           return_exceptions=True)
+            unfinished = sum(n for n in stopped if isinstance(n, int))
             for keys in self.app.state.keys:
                 keys.close()
             if self.api is not None:

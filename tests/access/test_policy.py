@@ -121,3 +121,12 @@ def test_keys_without_a_recorded_protection_keep_the_default(project: Path,
         gate.require("deploy", PRODUCTION)
     with pytest.raises(PolicyRefusal, match="lowers production's recorded protection"):
         Gate(project, store, token=ci).authorize_deploy(PRODUCTION, [])
+
+
+def test_on_a_team_server_every_environment_needs_a_key_with_its_scope(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with ControlPlane(locate(project)) as store:
+        gate = Gate(project, store)
+        assert not gate.required(Environment.STAGING)  # by default only production
+        monkeypatch.setenv("FLEXOR_REQUIRE_API_KEY", "1")  # the verbs a team server runs
+        assert all(gate.required(env) for env in Environment)

@@ -109,6 +109,14 @@ def test_an_oidc_token_a_rule_trusts_becomes_a_short_lived_key(
             401, {"error": "refused: no trust rule matches this token"})
 
 
+def test_a_body_past_its_limit_is_refused_before_any_key_is_checked(api: TestClient) -> None:
+    huge = api.post("/commands", content=b"{" + b" " * (9 << 20) + b"}",
+                    headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and "larger than" in huge.json()["error"]
+    token = api.post("/oidc/exchange", json={"token": "x" * (2 << 20)})
+    assert token.status_code == 413
+
+
 def test_the_openapi_description_names_every_route(api: TestClient) -> None:
     paths = set(api.get("/openapi.json").json()["paths"])
     assert paths == {"/version", "/whoami", "/oidc/exchange", "/files/missing", "/files",

@@ -20,6 +20,8 @@ def test_the_verb_runs_here_with_the_clients_key_and_the_servers_database(
     env = child_environment(Invocation(["status"], tmp_path / "ws", "flx_client", "ci@fund.com",
                                        "postgresql://db/flexor"))
     assert env["FLEXOR_SERVER"] == "local"  # a Pulumi.yaml naming the server is not followed
+    assert env["FLEXOR_REQUIRE_API_KEY"] == "1"  # the key decides on every environment
+    assert env["PYTHONSAFEPATH"] == "1"  # the client's files never on the import path
     assert (env["FLEXOR_API_KEY"], env["FLEXOR_ACTOR"]) == ("flx_client", "ci@fund.com")
     assert env["FLEXOR_DATABASE_URL"] == "postgresql://db/flexor"
     assert env["FLEXOR_PROJECT_DIR"] == str(tmp_path / "ws")

@@ -84,6 +84,12 @@ def test_a_client_with_only_a_key_deploys_reads_runs_rolls_back_and_is_refused(
                          "--env", "production", "--yes")
         assert refused.returncode == ExitCode.REFUSED, refused.stdout + refused.stderr
         assert "needs an API key with scope deploy:production" in refused.stderr
+        reader = _ok(client(checkout, env, "keys", "create", "--name", "dash", "--user",
+                            "dash@fund.com", "--scope", "read", "--secret-only")).strip()
+        for verb in (("pause", "--agent", "feed-monitor"), ("plexifact", "load")):
+            changed = client(checkout, client_environment(server.address, reader), *verb,
+                             "--env", "staging")  # staging needs no key locally: here it does
+            assert changed.returncode == ExitCode.REFUSED, changed.stdout + changed.stderr
         no_key = client(checkout, client_environment(server.address), "status", "--env",
                         "staging")
         assert (no_key.returncode, no_key.stderr) == (
