@@ -115,7 +115,8 @@ def _prune(where: str, say: Callable[[str], None]) -> None:
         pruned = retention.prune(store, clock.now())
     if pruned:
         say(f"Retention: removed {pruned.runs} run(s), {pruned.servers} stopped server(s), "
-            f"{pruned.queue} finished queue row(s).")
+            f"{pruned.queue} finished queue row(s), {pruned.uploads} old upload(s) and "
+            "saved plan(s).")
 
 
 def _queue(url: str | None, env: Environment, options: ServeOptions) -> Queue:

@@ -75,3 +75,17 @@ class ServerFileRecords(Records):
                         "FROM server_plans WHERE plan_id=?", plan_id)
         return SavedPlan(row[0], row[1], bytes(row[2]), row[3],
                          datetime.fromisoformat(row[4])) if row else None
+
+    def prune_server_files(self, before: datetime) -> int:
+        """Forget uploaded files stored before `before` and plans saved before it (a client
+        that needs a file again uploads it again: the server asks for what it lacks)."""
+        with self._write():
+            found = self._db.execute(
+                "SELECT (SELECT COUNT(*) FROM server_files WHERE stored_at<?) + "
+                "(SELECT COUNT(*) FROM server_plans WHERE made_at<?)",
+                (before.isoformat(timespec="seconds"),) * 2).rows[0][0]
+            self._db.execute("DELETE FROM server_files WHERE stored_at<?",
+                             (before.isoformat(timespec="seconds"),))
+            self._db.execute("DELETE FROM server_plans WHERE made_at<?",
+                             (before.isoformat(timespec="seconds"),))
+        return int(found)

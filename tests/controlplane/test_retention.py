@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from flexor_iac.controlplane.runs import LogLine, RunQuery, RunRecord
+from flexor_iac.controlplane.server_files import SavedPlan
 from flexor_iac.controlplane.serving import ServerRecord
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core import clock
 from flexor_iac.runtime import retention
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -91,3 +93,14 @@ def test_the_queues_failed_jobs_and_old_defer_marks_go_after_a_day(team_database
         left = {row[0] for row in db.execute("SELECT id FROM procrastinate_jobs").rows}
         assert old_failure not in left and {new_failure, old_success} <= left
         assert pruned.queue >= 1
+
+
+def test_uploads_and_saved_plans_go_after_thirty_days(store: ControlPlane) -> None:
+    with clock.frozen(NOW - timedelta(days=31)):
+        store.store_files({"a" * 64: b"old"})
+        store.save_plan(SavedPlan("P-old", "staging", b"{}", "ci", clock.now()))
+    with clock.frozen(NOW):
+        store.store_files({"b" * 64: b"new"})
+    assert retention.prune(store, NOW).uploads == 2
+    assert store.missing_files(["a" * 64, "b" * 64]) == {"a" * 64}
+    assert store.saved_plan("P-old") is None
