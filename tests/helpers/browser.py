@@ -3,6 +3,8 @@ installs it; `playwright install` is never run): skipped, saying why, where it i
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +27,12 @@ def chromium() -> Iterator[Browser]:
                     "`chromium` package (scripts/setup installs it as root with apt)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    # Chromium's singleton socket lives in its profile under TMPDIR, and a socket's path is at
+    # most 107 bytes: a test's TMPDIR (under its tmp_path) is too deep for it.
+    with tempfile.TemporaryDirectory(prefix="cr-", dir="/tmp") as short, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                             env={**os.environ, "TMPDIR": short})
         try:
             yield browser
         finally:
