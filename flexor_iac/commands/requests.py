@@ -96,17 +96,25 @@ def show(paths: ProjectPaths, request_id: str, console: Console) -> int:
     return ExitCode.OK
 
 
+def _decider(paths: ProjectPaths, store: ControlPlane, verb: str, request_id: str
+             ) -> tuple[DeploymentRequest, str]:
+    """The request, and who decides on it: the key's user, with an admin's role on every vault
+    it touches (without access control, whoever runs flexor)."""
+    gate = Gate(paths.root, store)
+    principal = gate.require(verb)
+    request = managed.found(store.request(request_id), request_id)
+    if principal is None:
+        return request, local_actor()
+    gate.require_role(principal, request.plan["vaults"] or ["*"], "admin",
+                      f"{verb} request {request_id}")
+    return request, principal.user
+
+
 def approve(paths: ProjectPaths, request_id: str, console: Console) -> int:
     """Approve a request: an admin who did not make it, after the 48-hour staging review."""
     now = clock.now()
     with ControlPlane.of(paths, create=False) as store:
-        gate = Gate(paths.root, store)
-        principal = gate.require("approve")
-        request = managed.found(store.request(request_id), request_id)
-        approver = principal.user if principal else local_actor()
-        if principal is not None:
-            gate.require_role(principal, request.plan["vaults"] or ["*"], "admin",
-                              f"approve request {request_id}")
+        request, approver = _decider(paths, store, "approve", request_id)
         managed.check_approval(request, approver, now)
         again = managed.reapprovable(request)
         store.approve_request(request_id, approver, now)
@@ -124,13 +132,7 @@ def reject(paths: ProjectPaths, request_id: str, console: Console) -> int:
     """Reject a pending request: an admin who did not make it (at any time of its review)."""
     now = clock.now()
     with ControlPlane.of(paths, create=False) as store:
-        gate = Gate(paths.root, store)
-        principal = gate.require("reject")
-        request = managed.found(store.request(request_id), request_id)
-        decider = principal.user if principal else local_actor()
-        if principal is not None:
-            gate.require_role(principal, request.plan["vaults"] or ["*"], "admin",
-                              f"reject request {request_id}")
+        request, decider = _decider(paths, store, "reject", request_id)
         if request.status != "pending":
             raise PolicyRefusal(f"refused: request {request_id} is {request.status}")
         if decider == request.requested_by:

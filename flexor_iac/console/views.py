@@ -83,15 +83,22 @@ async def agents(console: Console, request: Request, session: Session, _f: Field
                 states=overview.STATES, may_run=session.principal.may(f"run:{env.value}"))
 
 
-async def agent(console: Console, request: Request, session: Session, _f: Fields
-                ) -> Response:
-    """One agent: its versions, its runs, and the buttons the key may use."""
+async def _agent(console: Console, request: Request, session: Session
+                 ) -> tuple[Environment, Any]:
+    """The environment and the agent page's data the path names, or Missing."""
     env = environment(request.path_params["env"])
     name = request.path_params["agent"]
     found = await console.read(lambda store: details.agent_page(
         console.paths, store, console.files(store), session.token, env, name))
     if found is None:
         raise Missing(f"no agent {name} is deployed to {env.value}")
+    return env, found
+
+
+async def agent(console: Console, request: Request, session: Session, _f: Fields
+                ) -> Response:
+    """One agent: its versions, its runs, and the buttons the key may use."""
+    env, found = await _agent(console, request, session)
     template = "_runs.html" if _fragment(request) else "agent.html"
     return page(template, session=session, env=env.value, found=found,
                 may_run=session.principal.may(f"run:{env.value}"),
@@ -122,12 +129,7 @@ async def deployments(console: Console, request: Request, session: Session, _f: 
 async def confirm_rollback(console: Console, request: Request, session: Session, _f: Fields
                            ) -> Response:
     """The rollback's confirmation."""
-    env = environment(request.path_params["env"])
-    name = request.path_params["agent"]
-    found = await console.read(lambda store: details.agent_page(
-        console.paths, store, console.files(store), session.token, env, name))
-    if found is None:
-        raise Missing(f"no agent {name} is deployed to {env.value}")
+    env, found = await _agent(console, request, session)
     return page("rollback.html", session=session, env=env.value, found=found,
                 version=request.query_params.get("version", ""))
 
