@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from flexor_iac.api import verbs
 from flexor_iac.api.runner import Invocation, Runner
 from flexor_iac.console.sessions import Session
 from flexor_iac.core.constants import ExitCode
@@ -56,7 +57,10 @@ def request_argv(action: str, request_id: str) -> list[str]:
 
 async def perform(runner: Runner, paths: ProjectPaths, database_url: str, session: Session,
                   argv: list[str]) -> Outcome:
-    """Run the verb with the session's key; its output lines and exit code."""
+    """Run the verb with the session's key; its output lines and exit code. A name from the
+    page that would read as a path on the server (`--project-dir=…`) is refused as the API
+    refuses it (UsageError)."""
+    verbs.check(argv)
     invocation = Invocation(argv, paths.root, session.token, session.principal.user,
                             database_url)
     lines: list[str] = []
@@ -65,6 +69,6 @@ async def perform(runner: Runner, paths: ProjectPaths, database_url: str, sessio
         event = json.loads(raw)
         if "exit" in event:
             code = int(event["exit"])
-        else:
+        elif "out" in event or "err" in event:  # not a keep-alive
             lines.append(str(event.get("out", event.get("err", ""))))
     return Outcome(argv, code, lines)

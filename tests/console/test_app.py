@@ -179,3 +179,4 @@ def test_served_beside_one_environments_webhooks_the_console_takes_no_webhook_pa
         form = client.get("/signin")
         assert "secure" in form.headers["set-cookie"].lower()
     server.close()
+
