@@ -70,8 +70,10 @@ def redirect(location: str) -> Response:
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of this site only."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
+    cleaned = target or ""  # browsers drop tabs and line breaks: "/\t/x" would be "//x"
+    if cleaned.startswith("/") and cleaned.isprintable() and " " not in cleaned \
+            and not cleaned.startswith(("//", "/\\")):
+        return cleaned
     return "/environments"
 
 
