@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
+from flexor_iac.access import keys
 from flexor_iac.language import render_pool
 from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
 from tests.helpers.http_servers import serving
@@ -249,6 +251,16 @@ def render_backend(request: pytest.FixtureRequest) -> Iterator[None]:
     last = render_pool.use(render_pool.InProcess())
     yield
     render_pool.use(last)
+
+
+@pytest.fixture(autouse=True)
+def cheap_key_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """API keys hash with Argon2id's smallest cost in tests that start no process (a hash
+    names its own parameters, so keys verify alike); tests marked `engine` keep the product's
+    cost, as a server started from them does."""
+    if not request.node.get_closest_marker("engine"):
+        monkeypatch.setattr(keys, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8,
+                                                            parallelism=1))
 
 
 @pytest.fixture

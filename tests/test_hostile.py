@@ -50,6 +50,7 @@ import resource
 import shutil
 import signal
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -407,6 +408,23 @@ def _argv(case: Case, project: Path, scratch: Path) -> list[str]:
 Entry = tuple[int, int, int, str]
 
 
+_DIGESTS: dict[tuple[int, ...], str] = {}
+RACY_NS = 200_000_000  # file times tick with the kernel's coarse clock: far from "now" only
+
+
+def _digest(where: Path, info: os.stat_result) -> str:
+    """The file's SHA-256, remembered by what git's index keys a file on (device, inode, size,
+    modification and change times) once its change time is well in the past: a later write
+    changes the change time, which no program can set back."""
+    key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    if (known := _DIGESTS.get(key)) is not None:
+        return known
+    digest = hashlib.sha256(where.read_bytes()).hexdigest()
+    if info.st_ctime_ns < time.time_ns() - RACY_NS:
+        _DIGESTS[key] = digest
+    return digest
+
+
 def _snapshot(root: Path) -> dict[str, Entry]:
     """Every entry under `root` (not followed through links): kind, size, mtime, content."""
     seen: dict[str, Entry] = {}
@@ -422,7 +440,7 @@ def _snapshot(root: Path) -> dict[str, Entry]:
                 continue
             digest = ""
             if stat.S_ISREG(info.st_mode) and info.st_size <= 1 << 20:
-                digest = hashlib.sha256(where.read_bytes()).hexdigest()
+                digest = _digest(where, info)
             seen[str(where.relative_to(root))] = (info.st_mode, info.st_size, info.st_mtime_ns,
                                                   digest)
     return seen

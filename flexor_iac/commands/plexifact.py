@@ -23,6 +23,7 @@ from flexor_iac.runtime.plexifact import CatalogData, PlexiFactError, load
 DEMO_DATA = "demo_catalog.yaml"
 # About 200 bytes a position: room for a few hundred thousand; a larger file is no catalog.
 MAX_DATA_BYTES = 64 << 20
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml
 
 
 def _read(source: Path | None) -> CatalogData:
@@ -30,7 +31,7 @@ def _read(source: Path | None) -> CatalogData:
     try:
         text = (read_text(source, MAX_DATA_BYTES) if source else
                 resources.files("flexor_iac.runtime").joinpath(DEMO_DATA).read_text())
-        return CatalogData.model_validate(yaml.safe_load(text) or {})
+        return CatalogData.model_validate(yaml.load(text, Loader=_LOADER) or {})
     except Unreadable as error:
         raise FlexorError(f"{where}: cannot read catalog data: {error.reason}") from None
     except yaml.YAMLError as error:

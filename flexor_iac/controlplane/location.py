@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flexor_iac.core.errors import ProjectNotFound, UsageError
 from flexor_iac.core.workspace import ProjectPaths, find_project
-from flexor_iac.project.documents import MAX_FILE_BYTES
-from flexor_iac.project.files import read_regular
+from flexor_iac.project.settings import pulumi_yaml_setting
 
 DB_NAME = "control-plane.db"
 DATABASE_VARIABLE = "FLEXOR_DATABASE_URL"
@@ -71,20 +70,6 @@ def _checked(url: str) -> str:
     return url
 
 
-def _configured(root: Path) -> str | None:
-    import yaml
-
-    try:
-        text = read_regular(root / "Pulumi.yaml", MAX_FILE_BYTES).decode()
-        config = (yaml.safe_load(text) or {}).get("config") or {}
-    except (OSError, ValueError, RecursionError, yaml.YAMLError, AttributeError):  # not UTF-8, deep
-        return None  # validate reports a broken Pulumi.yaml; the embedded store still opens
-    value = config.get(DATABASE_CONFIG_KEY) if isinstance(config, dict) else None
-    if isinstance(value, dict):  # the project-config form: {value: ..., description: ...}
-        value = value.get("value") or value.get("default")
-    return str(value) if value else None
-
-
 def team_database(root: Path) -> str | None:
     """The team database's URL ($FLEXOR_DATABASE_URL, else Pulumi.yaml's `flexor:database`
     unless $FLEXOR_CONTROL_PLANE names a SQLite file); None: the embedded control plane. The
@@ -93,7 +78,7 @@ def team_database(root: Path) -> str | None:
         return _checked(url)
     if os.environ.get("FLEXOR_CONTROL_PLANE"):
         return None
-    url = _configured(root)
+    url = pulumi_yaml_setting(root, DATABASE_CONFIG_KEY)
     return _checked(url) if url else None
 
 
@@ -116,7 +101,7 @@ def locate(start: Path | None = None) -> Path | str:
         paths = find_project(start)
     except ProjectNotFound as missing:
         raise FileNotFoundError(f"{missing}: cannot find the control plane") from None
-    if url := _configured(paths.root):
+    if url := pulumi_yaml_setting(paths.root, DATABASE_CONFIG_KEY):
         return _checked(url)
     return paths.state_dir / DB_NAME
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flexor_iac.core.errors import UsageError
-from flexor_iac.project.files import read_regular
+from flexor_iac.project.settings import pulumi_yaml_setting
 
 SERVER_VARIABLE = "FLEXOR_SERVER"
 SERVER_CONFIG_KEY = "flexor:server"
@@ -34,19 +34,7 @@ class Remote:
 
 def configured_server(root: Path | None) -> str | None:
     """Pulumi.yaml's `flexor:server`, if the project names one."""
-    if root is None:
-        return None
-    import yaml
-
-    try:
-        config = (yaml.safe_load(read_regular(root / "Pulumi.yaml", 1 << 20).decode())
-                  or {}).get("config") or {}
-    except (OSError, ValueError, RecursionError, yaml.YAMLError, AttributeError):
-        return None
-    value = config.get(SERVER_CONFIG_KEY) if isinstance(config, dict) else None
-    if isinstance(value, dict):
-        value = value.get("value") or value.get("default")
-    return str(value) if value else None
+    return None if root is None else pulumi_yaml_setting(root, SERVER_CONFIG_KEY)
 
 
 def _loopback(host: str) -> bool:
