@@ -9,7 +9,8 @@ task and with a templated one.
               (`python -c`; start-up of the interpreter itself subtracted) -> milliseconds.
   webhooks:   bench/serve_speed.py's webhooks (300 POSTs, 16 at a time, one server, 4 workers),
               the task's event plain (`bench`), a template that reads values (`{{ inputs.n }}
-              …`) and one that computes (`{{ inputs.n + 1 }} …`) -> runs/s.
+              …`), one that computes within bounds (`{{ inputs.n + 1 }} …`, in process:
+              decision 024) and one a worker renders (`{{ inputs.n * 2 }} …`) -> runs/s.
 No goal is set: the numbers are for reading (docs/decisions/017-render-backstop.md).
 """
 
@@ -31,12 +32,13 @@ from flexor_iac.language.sandbox import evaluate
 RENDERS = 2000
 ROUNDS = 5
 ARGS = {"event": "feed {{ inputs.n }} checked in {{ env.REGION }}",
-        "details": {"n": "{{ inputs.n }}", "fresh": "{{ inputs.n < 100 && !stale }}"},
+        "details": {"n": "{{ inputs.n }}", "fresh": "{{ inputs.n * 2 < 100 && !stale }}"},
         "channel": "#ops"}
 EVENTS = {"plain": "bench",                                       # no template
           "reading": '"n={{ inputs.n }} at {{ now() }}"',          # reads values only
-          "computing": '"n+1={{ inputs.n + 1 }} at {{ now() }}"'}  # more: a worker renders it
-FIRST = "from flexor_iac.language.render_pool import render; render('{{ a + 1 }}', {'a': 1})"
+          "computing": '"n+1={{ inputs.n + 1 }} at {{ now() }}"',  # bounded: in process
+          "worker": '"n*2={{ inputs.n * 2 }} at {{ now() }}"'}     # `*`: a worker renders it
+FIRST = "from flexor_iac.language.render_pool import render; render('{{ a * 2 }}', {'a': 1})"
 
 
 def per_render(function: Callable[[Any, dict[str, Any]], Any]) -> float:

@@ -14,8 +14,9 @@ RenderTimedOut when the time that ran out was its own (the attempt's deadline).
 Only plain data travels: the template texts, and the context values the templates read
 (`now` and other callables are called first: the worker gets their value). The pool starts
 once per process, on the first value that needs it; `warm()` starts it ahead. A template that
-only reads a value (`{{ inputs.fund }}`, `{{ !result.is_fresh }}`: templates.is_reference)
-cannot spend more than it is given and is rendered where it is asked for, without a worker.
+only reads a value (`{{ inputs.fund }}`, `{{ !result.is_fresh }}`: templates.is_reference),
+or whose cost is bounded by what it reads (`{{ inputs.n + 1 }}`: language/bounded.py) when
+that is small, cannot spend much and is rendered where it is asked for, without a worker.
 
 Tests that start no process use `InProcess` (tests/conftest.py installs it with `use`): the
 same sandbox and checks, without the backstop.
@@ -31,12 +32,14 @@ import pickle
 import resource
 import threading
 from collections.abc import Mapping
+from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from flexor_iac.core import interpreter
+from flexor_iac.language.bounded import is_bounded, reads_little
 from flexor_iac.language.limits import RENDER_MEMORY, RENDER_SECONDS, size_words
 from flexor_iac.language.templates import (
     RenderError,
@@ -191,7 +194,7 @@ class ProcessPoolBackend:
             try:
                 future = pool.schedule(_render_in_worker, (value, sent), timeout=timeout)
                 return bytes(self._answer(future, pool, timeout))
-            except (RuntimeError, BrokenProcessPool):
+            except (RuntimeError, BrokenProcessPool, CancelledError):  # stopped under it
                 self._replace(pool)
                 if last:
                     raise RenderError(f"{_named(value)}: the render workers failed") from None
@@ -216,9 +219,13 @@ class ProcessPoolBackend:
             raise RenderError("the render workers did not answer") from None
 
     def _replace(self, broken: Any) -> None:
+        """Let the next rendering start a new pool; the thread that takes `broken` out stops
+        it, once (renderings that found it broken at the same time only move on: pebble's stop
+        and join run twice at once fail on its closed channels)."""
         with self._lock:
-            if self._pool is broken:
-                self._pool = None
+            if self._pool is not broken:
+                return
+            self._pool = None
         broken.stop()
         broken.join()
 
@@ -234,8 +241,9 @@ def use(backend: Backend) -> Backend:
 
 
 def needs_worker(value: Any) -> bool:
-    """Whether `value` holds a template that does more than read a value (is_reference)."""
-    return any(not is_reference(text) for text in templates_in(value))
+    """Whether `value` holds a template whose cost is not bounded by what it reads (neither a
+    reference nor bounded.is_bounded): it renders in a worker."""
+    return any(not is_reference(text) and not is_bounded(text) for text in templates_in(value))
 
 
 def warm() -> None:
@@ -255,12 +263,17 @@ def render(value: Any, context: Mapping[str, Any], seconds: float = math.inf) ->
     `seconds` (the caller's time left): see templates.evaluate for what a value becomes.
 
     A value without a template is returned as it is; one whose templates only read values
-    (`{{ inputs.fund }}`) is rendered here: neither needs a worker.
+    (`{{ inputs.fund }}`), or are bounded (`{{ inputs.n + 1 }}`: language/bounded.py) and read
+    at most MAX_READ, is rendered here: none of them needs a worker.
     """
-    if not needs_worker(value):
+    texts = templates_in(value)
+    if not texts:
+        return value
+    if all(is_reference(text) for text in texts) or \
+            (not needs_worker(value) and reads_little(value, context)):
         from flexor_iac.language.sandbox import evaluate
 
-        return evaluate(value, context) if templates_in(value) else value
+        return evaluate(value, context)
     return _backend.render(value, context, seconds)
 
 

@@ -57,11 +57,11 @@ def test_a_stopped_worker_is_replaced_and_the_next_rendering_works(
     others = _others()  # the pool starts its worker on its first rendering, below
     with pytest.raises(RenderError, match=r"ran longer than 1 s \(a template's limit\)$"):
         render(TIME_BOMB, {})
-    assert render("{{ n + 1 }}", {"n": 1}) == 2
+    assert render("{{ n * 2 }}", {"n": 1}) == 2
     for worker in set(multiprocessing.active_children()) - others:  # between two renderings
         os.kill(worker.pid or 0, signal.SIGKILL)
         worker.join()
-    assert render("{{ n + 1 }} {{ now().year }}", {"n": 1, "now": lambda: datetime.now(UTC)}) \
+    assert render("{{ n * 2 }} {{ now().year }}", {"n": 1, "now": lambda: datetime.now(UTC)}) \
         .startswith("2 20")
 
 
@@ -83,7 +83,7 @@ def test_only_plain_data_travels(pool: ProcessPoolBackend) -> None:
     assert render({"k": ["{{ a.b|list }}", 3], "plain": "x"},
                   {"a": {"b": (1,)}, "unused": threading.Lock()}) == {"k": [[1], 3], "plain": "x"}
     with pytest.raises(RenderError, match="its context cannot be passed"):
-        render("{{ a|string }}", {"a": threading.Lock()})
+        render("{{ [a]|string }}", {"a": threading.Lock()})
 
 
 def test_what_only_reads_values_starts_no_worker() -> None:
@@ -111,6 +111,33 @@ def test_an_answer_the_pool_loses_is_a_render_error_not_a_wait_for_ever(
     lost = pool._started()
     monkeypatch.setattr(lost, "schedule", lambda *_args, **_kwargs: Future())
     with pytest.raises(RenderError, match="the render workers did not answer"):
-        render("{{ n + 1 }}", {"n": 1})
+        render("{{ n * 2 }}", {"n": 1})
     assert pool._pool is None  # replaced: the next rendering starts a new one
-    assert render("{{ n + 1 }}", {"n": 1}) == 2
+    assert render("{{ n * 2 }}", {"n": 1}) == 2
+
+
+def test_renderings_that_find_the_pool_broken_at_once_replace_it_once(
+        pool: ProcessPoolBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert render("{{ n * 2 }}", {"n": 5}) == 10  # the pool is running
+    broken = pool._started()
+    together = threading.Barrier(4)
+
+    def refused(*_args: object, **_kwargs: object) -> Future[bytes]:
+        together.wait(timeout=30)  # all four renderings see the same broken pool
+        raise RuntimeError("The Pool is not active")
+
+    monkeypatch.setattr(broken, "schedule", refused)
+    results: list[object] = []
+
+    def rendering(n: int) -> None:
+        try:
+            results.append(render("{{ n * 2 }}", {"n": n}))
+        except Exception as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=rendering, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(repr, results)) == ["0", "2", "4", "6"]  # each on the new pool
