@@ -8,8 +8,8 @@ load) are refused; saved plans travel as ids (`CommandRequest.plan_out/plan_id`)
 from __future__ import annotations
 
 from flexor_iac.core.errors import UsageError
-from flexor_iac.remote.protocol import READ_VERBS as READ_VERBS
-from flexor_iac.remote.protocol import REMOTE_VERBS
+from flexor_iac.remote.settings import READ_VERBS as READ_VERBS
+from flexor_iac.remote.settings import REMOTE_VERBS
 
 _SERVER_PATHS = ("--project-dir", "--plan-out", "--plan", "--server")
 

@@ -8,6 +8,7 @@ from tabulate import tabulate
 from flexor_iac.access import windows
 from flexor_iac.access.policy import Gate
 from flexor_iac.controlplane.requests import DeploymentRequest
+from flexor_iac.controlplane.serving import ALIVE
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.actor import local_actor
@@ -16,7 +17,6 @@ from flexor_iac.core.errors import PolicyRefusal
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import managed
-from flexor_iac.serve.service import ALIVE
 
 
 def _windows(paths: ProjectPaths, store: ControlPlane) -> list[windows.Window]:

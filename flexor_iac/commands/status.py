@@ -14,20 +14,18 @@ from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.location import redacted
 from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.runs import RunRecord, agent_state
-from flexor_iac.controlplane.serving import ServerRecord
+from flexor_iac.controlplane.serving import ALIVE, ServerRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment, ExitCode
 from flexor_iac.core.moments import utc
 from flexor_iac.core.output import Console
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.deploy import sessions
 from flexor_iac.deploy.snapshots import local_digest
 from flexor_iac.project.loading import load_project
 from flexor_iac.runtime.connection import health
 from flexor_iac.serve.roster import FIRED, trigger_of
 from flexor_iac.serve.schedule import Schedule
-from flexor_iac.serve.service import ALIVE
 
 
 @dataclass(frozen=True)
@@ -90,6 +88,8 @@ def _last_deployment(paths: ProjectPaths, env: Environment, store: ControlPlane
         entry = files.last_update(env.value)
         moment = entry and (entry.get("endTime") or entry.get("startTime"))
         return datetime.fromtimestamp(int(moment), UTC) if moment else None
+    from flexor_iac.deploy import sessions  # the engine's SDK: 0.15 s to import
+
     history = sessions.open_stack(paths, env).history()
     deployments = [h for h in history if h.kind == "update" and h.result == "succeeded"]
     return (deployments[0].end_time or deployments[0].start_time) if deployments else None

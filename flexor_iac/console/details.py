@@ -14,6 +14,7 @@ from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.runs import LogLine, RunQuery, RunRecord
+from flexor_iac.controlplane.serving import ALIVE
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
@@ -22,7 +23,6 @@ from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy import managed
 from flexor_iac.resources.agent import HOLD_KEY
 from flexor_iac.resources.base import RETAINED_KEY
-from flexor_iac.serve.service import ALIVE
 
 AGENT_TYPE = "pulumi-python:dynamic/flexor:Agent"
 RUNS_SHOWN = 50

@@ -15,7 +15,7 @@ from flexor_iac.controlplane.agents import ActiveAgent
 from flexor_iac.controlplane.locks import team_locks
 from flexor_iac.controlplane.pulumi_files import PulumiFiles
 from flexor_iac.controlplane.runs import RunRecord, agent_state
-from flexor_iac.controlplane.serving import ServerRecord
+from flexor_iac.controlplane.serving import ALIVE, ServerRecord
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core import clock
 from flexor_iac.core.constants import Environment
@@ -28,7 +28,6 @@ from flexor_iac.project.loading import load_project
 from flexor_iac.runtime.connection import health
 from flexor_iac.serve.roster import FIRED, trigger_of
 from flexor_iac.serve.schedule import Schedule
-from flexor_iac.serve.service import ALIVE
 
 STATES = ("active", "paused", "erroring", "unserved")
 

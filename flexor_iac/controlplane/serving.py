@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flexor_iac.controlplane.records import Records
+
+# A server whose heartbeat is older than this is taken for stopped (status, db status).
+ALIVE = timedelta(seconds=45)
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,6 @@ MAX_UPLOAD_BYTES = 32 << 20  # one upload request's files, before encoding
 # One upload request's body: the files base64-encoded, with each entry's digest and quotes.
 MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES * 4 // 3 + (1 << 20)
 UPLOAD_ENTRY_BYTES = 72  # "<64 hex digits>": "", in the JSON of each file
-# The verbs a client sends; `validate`, `init`, `schema` and `completion` run on the client,
-# `serve` and `db` only where the database is.
-REMOTE_VERBS = frozenset({
-    "deploy", "sync", "run", "rollback", "status", "logs", "audit", "history", "pause",
-    "resume", "agents", "keys", "access", "requests", "approve", "reject", "plexifact", "trust"})
-# Verbs that change nothing: the server stops them when their client goes away (a change
-# runs to its end, so nothing is left half-applied).
-READ_VERBS = frozenset({"status", "logs", "audit", "history", "agents", "requests"})
 FOLDERS = ("agents", "vaults")  # what a verb reads besides the Pulumi files
 _STACK_FILES = ("Pulumi.yaml", *(f"Pulumi.{env}.yaml" for env in ENVIRONMENT_NAMES))
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")

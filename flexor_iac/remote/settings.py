@@ -21,6 +21,14 @@ INSECURE_VARIABLE = "FLEXOR_INSECURE_HTTP"
 KEY_VARIABLE = "FLEXOR_API_KEY"
 CA_VARIABLE = "FLEXOR_CA_BUNDLE"
 HERE = "local"  # the server's name for "no server: run here"
+# The verbs a client sends; `validate`, `init`, `schema` and `completion` run on the client,
+# `serve` and `db` only where the database is.
+REMOTE_VERBS = frozenset({
+    "deploy", "sync", "run", "rollback", "status", "logs", "audit", "history", "pause",
+    "resume", "agents", "keys", "access", "requests", "approve", "reject", "plexifact", "trust"})
+# Verbs that change nothing: the server stops them when their client goes away (a change
+# runs to its end, so nothing is left half-applied).
+READ_VERBS = frozenset({"status", "logs", "audit", "history", "agents", "requests"})
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,6 @@ from flexor_iac.serve.schedule import Schedule
 _log = logging.getLogger("flexor.serve")
 T = TypeVar("T")
 HEARTBEAT = timedelta(seconds=10)
-# A server whose heartbeat is older than this is taken for stopped (status, db status).
-ALIVE = timedelta(seconds=45)
 EVENTS_PER_POLL = 500
 
 
