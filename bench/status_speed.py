@@ -8,7 +8,6 @@ Run: .venv/bin/python -m bench.status_speed
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.conftest import EXAMPLE_FILES, REPO
+from tests.conftest import copy_example
 
 FLEXOR = str(Path(sys.executable).parent / "flexor")
 RUNS = 7
@@ -50,13 +49,7 @@ def main() -> int:
     """Measure and print; exit 1 when a goal is not met."""
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "project"
-        root.mkdir()
-        for name in EXAMPLE_FILES:
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, root / name)
-            else:
-                shutil.copy(source, root / name)
+        copy_example(root)
         _run(root, "sync", "--all")
         _run(root, "deploy", "--env", "staging", "--yes")
         first, validate = _side_by_side(root)

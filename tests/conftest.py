@@ -273,6 +273,13 @@ def project(tmp_path: Path, request: pytest.FixtureRequest,
         monkeypatch.setenv("FLEXOR_DATABASE_URL", request.getfixturevalue("team_database"))
         monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-team-passphrase")
     root = tmp_path / "project"
+    write_test_project(root)
+    return root
+
+
+def write_test_project(root: Path) -> None:
+    """The vendor's example as tests use it, made at `root`: without the demo's additions, its
+    stack files unsalted, and run (as outside this repository) through a root __main__.py."""
     root.mkdir()
     for name in EXAMPLE_FILES:
         source = REPO / name
@@ -280,12 +287,21 @@ def project(tmp_path: Path, request: pytest.FixtureRequest,
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns(*DEMO_FILES))
         else:
             (root / name).write_text(unsalted(source.read_text()))
-    # Outside this repository a project runs the installed program through a root __main__.py.
     (root / PROGRAM_FILE).write_text(PROGRAM_TEXT)
     pulumi_yaml = root / "Pulumi.yaml"
     pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
         "main: flexor_iac/program.py", f"main: {PROGRAM_FILE}"))
-    return root
+
+
+def copy_example(root: Path) -> None:
+    """The repository's example project files, as they are, into `root` (made)."""
+    root.mkdir()
+    for name in EXAMPLE_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name)
+        else:
+            shutil.copy2(source, root / name)
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):

@@ -65,8 +65,7 @@ from flexor_iac.controlplane.location import DB_NAME
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import ExitCode
 from flexor_iac.core.workspace import ProjectPaths
-from flexor_iac.project.scaffold import PROGRAM_FILE, PROGRAM_TEXT
-from tests.conftest import DEMO_FILES, EXAMPLE_FILES, GUARD, REPO, WriteGuard, unsalted
+from tests.conftest import GUARD, WriteGuard, write_test_project
 
 HANG_SECONDS = 20
 DOCUMENTED = frozenset({ExitCode.OK, 1, 2, 3, ExitCode.USAGE})
@@ -516,18 +515,7 @@ class Shared:
     def __init__(self, folder: Path, control_plane: bool = True) -> None:
         self.template = folder / "template"
         self.root = folder / "project"
-        self.template.mkdir()
-        for name in EXAMPLE_FILES:
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, self.template / name,
-                                ignore=shutil.ignore_patterns(*DEMO_FILES))
-            else:
-                (self.template / name).write_text(unsalted(source.read_text()))
-        (self.template / PROGRAM_FILE).write_text(PROGRAM_TEXT)
-        pulumi_yaml = self.template / "Pulumi.yaml"
-        pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
-            "main: flexor_iac/program.py", f"main: {PROGRAM_FILE}"))
+        write_test_project(self.template)
         if control_plane:
             ControlPlane.of(ProjectPaths(self.template)).close()
         self.restore()

@@ -12,14 +12,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from flexor_iac.api.app import ApiServer, api_application
-from flexor_iac.api.auth import Callers
-from flexor_iac.api.runner import Runner
-from flexor_iac.api.workspaces import Workspaces
+from flexor_iac.api.app import api_application
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.controlplane.trust import TrustRule
 from flexor_iac.core import clock
 from flexor_iac.remote.protocol import digest_of
+from tests.helpers.api_server import api_server
 from tests.helpers.keys import issue_key
 from tests.helpers.oidc import REPOSITORY_ID, issuing, new_key
 
@@ -33,12 +31,8 @@ def keys(project: Path) -> dict[str, str]:
 
 @pytest.fixture
 def api(project: Path, keys: dict[str, str], tmp_path: Path) -> Iterator[TestClient]:
-    where = str(locate(project))
-    server = ApiServer(project, where, Workspaces(tmp_path / "workspaces"),
-                       Callers(project, where), Runner())
-    with TestClient(api_application(server)) as client:
+    with api_server(project, tmp_path) as server, TestClient(api_application(server)) as client:
         yield client
-    server.close()
 
 
 def _as(key: str) -> dict[str, str]:

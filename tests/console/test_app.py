@@ -13,15 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 
-from flexor_iac.api.app import ApiServer
-from flexor_iac.api.auth import Callers
-from flexor_iac.api.runner import Runner
-from flexor_iac.api.workspaces import Workspaces
 from flexor_iac.console.app import console_routes
 from flexor_iac.controlplane.runs import LogLine, RunRecord
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core import clock
 from flexor_iac.serve.http import application
+from tests.helpers.api_server import api_server
 from tests.helpers.flexor_serve import service
 from tests.helpers.keys import issue_key
 
@@ -46,13 +43,10 @@ def keys(project: Path) -> dict[str, str]:
 
 @pytest.fixture
 def browser(project: Path, keys: dict[str, str], tmp_path: Path) -> Iterator[TestClient]:
-    where = str(locate(project))
-    server = ApiServer(project, where, Workspaces(tmp_path / "workspaces"),
-                       Callers(project, where), Runner())
-    app = Starlette(routes=console_routes(server, secure=False))
-    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
-        yield client
-    server.close()
+    with api_server(project, tmp_path) as server:
+        app = Starlette(routes=console_routes(server, secure=False))
+        with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
+            yield client
 
 
 def _sign_in(client: TestClient, key: str) -> str:
@@ -168,15 +162,12 @@ def test_sign_out_ends_the_session(browser: TestClient, keys: dict[str, str]) ->
 
 def test_served_beside_one_environments_webhooks_the_console_takes_no_webhook_path(
         project: Path, keys: dict[str, str], tmp_path: Path) -> None:
-    where = str(locate(project))
-    server = ApiServer(project, where, Workspaces(tmp_path / "workspaces"),
-                       Callers(project, where), Runner())
-    app = application([service(project)], None, console_routes(server, secure=True))
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-        assert client.get("/").headers["location"] == "/signin?next=/"
-        hook = client.post("/hooks/feed-monitor", json={})
-        assert hook.status_code == 401 and "webhook in staging" in hook.json()["error"]
-        form = client.get("/signin")
-        assert "secure" in form.headers["set-cookie"].lower()
-    server.close()
+    with api_server(project, tmp_path) as server:
+        app = application([service(project)], None, console_routes(server, secure=True))
+        with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+            assert client.get("/").headers["location"] == "/signin?next=/"
+            hook = client.post("/hooks/feed-monitor", json={})
+            assert hook.status_code == 401 and "webhook in staging" in hook.json()["error"]
+            form = client.get("/signin")
+            assert "secure" in form.headers["set-cookie"].lower()
 

@@ -14,16 +14,13 @@ from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 
 from flexor_iac.access.policy import Principal
-from flexor_iac.api.app import ApiServer
-from flexor_iac.api.auth import Callers
-from flexor_iac.api.runner import Runner
-from flexor_iac.api.workspaces import Workspaces
 from flexor_iac.console import sessions
 from flexor_iac.console.app import console_routes
 from flexor_iac.controlplane.requests import DeploymentRequest
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core import clock
 from flexor_iac.core.workspace import ProjectPaths
+from tests.helpers.api_server import api_server
 from tests.helpers.keys import issue_key
 
 SPEC = {"spec": {"name": "feed-monitor", "version": "1.1", "vault": "company",
@@ -77,13 +74,10 @@ def keys(project: Path) -> dict[str, str]:
 
 @pytest.fixture
 def browser(project: Path, keys: dict[str, str], tmp_path: Path) -> Iterator[TestClient]:
-    where = str(locate(project))
-    server = ApiServer(project, where, Workspaces(tmp_path / "workspaces"),
-                       Callers(project, where), Runner())
-    app = Starlette(routes=console_routes(server, secure=False))
-    with TestClient(app, follow_redirects=False) as client:
-        yield client
-    server.close()
+    with api_server(project, tmp_path) as server:
+        app = Starlette(routes=console_routes(server, secure=False))
+        with TestClient(app, follow_redirects=False) as client:
+            yield client
 
 
 def _sign_in(client: TestClient, key: str) -> None:

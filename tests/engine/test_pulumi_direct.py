@@ -15,20 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_FILES, REPO
+from tests.conftest import REPO, copy_example
 
 pytestmark = pytest.mark.engine
 
 
 def _repo_layout(tmp_path: Path) -> Path:
     root = tmp_path / "checkout"
-    root.mkdir()
-    for name in EXAMPLE_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy2(source, root / name)
+    copy_example(root)
     # The program file itself, byte for byte; the package comes from the installed flexor_iac.
     (root / "flexor_iac").mkdir()
     shutil.copy2(REPO / "flexor_iac" / "program.py", root / "flexor_iac" / "program.py")
