@@ -411,14 +411,15 @@ _DIGESTS: dict[tuple[int, ...], str] = {}
 RACY_NS = 200_000_000  # file times tick with the kernel's coarse clock: far from "now" only
 
 
-def _digest(where: Path, info: os.stat_result) -> str:
+def _digest(where: str, info: os.stat_result) -> str:
     """The file's SHA-256, remembered by what git's index keys a file on (device, inode, size,
     modification and change times) once its change time is well in the past: a later write
     changes the change time, which no program can set back."""
     key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     if (known := _DIGESTS.get(key)) is not None:
         return known
-    digest = hashlib.sha256(where.read_bytes()).hexdigest()
+    with open(where, "rb") as file:
+        digest = hashlib.sha256(file.read()).hexdigest()
     if info.st_ctime_ns < time.time_ns() - RACY_NS:
         _DIGESTS[key] = digest
     return digest
@@ -427,21 +428,22 @@ def _digest(where: Path, info: os.stat_result) -> str:
 def _snapshot(root: Path) -> dict[str, Entry]:
     """Every entry under `root` (not followed through links): kind, size, mtime, content."""
     seen: dict[str, Entry] = {}
-    skipped = {str(root / part) for part in UNCHANGED_EXCEPT}
-    for folder, dirs, files in os.walk(root):
+    top = str(root)
+    skipped = {os.path.join(top, part) for part in UNCHANGED_EXCEPT}
+    state = os.path.join(top, ".flexor")
+    for folder, dirs, files in os.walk(top):
         dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skipped]
         for name in (*dirs, *files):
-            where = Path(folder, name)
-            info = where.lstat()
+            where = os.path.join(folder, name)
+            info = os.lstat(where)
             if stat.S_ISDIR(info.st_mode):  # SQLite's -journal/-wal come and go in .flexor/
-                if where != root / ".flexor":  # made for what it may hold (the parse cache)
-                    seen[str(where.relative_to(root))] = (info.st_mode, 0, 0, "")
+                if where != state:  # made for what it may hold (the parse cache)
+                    seen[where[len(top) + 1:]] = (info.st_mode, 0, 0, "")
                 continue
             digest = ""
             if stat.S_ISREG(info.st_mode) and info.st_size <= 1 << 20:
                 digest = _digest(where, info)
-            seen[str(where.relative_to(root))] = (info.st_mode, info.st_size, info.st_mtime_ns,
-                                                  digest)
+            seen[where[len(top) + 1:]] = (info.st_mode, info.st_size, info.st_mtime_ns, digest)
     return seen
 
 
