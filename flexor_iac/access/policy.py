@@ -197,3 +197,11 @@ class Gate:
         if principal is not None:
             self.require_role(principal, vaults, "operator" if env is Environment.SANDBOX
                               else "admin", f"deploy to {env.value}")
+
+    def require_owner(self, verb: str, action: str) -> str | None:
+        """Managing keys and trust needs an admin-scoped key of an owner of every vault (once
+        any key exists): the owner's user, or None when no key was needed."""
+        if (principal := self.require(verb)) is not None:
+            self.require_role(principal, [ALL_VAULTS], "owner", action)
+            return principal.user
+        return None

@@ -35,16 +35,6 @@ class NewKey:
     secret_only: bool = False  # stdout holds the secret alone; the rest goes to stderr
 
 
-def _owner_gate(store: ControlPlane, paths: ProjectPaths, verb: str) -> str | None:
-    """Key management needs an admin-scoped key of an owner (once any key exists); the
-    owner's user, if a key was needed."""
-    gate = Gate(paths.root, store)
-    if (principal := gate.require(verb)) is not None:
-        gate.require_role(principal, [ALL_VAULTS], "owner", "manage API keys")
-        return principal.user
-    return None
-
-
 def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
     """Create a key and print its secret once."""
     if unknown := sorted(set(request.scopes) - set(keys.SCOPES)):
@@ -59,8 +49,8 @@ def create(paths: ProjectPaths, request: NewKey, console: Console) -> int:
         bootstrap = not store.has_keys()
         if bootstrap and "admin" not in request.scopes:
             raise UsageError(FIRST_KEY)
-        maker = _owner_gate(store, paths, "keys create") or request.user
         gate = Gate(paths.root, store)
+        maker = gate.require_owner("keys create", "manage API keys") or request.user
         # read before anything is written: an invalid stack file refuses the bootstrap whole
         declared = {env: gate.declared(env) for env in Environment} if bootstrap else {}
         key_id, secret = keys.new_key()
@@ -99,7 +89,7 @@ def _state(key: StoredKey) -> str:
 def list_keys(paths: ProjectPaths, console: Console) -> int:
     """Every key: id, name, user, scopes, dates, state — never a secret."""
     with ControlPlane.of(paths, create=False) as store:
-        _owner_gate(store, paths, "keys list")
+        Gate(paths.root, store).require_owner("keys list", "manage API keys")
         stored = store.keys()
     console.document([{"key_id": k.key_id, "name": k.name, "user": k.user,
                        "scopes": list(k.scopes), "created_at": k.created_at.isoformat(),
@@ -119,7 +109,7 @@ def list_keys(paths: ProjectPaths, console: Console) -> int:
 def revoke(paths: ProjectPaths, key_id: str, console: Console) -> int:
     """Revoke a key (it stops working at once)."""
     with ControlPlane.of(paths, create=False) as store:
-        _owner_gate(store, paths, "keys revoke")
+        Gate(paths.root, store).require_owner("keys revoke", "manage API keys")
         if not store.revoke_key(key_id, clock.now()):
             raise FlexorError(f"no active key with id {key_id} (see `flexor keys list`)")
     console.document({"key_id": key_id, "state": "revoked"})

@@ -14,7 +14,6 @@ from tabulate import tabulate
 from flexor_iac.access import keys, oidc
 from flexor_iac.access.issuers import address_problem
 from flexor_iac.access.policy import Gate
-from flexor_iac.controlplane.access import ALL_VAULTS
 from flexor_iac.controlplane.location import locate
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.controlplane.trust import TrustRule
@@ -71,16 +70,6 @@ def _checked(request: NewRule) -> TrustRule:
                      clock.now())
 
 
-def _owner(store: ControlPlane, paths: ProjectPaths, verb: str) -> str | None:
-    """Trust rules are managed with an admin key of an owner (once any key exists); the
-    owner's user, if a key was needed."""
-    gate = Gate(paths.root, store)
-    if (principal := gate.require(verb)) is not None:
-        gate.require_role(principal, [ALL_VAULTS], "owner", "manage trust rules")
-        return principal.user
-    return None
-
-
 def _shown(rule: TrustRule) -> dict[str, Any]:
     return {"rule_id": rule.rule_id, "issuer": rule.issuer, "audience": rule.audience,
             "claims": rule.claims, "scopes": list(rule.scopes), "user": rule.user,
@@ -98,7 +87,7 @@ def add(paths: ProjectPaths, request: NewRule, console: Console) -> int:
     if isinstance(located, Path) and not os.path.lexists(located):
         raise PolicyRefusal(ACCESS_OFF)  # no control plane: none is made for a refusal
     with ControlPlane.of(paths, create=False) as store:
-        maker = _owner(store, paths, "trust add")
+        maker = Gate(paths.root, store).require_owner("trust add", "manage trust rules")
         if maker is None:
             raise PolicyRefusal(ACCESS_OFF)
         for same in store.trust_rules(wanted.issuer):  # it would never be the one that matches
@@ -120,7 +109,7 @@ def add(paths: ProjectPaths, request: NewRule, console: Console) -> int:
 def list_rules(paths: ProjectPaths, console: Console) -> int:
     """Every trust rule: id, issuer, audience, claims, scopes, user, maker, date."""
     with ControlPlane.of(paths, create=False) as store:
-        _owner(store, paths, "trust list")
+        Gate(paths.root, store).require_owner("trust list", "manage trust rules")
         rules = store.trust_rules()
     console.document([_shown(rule) for rule in rules])
     if not rules:
@@ -137,7 +126,7 @@ def list_rules(paths: ProjectPaths, console: Console) -> int:
 def remove(paths: ProjectPaths, rule_id: str, console: Console) -> int:
     """Remove a rule; the keys it minted that have not expired stop working at once."""
     with ControlPlane.of(paths, create=False) as store:
-        _owner(store, paths, "trust remove")
+        Gate(paths.root, store).require_owner("trust remove", "manage trust rules")
         revoked = store.remove_trust_rule(rule_id, clock.now())
     if revoked is None:
         raise FlexorError(f"no trust rule with id {rule_id} (see `flexor trust list`)")
