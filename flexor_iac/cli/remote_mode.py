@@ -107,9 +107,11 @@ def _send(ctx: click.Context, current: Settings, target: Remote) -> int:
     saved = params.get("saved_plan")
     target = with_exchanged_key(target)
     with Client(target) as client:
-        def run(words: list[str], **extra: Any) -> Any:
+        def run(words: list[str], on_event: Callable[[dict[str, Any]], None] | None = None,
+                **extra: Any) -> Any:
             try:
-                return client.run(CommandRequest(argv=words, files=digests, **extra), files)
+                return client.run(CommandRequest(argv=words, files=digests, **extra), files,
+                                  on_event)
             except KeyboardInterrupt:
                 if verb not in READ_VERBS:
                     click.echo(f"warning: the server finishes what it started; `flexor "
@@ -140,12 +142,7 @@ def _confirmed(verb: str, argv: list[str], params: dict[str, Any],
     the version the dry run named."""
     env = params["env"].value
     if verb == "rollback":
-        shown = run([*argv, "--dry-run"])
-        if shown.exit_code != ExitCode.OK:
-            return int(shown.exit_code)
-        if not ask(f"Roll {params['agent']} back in {env}?"):
-            raise FlexorError("rollback cancelled; nothing was applied")
-        return int(run([*argv, "--yes"]).exit_code)
+        return _confirmed_rollback(argv, params, run)
     if params.get("refresh") or params.get("request_id"):
         raise UsageError("in remote mode, deploy --refresh or --request needs --yes (the "
                          "server cannot ask you)")
@@ -161,6 +158,27 @@ def _confirmed(verb: str, argv: list[str], params: dict[str, Any],
     if env == "production" or planned.plan_id is None:
         return int(run([*shown_only, "--yes"]).exit_code)
     return int(run([*_without_agents(shown_only), "--yes"], plan_id=planned.plan_id).exit_code)
+
+
+def _confirmed_rollback(argv: list[str], params: dict[str, Any],
+                        run: Callable[..., Any]) -> int:
+    """Show the dry run, ask, and roll back to the version it named (`--version`), so that a
+    deploy in between cannot change what the answer agreed to."""
+    from flexor_iac.remote.protocol import rollback_target
+
+    named: list[str] = []
+
+    def noted(event: dict[str, Any]) -> None:
+        if (version := rollback_target(str(event.get("out", "")))) is not None:
+            named.append(version)
+
+    shown = run([*argv, "--dry-run"], on_event=noted)
+    if shown.exit_code != ExitCode.OK or not named:  # failed, or nothing to roll back
+        return int(shown.exit_code)
+    if not ask(f"Roll {params['agent']} back to {named[-1]} in {params['env'].value}?"):
+        raise FlexorError("rollback cancelled; nothing was applied")
+    pinned = argv if params.get("version") else [*argv, "--version", named[-1]]
+    return int(run([*pinned, "--yes"]).exit_code)
 
 
 def _without_agents(argv: list[str]) -> list[str]:

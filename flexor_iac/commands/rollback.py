@@ -24,6 +24,7 @@ from flexor_iac.deploy import plan_file, recovery, sessions
 from flexor_iac.deploy.program import inputs_digest, redeclared, with_dependencies
 from flexor_iac.deploy.stacks import DeployedResource
 from flexor_iac.project.models import version_key
+from flexor_iac.remote.protocol import rollback_target_line
 from flexor_iac.resources.agent import HOLD_KEY, VERSION_FIELDS
 from flexor_iac.resources.base import RETAINED_KEY
 
@@ -105,6 +106,8 @@ def _rollback(paths: ProjectPaths, request: RollbackRequest, console: Console,
     plan = plans.build_plan(request.env, session.preview([agent.urn]), ())
     plans.render(plan, console)
     if request.dry_run or not plan.has_changes:
+        if request.dry_run and plan.has_changes:  # a remote client pins this version
+            console.line(rollback_target_line(agent.name, target["version"], request.env.value))
         console.document({**plans.to_json(plan), "applied": False})
         return ExitCode.OK
     if not console.approved(f"Roll {agent.name} back to {target['version']} in "

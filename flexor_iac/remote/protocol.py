@@ -28,6 +28,22 @@ MAX_UPLOAD_BYTES = 32 << 20  # one upload request's files, before encoding
 # One upload request's body: the files base64-encoded, with each entry's digest and quotes.
 MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES * 4 // 3 + (1 << 20)
 UPLOAD_ENTRY_BYTES = 72  # "<64 hex digits>": "", in the JSON of each file
+# What a rollback's dry run says of the version it would roll back to: the client asks on its
+# terminal, then rolls back to exactly that version, whatever was deployed meanwhile.
+_ROLLBACK_TARGET = re.compile(r"Dry run: would roll (\S+) back to (\S+) in (\S+)\.")
+
+
+def rollback_target_line(agent: str, version: str, env: str) -> str:
+    """The line a rollback's dry run ends with."""
+    return f"Dry run: would roll {agent} back to {version} in {env}."
+
+
+def rollback_target(line: str) -> str | None:
+    """The version a rollback dry run's line names, else None."""
+    found = _ROLLBACK_TARGET.fullmatch(line.strip())
+    return found.group(2) if found else None
+
+
 FOLDERS = ("agents", "vaults")  # what a verb reads besides the Pulumi files
 _STACK_FILES = ("Pulumi.yaml", *(f"Pulumi.{env}.yaml" for env in ENVIRONMENT_NAMES))
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
