@@ -199,7 +199,7 @@ def _routes(server: ApiServer) -> FastAPI:
         if body.plan_id is not None and (body.plan_out or verb != "deploy"):
             raise Refused(400, "--plan ID applies with `deploy` alone")
         try:
-            workspace = await server.call(
+            lease = await server.call(
                 lambda store: server.workspaces.prepare(store, body.files))
         except MissingContent as lack:
             raise Refused(409, "upload these files first", missing=sorted(lack.missing)) \
@@ -213,6 +213,7 @@ def _routes(server: ApiServer) -> FastAPI:
                 saved = await server.call(lambda store: store.saved_plan(body.plan_id or ""))
                 if saved is None:
                     holder.cleanup()
+                    lease.release()
                     raise Refused(400, f"--plan {body.plan_id}: no plan saved on the server "
                                        "under that id (save one with --plan-out)")
                 plan_file.write_bytes(saved.content)
@@ -220,11 +221,11 @@ def _routes(server: ApiServer) -> FastAPI:
             else:
                 argv += ["--plan-out", str(plan_file)]
             rewrite[str(plan_file)] = body.plan_id or new_plan or ""
-        invocation = Invocation(argv, workspace, token, principal.user, server.database_url)
+        invocation = Invocation(argv, lease.path, token, principal.user, server.database_url)
 
         async def finish(_code: int) -> list[bytes]:
             """Once the verb's process has ended (its client listening or not): keep the plan
-            it saved, then drop the temporary folder."""
+            it saved, then drop the temporary folder and let the workspace go."""
             try:
                 if new_plan and plan_file is not None and plan_file.is_file():
                     await _save_plan(server, new_plan, plan_file, argv, principal)
@@ -232,6 +233,7 @@ def _routes(server: ApiServer) -> FastAPI:
                 return []
             finally:
                 holder.cleanup()
+                lease.release()
 
         # stopped when its client goes away: what only reads or plans (a change runs on)
         reading = verb in verbs.READ_VERBS or body.plan_out or "--dry-run" in argv

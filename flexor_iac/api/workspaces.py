@@ -4,14 +4,21 @@ A workspace is a copy of exactly the files a client sent (their content from the
 plane's `server_files`, so any server on the database can build it), named by the digest of
 the whole listing: the next verb on the same files reuses it. It is built in a temporary
 folder and renamed into place, so a workspace is whole or absent; ones unused for a day go.
+
+A verb holds its workspace by a lease: a shared lock on the workspace's lock file, from before
+it is looked up until the verb has ended. Pruning takes that lock exclusively, without waiting,
+so a workspace in use (however long its verb runs, on any server process on this machine) is
+never removed under it, and one being removed is built again by the next verb.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import time
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -45,25 +52,69 @@ def checked_listing(files: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
+class Lease:
+    """A workspace held for one verb: `release()` once it has ended (closing the lock; also
+    done if the lease is dropped unreleased)."""
+
+    def __init__(self, path: Path, descriptor: int) -> None:
+        self.path = path
+        self._closer = weakref.finalize(self, os.close, descriptor)
+
+    def release(self) -> None:
+        self._closer()
+
+
+def _locked(lock: Path, operation: int) -> int | None:
+    """A descriptor of `lock` (made if absent) holding `operation`'s flock, on the file that is
+    still at that path (one a prune removed meanwhile is let go and the new one taken); None
+    when a non-blocking lock is held elsewhere."""
+    while True:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(descriptor, operation)
+        except BlockingIOError:
+            os.close(descriptor)
+            return None
+        try:
+            same = os.stat(lock).st_ino == os.fstat(descriptor).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return descriptor
+        os.close(descriptor)
+
+
 class Workspaces:
     """The server's workspaces, under `root` (the server project's .flexor/server/)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def prepare(self, store: ControlPlane, files: Mapping[str, str]) -> Path:
-        """The workspace holding `files` (built when new); MissingContent when the control
-        plane lacks any of their content."""
+    def prepare(self, store: ControlPlane, files: Mapping[str, str]) -> Lease:
+        """The workspace holding `files` (built when new), held until the lease is released;
+        MissingContent when the control plane lacks any of their content."""
         listing = checked_listing(files)
         name = digest_of(json.dumps(listing).encode())[:32]
+        private_dir(self.root)
+        descriptor = _locked(self.root / f".{name}.lock", fcntl.LOCK_SH)
+        assert descriptor is not None  # a blocking lock
+        lease = Lease(self.root / name, descriptor)
+        try:
+            self._build(store, name, listing)
+        except BaseException:
+            lease.release()
+            raise
+        self._prune(keep=lease.path)
+        return lease
+
+    def _build(self, store: ControlPlane, name: str, listing: dict[str, str]) -> None:
         target = self.root / name
         if (target / "Pulumi.yaml").is_file():
             os.utime(target)
-            return target
+            return
         contents = store.file_contents(listing.values())
         if missing := set(listing.values()) - set(contents):
             raise MissingContent(missing)
-        private_dir(self.root)
         building = self.root / f".{name}.{os.getpid()}.{time.monotonic_ns()}"
         try:
             for path, digest in listing.items():
@@ -77,16 +128,24 @@ class Workspaces:
                     raise
         finally:
             shutil.rmtree(building, ignore_errors=True)
-        self._prune(keep=target)
-        return target
 
     def _prune(self, keep: Path) -> None:
-        """Remove workspaces unused for a day (a verb running in one keeps it fresh)."""
+        """Remove workspaces unused for a day that no verb holds, with their lock files, and
+        folders left half-built by a server that died."""
         limit = time.time() - UNUSED_SECONDS
         for folder in self.root.iterdir():
             try:
-                stale = folder != keep and folder.stat().st_mtime < limit
+                stale = folder != keep and folder.is_dir() and folder.stat().st_mtime < limit
             except OSError:
                 continue
-            if stale:
+            if not stale:
+                continue
+            lock = self.root / f".{folder.name}.lock"
+            if folder.name.startswith("."):  # a build's temporary folder
                 shutil.rmtree(folder, ignore_errors=True)
+            elif (descriptor := _locked(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)) is not None:
+                try:  # held by no verb: gone, and its lock file with it
+                    shutil.rmtree(folder, ignore_errors=True)
+                    lock.unlink(missing_ok=True)
+                finally:
+                    os.close(descriptor)
