@@ -32,7 +32,7 @@ from flexor_iac import __version__
 from flexor_iac.access import oidc
 from flexor_iac.access.policy import Principal
 from flexor_iac.api import verbs
-from flexor_iac.api.auth import NO_KEY, WRONG_KEY, Callers, bearer
+from flexor_iac.api.auth import NO_KEY, WRONG_KEY, Callers, TooManyFailures, bearer
 from flexor_iac.api.limits import BodyLimit
 from flexor_iac.api.runner import Invocation, Runner, event
 from flexor_iac.api.workspaces import MissingContent, Workspaces
@@ -119,12 +119,19 @@ async def caller(request: Request) -> tuple[str, Principal]:
     if not token:
         raise Refused(401, NO_KEY)
     try:
-        principal = await server.callers.principal(token)
+        principal = await server.callers.principal(token, _address(request))
+    except TooManyFailures as error:
+        raise Refused(429, str(error)) from None
     except Exception as error:
         raise Refused(503, f"the key could not be checked: {error}") from None
     if principal is None:
         raise Refused(401, WRONG_KEY)
     return token, principal
+
+
+def _address(request: Request) -> str:
+    """The client's address (as the connection shows it)."""
+    return request.client.host if request.client else ""
 
 
 Caller = Annotated[tuple[str, Principal], Depends(caller)]

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from flexor_iac.api.app import ApiServer, Refused
+from flexor_iac.api.auth import TooManyFailures
 from flexor_iac.console import views
 from flexor_iac.console.sessions import COOKIE, Session, Sessions
 from flexor_iac.console.web import (
@@ -116,7 +117,10 @@ class Console:
                                403, target)
         token = fields.get("key", "").strip()
         try:
-            principal = await self.server.callers.principal(token) if token else None
+            principal = await self.server.callers.principal(
+                token, request.client.host if request.client else "") if token else None
+        except TooManyFailures as refused:
+            return signin_form(self.secure, str(refused), 429, target)
         except Exception:  # the database unreachable: no decision, no session
             return signin_form(self.secure, "The key could not be checked now; try again.",
                                503, target)

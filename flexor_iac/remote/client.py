@@ -116,7 +116,7 @@ class Client:
             message = str(response.json().get("error") or response.reason_phrase)
         except (ValueError, AttributeError):
             message = f"HTTP {response.status_code} {response.reason_phrase}"
-        if response.status_code in (401, 403):
+        if response.status_code in (401, 403, 429):
             raise PolicyRefusal(message)
         if response.status_code in (400, 404, 405, 413, 422):
             raise UsageError(message)

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from flexor_iac.api.app import api_application
+from flexor_iac.api.auth import MAX_FAILURES
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.controlplane.trust import TrustRule
 from flexor_iac.core import clock
@@ -48,6 +49,18 @@ def test_every_call_but_version_needs_a_valid_key(api: TestClient, keys: dict[st
     forged = api.get("/whoami", headers=_as(keys["admin"][:-4] + "xxxx"))
     assert forged.status_code == 401 and "does not accept this API key" in forged.json()["error"]
     assert api.get("/whoami", headers=_as(keys["reader"])).json()["user"] == "rita"
+
+
+def test_an_address_sending_wrong_keys_is_not_checked_again_for_a_minute(
+        api: TestClient, keys: dict[str, str]) -> None:
+    assert api.get("/whoami", headers=_as(keys["reader"])).status_code == 200  # checked once
+    for attempt in range(MAX_FAILURES):
+        wrong = api.get("/whoami", headers=_as(keys["admin"][:-4] + f"{attempt:04d}"))
+        assert wrong.status_code == 401
+    refused = api.get("/whoami", headers=_as(keys["admin"][:-4] + "next"))
+    assert refused.status_code == 429 and "try again in a minute" in refused.json()["error"]
+    assert api.get("/whoami", headers=_as(keys["admin"])).status_code == 429  # not checked
+    assert api.get("/whoami", headers=_as(keys["reader"])).json()["user"] == "rita"  # known
 
 
 def test_files_travel_once_by_digest_and_content_must_match_its_digest(
