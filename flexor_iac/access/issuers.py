@@ -1,7 +1,9 @@
 """OIDC issuers: which addresses may be one, and each issuer's signing keys (its JWKS, found
 through `<issuer>/.well-known/openid-configuration`), fetched with PyJWT's `PyJWKClient` and
 kept per issuer while the process runs (the client caches the key set and fetches it again for
-a key id it has not seen: the issuer rotated its keys)."""
+a key id it has not seen, when the issuer rotated its keys; at most once per
+KEY_REFETCH_SECONDS, so tokens naming made-up key ids cannot make the server fetch again and
+again)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from flexor_iac.core.errors import FlexorError
 
 TIMEOUT_SECONDS = 10.0
 KEY_SET_LIFESPAN_SECONDS = 300.0  # how long a fetched key set is used before it is fetched again
+KEY_REFETCH_SECONDS = 30.0  # at least this long between two fetches for an unknown key id
 _MAX_DOCUMENT_BYTES = 1 << 20
 _LOOPBACK_NAMES = ("localhost",)
 
@@ -100,7 +103,7 @@ def issuer_keys(issuer: str) -> SigningKeys:
         client = _CLIENTS.get(issuer)
     if client is None:
         client = PyJWKClient(discover(issuer), lifespan=KEY_SET_LIFESPAN_SECONDS,
-                             timeout=TIMEOUT_SECONDS)
+                             timeout=TIMEOUT_SECONDS, cooldown_duration=KEY_REFETCH_SECONDS)
         with _LOCK:
             client = _CLIENTS.setdefault(issuer, client)
     return client

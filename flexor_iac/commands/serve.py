@@ -116,7 +116,7 @@ def _prune(where: str, say: Callable[[str], None]) -> None:
     if pruned:
         say(f"Retention: removed {pruned.runs} run(s), {pruned.servers} stopped server(s), "
             f"{pruned.queue} finished queue row(s), {pruned.uploads} old upload(s) and "
-            "saved plan(s).")
+            f"saved plan(s), {pruned.keys} expired CI key(s).")
 
 
 def _queue(url: str | None, env: Environment, options: ServeOptions) -> Queue:

@@ -107,6 +107,14 @@ class AccessRecords(Records):
                                       "revoked_at IS NULL", (when.isoformat(), key_id))
         return cursor.rowcount == 1
 
+    def prune_exchanged_keys(self, before: datetime) -> int:
+        """Forget keys minted for CI jobs' OIDC tokens (made by `trust:<rule>`) that expired
+        before `before`: one per job, of no use once expired. Keys people made stay."""
+        with self._write():
+            cursor = self._db.execute("DELETE FROM api_keys WHERE created_by LIKE 'trust:%' "
+                                      "AND expires_at<?", (before.isoformat(),))
+        return max(cursor.rowcount, 0)
+
     # --- grants ---------------------------------------------------------------------------
 
     def grant(self, grant: Grant) -> None:

@@ -89,6 +89,16 @@ def test_a_good_token_gets_a_key_the_gate_accepts_with_the_rules_scopes_until_it
     assert issuer.requests == ["/.well-known/openid-configuration", "/.well-known/jwks"]
 
 
+def test_tokens_naming_made_up_key_ids_do_not_make_the_server_fetch_keys_again(
+        store: ControlPlane, issuer: Issuer, other_key: rsa.RSAPrivateKey) -> None:
+    _rule(store, issuer.url)
+    oidc.exchange(store, issuer.token())  # the key set fetched once
+    for attempt in range(5):
+        with pytest.raises(PolicyRefusal, match="signature is not valid"):
+            oidc.exchange(store, issuer.token(key=other_key, kid=f"made-up-{attempt}"))
+    assert issuer.requests == ["/.well-known/openid-configuration", "/.well-known/jwks"]
+
+
 def _refusals(issuer: Issuer, other: rsa.RSAPrivateKey) -> dict[str, tuple[str, str]]:
     """Each token that must be refused, with the refusal's line."""
     now = int(clock.now().timestamp())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac.controlplane.access import StoredKey
 from flexor_iac.controlplane.runs import LogLine, RunQuery, RunRecord
 from flexor_iac.controlplane.server_files import SavedPlan
 from flexor_iac.controlplane.serving import ServerRecord
@@ -104,3 +105,17 @@ def test_uploads_and_saved_plans_go_after_thirty_days(store: ControlPlane) -> No
     assert retention.prune(store, NOW).uploads == 2
     assert store.missing_files(["a" * 64, "b" * 64]) == {"a" * 64}
     assert store.saved_plan("P-old") is None
+
+
+def test_keys_minted_for_oidc_tokens_go_thirty_days_after_they_expired(
+        store: ControlPlane) -> None:
+    def key(key_id: str, maker: str, expires: datetime | None) -> StoredKey:
+        return StoredKey(key_id, key_id, "oidc:1", ("read",), "argon2$hash", NOW - timedelta(
+            days=90), expires, None, maker, None)
+    store.add_key(key("old-ci", "trust:T-1", NOW - timedelta(days=31)))
+    store.add_key(key("recent-ci", "trust:T-1", NOW - timedelta(days=29)))
+    store.add_key(key("person", "olga", NOW - timedelta(days=60)))  # expired, made by a person
+    store.add_key(key("forever", "olga", None))
+    assert retention.prune(store, NOW).keys == 1
+    kept = store.keys()
+    assert sorted(k.key_id for k in kept) == ["forever", "person", "recent-ci"]
