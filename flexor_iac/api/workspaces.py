@@ -28,6 +28,8 @@ from flexor_iac.core.workspace import private_dir
 from flexor_iac.remote.protocol import MAX_FILES, allowed_path, digest_of, valid_digest
 
 UNUSED_SECONDS = 24 * 3600
+MAX_WORKSPACE_BYTES = 256 << 20  # the files of one workspace, together
+READ_BYTES = 32 << 20  # about this much content is read from the database at a time
 
 
 class MissingContent(Exception):
@@ -50,6 +52,20 @@ def checked_listing(files: Mapping[str, str]) -> dict[str, str]:
         if not valid_digest(digest):
             raise UsageError(f"{path}: {digest!r} is not a SHA-256 digest")
     return dict(sorted(files.items()))
+
+
+def _parts(listing: dict[str, str], sizes: Mapping[str, int]) -> list[dict[str, str]]:
+    """`listing` in parts of about READ_BYTES of content each (never a whole workspace in
+    memory at once)."""
+    parts: list[dict[str, str]] = [{}]
+    held = 0
+    for path, digest in listing.items():
+        if parts[-1] and held + sizes[digest] > READ_BYTES:
+            parts.append({})
+            held = 0
+        parts[-1][path] = digest
+        held += sizes[digest]
+    return parts
 
 
 class Lease:
@@ -112,15 +128,23 @@ class Workspaces:
         if (target / "Pulumi.yaml").is_file():
             os.utime(target)
             return
-        contents = store.file_contents(listing.values())
-        if missing := set(listing.values()) - set(contents):
+        sizes = store.file_sizes(listing.values())
+        if missing := set(listing.values()) - set(sizes):
             raise MissingContent(missing)
+        if (total := sum(sizes[digest] for digest in set(listing.values()))) \
+                > MAX_WORKSPACE_BYTES:
+            raise UsageError(f"the files sent hold {total >> 20} MiB; the server lays out at "
+                             f"most {MAX_WORKSPACE_BYTES >> 20} MiB for one verb")
         building = self.root / f".{name}.{os.getpid()}.{time.monotonic_ns()}"
         try:
-            for path, digest in listing.items():
-                destination = building / path
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                destination.write_bytes(contents[digest])
+            for part in _parts(listing, sizes):
+                contents = store.file_contents(part.values())
+                if gone := set(part.values()) - set(contents):  # pruned meanwhile
+                    raise MissingContent(gone)
+                for path, digest in part.items():
+                    destination = building / path
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    destination.write_bytes(contents[digest])
             try:
                 building.rename(target)
             except OSError:  # another request built it first

@@ -49,6 +49,19 @@ class ServerFileRecords(Records):
                 "INSERT INTO server_files VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING",
                 [(digest, content, now) for digest, content in files.items()])
 
+    def file_sizes(self, digests: Iterable[str]) -> dict[str, int]:
+        """The stored size in bytes of each of `digests` that is stored (contents not read)."""
+        wanted = sorted(set(digests))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), _BATCH):
+            batch = wanted[start:start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT digest, length(content) FROM server_files WHERE digest IN ({marks})",
+                tuple(batch)).rows
+            found.update((row[0], int(row[1])) for row in rows)
+        return found
+
     def file_contents(self, digests: Iterable[str]) -> dict[str, bytes]:
         """The stored content of each of `digests` that is stored."""
         wanted = sorted(set(digests))

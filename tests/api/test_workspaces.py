@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from flexor_iac.api import workspaces
 from flexor_iac.api.workspaces import UNUSED_SECONDS, MissingContent, Workspaces
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core.errors import UsageError
 from flexor_iac.remote.protocol import digest_of
 
 PULUMI = b"name: flexor\nruntime: python\n"
@@ -73,3 +75,21 @@ def test_a_refused_prepare_holds_nothing(store: ControlPlane, tmp_path: Path) ->
     lock = next((tmp_path / "spaces").glob(".*.lock"))
     with open(lock, "rb") as opened:
         fcntl.flock(opened, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if a lease held it
+
+
+def test_a_workspace_is_read_in_parts_and_refused_past_its_size(
+        store: ControlPlane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    agents = [f"name: a{index}\n".encode() * 100 for index in range(5)]  # 800 bytes each
+    store.store_files({digest_of(content): content for content in agents})
+    monkeypatch.setattr(workspaces, "READ_BYTES", 2000)
+    reads: list[int] = []
+    contents = store.file_contents
+    monkeypatch.setattr(store, "file_contents",
+                        lambda digests: reads.append(len(list(digests))) or contents(digests))
+    built = Workspaces(tmp_path / "spaces").prepare(store, _listing(*agents))
+    assert [(built.path / "agents" / f"a{i}.yaml").read_bytes() for i in range(5)] == agents
+    assert max(reads) < 6 and sum(reads) == 6  # never all six files at once
+    built.release()
+    monkeypatch.setattr(workspaces, "MAX_WORKSPACE_BYTES", 3000)
+    with pytest.raises(UsageError, match="lays out at most"):
+        Workspaces(tmp_path / "other").prepare(store, _listing(*agents))
