@@ -12,7 +12,7 @@ import pytest
 from flexor_iac.language import render_pool
 from flexor_iac.language.bounded import MAX_READ, is_bounded
 from flexor_iac.language.render_pool import InProcess, RenderError, needs_worker, render
-from tests.language.test_bombs import BOMBS
+from tests.helpers.bombs import BOMBS
 
 
 class Recording(InProcess):
