@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,9 +91,6 @@ class PulumiFiles:
 
     def read(self, name: str) -> bytes | None:
         """One file's content (gunzipped), or None; Unreadable when compressed with zstd."""
-        if name.endswith(".zst"):
-            raise Unreadable(f"the Pulumi state file {name} is compressed with zstd, which "
-                             "flexor reads only through the engine")
         if self._team():
             if self._no_table():
                 return None
@@ -109,8 +107,14 @@ class PulumiFiles:
             except OSError as error:  # a pipe, a folder, a huge file in its place
                 raise StateError(f"the Pulumi state file {self.folder / name} cannot be read "
                                  f"({error.strerror or error})") from None
+        if content is not None and name.endswith(".zst"):
+            raise Unreadable(f"the Pulumi state file {name} is compressed with zstd, which "
+                             "flexor reads only through the engine")
         if content is not None and name.endswith(".gz"):
-            content = gzip.decompress(content)
+            try:
+                content = gzip.decompress(content)
+            except (OSError, EOFError, zlib.error) as error:
+                raise StateError(f"the Pulumi state file {name} is damaged ({error})") from None
         return content
 
     def _json(self, name: str, content: bytes) -> dict[str, Any]:

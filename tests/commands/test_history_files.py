@@ -16,7 +16,7 @@ from flexor_iac.core.constants import PULUMI_PROJECT, Environment, ExitCode
 from flexor_iac.core.workspace import ProjectPaths
 from flexor_iac.deploy.state_records import SECRET_SIG, SECRET_VALUE, hide_secrets
 from tests.helpers.cli import flexor_main
-from tests.helpers.stacks import FakeStacks, _write_state_file, use_fake_stacks
+from tests.helpers.stacks import FakeStacks, use_fake_stacks, write_state_file
 
 UNDER = f".pulumi/history/{PULUMI_PROJECT}/staging/"
 OLD = 1_000_000_000_000_000_000  # 2001, in nanoseconds: before any update the fake records
@@ -43,7 +43,7 @@ def _older_updates(project: Path, count: int, broken: int) -> None:
             json.dumps({"kind": "update", "result": "succeeded", "startTime": 1_600_000_000 + i,
                         "endTime": 1_600_000_001 + i, "message": f"flexor deploy --env staging: "
                         f"feed-monitor 0.{i} → 0.{i + 1}", "resourceChanges": {}}).encode()
-        _write_state_file(ProjectPaths(project), Environment.STAGING,
+        write_state_file(ProjectPaths(project), Environment.STAGING,
                           f"{UNDER}staging-{OLD + i:019d}.history.json", content)
 
 
@@ -109,7 +109,7 @@ def test_a_limit_with_no_update_in_it_says_so(
     assert lines[0].split() == ["TIME", "KIND", "RESULT", "AGENTS"]
     assert flexor_main(project, "deploy", "--env", "staging", "--yes") == ExitCode.OK
     paths = ProjectPaths(project)
-    _write_state_file(paths, Environment.STAGING, f"{UNDER}staging-{9 * OLD:019d}.history.json",
+    write_state_file(paths, Environment.STAGING, f"{UNDER}staging-{9 * OLD:019d}.history.json",
                       json.dumps({"kind": "refresh", "result": "succeeded",
                                   "startTime": 1, "endTime": 2}).encode())
     lines = _history(project, capsys, "--limit", "1").splitlines()
@@ -121,3 +121,24 @@ def test_secrets_are_hidden_not_decrypted() -> None:
     decrypted = {SECRET_SIG: SECRET_VALUE, "plaintext": '"1.0"'}
     assert hide_secrets({"version": stored, "retained": [{"version": decrypted}]}) == {
         "version": "[secret]", "retained": [{"version": "[secret]"}]}
+
+
+def test_an_environment_never_deployed_has_no_deployments(
+        deployed: tuple[Path, FakeStacks], capsys: pytest.CaptureFixture[str]) -> None:
+    project, fake = deployed
+    asked = len(fake.asked)
+    capsys.readouterr()
+    assert flexor_main(project, "history", "--env", "production") == ExitCode.OK
+    assert capsys.readouterr().out.splitlines() == ["No deployments yet."]
+    assert fake.asked[asked:] == []
+
+
+def test_a_zstd_compressed_state_is_asked_of_the_engine(
+        deployed: tuple[Path, FakeStacks], capsys: pytest.CaptureFixture[str]) -> None:
+    project, fake = deployed
+    write_state_file(ProjectPaths(project), Environment.STAGING,
+                      f"{UNDER}staging-{9 * OLD:019d}.history.json.zst", b"(zstd)")
+    by_files = len(fake.asked)
+    lines = _history(project, capsys).splitlines()
+    assert fake.asked[by_files:] == [("history", "staging"), ("resources", "staging")]
+    assert lines[-1] == "feed-monitor: 1.0; retained: 1.0"

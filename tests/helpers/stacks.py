@@ -71,7 +71,7 @@ class FakeStacks:
         return [op for op, name in self.asked if name == env.value]
 
 
-def _write_state_file(paths: ProjectPaths, env: Environment, name: str,
+def write_state_file(paths: ProjectPaths, env: Environment, name: str,
                       content: bytes) -> None:
     """One file of the Pulumi state (`name` under the backend), where the engine writes it:
     the file:// folder, or the team database's `pulumi_state` table."""
@@ -98,7 +98,7 @@ def _write_history_file(paths: ProjectPaths, env: Environment, entry: HistoryEnt
         "startTime": int(entry.start_time.timestamp()),
         "endTime": int((entry.end_time or entry.start_time).timestamp()),
         "resourceChanges": entry.resource_changes}).encode()
-    _write_state_file(paths, env, f".pulumi/history/{PULUMI_PROJECT}/{env.value}/"
+    write_state_file(paths, env, f".pulumi/history/{PULUMI_PROJECT}/{env.value}/"
                                   f"{env.value}-{time.time_ns():019d}.history.json", content)
 
 
@@ -112,7 +112,7 @@ def _write_checkpoint(paths: ProjectPaths, env: Environment,
     content = json.dumps({"version": 3, "checkpoint": {
         "stack": f"organization/{PULUMI_PROJECT}/{env.value}",
         "latest": {"manifest": {}, "resources": resources}}}).encode()
-    _write_state_file(paths, env, f".pulumi/stacks/{PULUMI_PROJECT}/{env.value}.json", content)
+    write_state_file(paths, env, f".pulumi/stacks/{PULUMI_PROJECT}/{env.value}.json", content)
 
 
 def use_fake_stacks(monkeypatch: pytest.MonkeyPatch) -> FakeStacks:
