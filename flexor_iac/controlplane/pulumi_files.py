@@ -117,26 +117,38 @@ class PulumiFiles:
                 raise StateError(f"the Pulumi state file {name} is damaged ({error})") from None
         return content
 
+    def where(self, name: str) -> str:
+        """A file's place, as an error names it: its path, or its key in the table."""
+        return f"{self.prefix}{name} in {TABLE}" if self._team() else str(self.folder / name)
+
     def _json(self, name: str, content: bytes) -> dict[str, Any]:
-        """A state file's JSON object; a file that is none is a StateError naming it."""
+        """A history file's JSON object; one that is none is a StateError naming it."""
         try:
             found = json.loads(content)
         except ValueError as error:
             found = error
         if not isinstance(found, dict):
-            raise StateError(f"the Pulumi state file {name} is damaged ({found}); restore it "
-                             "from a backup of the state (or delete a damaged history file)")
+            raise StateError(f"the Pulumi history file {self.where(name)} is damaged ({found}); "
+                             "restore it from a backup of the state, or delete it")
         return found
 
     def checkpoint(self, stack: str) -> dict[str, Any]:
-        """The stack's latest deployment (`checkpoint.latest`), {} when none."""
+        """The stack's latest deployment (`checkpoint.latest`), {} when none; a checkpoint that
+        does not parse is a StateError naming it and the way out (as deploy/stack_files.py)."""
         for suffix in (".json", ".json.gz", ".json.zst"):
             name = f".pulumi/stacks/{PULUMI_PROJECT}/{stack}{suffix}"
-            content = self.read(name)
-            if content is not None:
-                checkpoint = self._json(name, content).get("checkpoint") or {}
-                latest = checkpoint.get("latest") if isinstance(checkpoint, dict) else None
-                return latest if isinstance(latest, dict) else {}
+            if (content := self.read(name)) is None:
+                continue
+            try:
+                latest = json.loads(content)["checkpoint"].get("latest") or {}
+                if not isinstance(latest, dict):
+                    raise TypeError(f"latest is {type(latest).__name__}")
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                raise StateError(
+                    f"the Pulumi state of {stack} is damaged ({self.where(name)}: {error}); "
+                    f"restore it from {stack}{suffix}.bak beside it or from the backups/ "
+                    "folder of the state, then run `flexor deploy --refresh`") from None
+            return latest
         return {}
 
     def last_update(self, stack: str) -> dict[str, Any] | None:
