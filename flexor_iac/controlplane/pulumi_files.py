@@ -74,19 +74,21 @@ class PulumiFiles:
             return []
         return sorted(f"{under}{path.name}" for path in base.iterdir() if path.is_file())
 
-    def newest(self, under: str, suffixes: tuple[str, ...], limit: int) -> list[str]:
-        """The last `limit` files under `under` ending in one of `suffixes`, newest (last in
-        name order, as Pulumi names them) first; only their names are fetched, and in team
-        mode the database sorts and cuts them (Pulumi's own order: `ORDER BY key`)."""
+    def newest(self, under: str, suffixes: tuple[str, ...], limit: int,
+               skip: int = 0) -> list[str]:
+        """The last `limit` files under `under` ending in one of `suffixes` (after the newest
+        `skip`), newest (last in name order, as Pulumi names them) first; only their names are
+        fetched, and in team mode the database sorts and cuts them (Pulumi's own order)."""
         if not self._team():
-            return [n for n in reversed(self.names(under)) if n.endswith(suffixes)][:limit]
+            found = [n for n in reversed(self.names(under)) if n.endswith(suffixes)]
+            return found[skip:skip + limit]
         if self._no_table():
             return []
         ends = " OR ".join("key LIKE ?" for _ in suffixes)
         rows = self.store.database.execute(
             f"SELECT key FROM {TABLE} WHERE key LIKE ? AND ({ends}) "
-            "ORDER BY key DESC LIMIT ?",
-            (self.prefix + under + "%", *(f"%{s}" for s in suffixes), limit))
+            "ORDER BY key DESC LIMIT ? OFFSET ?",
+            (self.prefix + under + "%", *(f"%{s}" for s in suffixes), limit, skip))
         return [row[0][len(self.prefix):] for row in rows]
 
     def read(self, name: str) -> bytes | None:
@@ -153,13 +155,15 @@ class PulumiFiles:
 
     def last_update(self, stack: str) -> dict[str, Any] | None:
         """The stack's newest update that succeeded (None: none did), reading history files
-        newest first until one is found."""
-        under = f".pulumi/history/{PULUMI_PROJECT}/{stack}/"
-        for name in reversed(self.names(under)):
-            if name.endswith(HISTORY_SUFFIXES[:2]) and (content := self.read(name)) is not None:
-                entry = self._json(name, content)
-                if entry.get("kind") == "update" and entry.get("result") == "succeeded":
-                    return entry
+        newest first, a page of names at a time, until one is found."""
+        under, page, skip = f".pulumi/history/{PULUMI_PROJECT}/{stack}/", 20, 0
+        while names := self.newest(under, HISTORY_SUFFIXES[:2], page, skip):
+            for name in names:
+                if (content := self.read(name)) is not None:
+                    entry = self._json(name, content)
+                    if entry.get("kind") == "update" and entry.get("result") == "succeeded":
+                        return entry
+            skip += page
         return None
 
     def history(self, stack: str, limit: int = 50) -> list[dict[str, Any]]:

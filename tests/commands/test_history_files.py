@@ -142,3 +142,20 @@ def test_a_zstd_compressed_state_is_asked_of_the_engine(
     lines = _history(project, capsys).splitlines()
     assert fake.asked[by_files:] == [("history", "staging"), ("resources", "staging")]
     assert lines[-1] == "feed-monitor: 1.0; retained: 1.0"
+
+
+def test_status_pages_back_to_the_last_deployment(
+        deployed: tuple[Path, FakeStacks], capsys: pytest.CaptureFixture[str]) -> None:
+    project, fake = deployed
+    capsys.readouterr()
+    assert flexor_main(project, "status", "--env", "staging", "--json") == ExitCode.OK
+    before = json.loads(capsys.readouterr().out)["last_deployment"]
+    assert before is not None
+    for i in range(45):  # newer operations than any page of names holds, none an update
+        write_state_file(ProjectPaths(project), Environment.STAGING,
+                         f"{UNDER}staging-{9 * OLD + i:019d}.history.json",
+                         json.dumps({"kind": "refresh", "result": "succeeded",
+                                     "startTime": 1, "endTime": 2}).encode())
+    assert flexor_main(project, "status", "--env", "staging", "--json") == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["last_deployment"] == before
+    assert ("history", "staging") not in fake.asked
