@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from flexor_iac.cli.options import (
+    LIMIT,
     agent_option,
     ask,
     dry_run_option,
@@ -208,17 +209,24 @@ def rollback(env: Environment, agent: str, version: str | None, dry_run: bool, y
 @global_options
 @env_option
 @agent_option("Only this agent's updates and versions.", checked=True)
-def history(env: Environment, agent: str | None) -> int:
+@click.option("--limit", type=LIMIT, default=50, show_default=True, metavar="N",
+              help="Look at the newest N operations of the stack (its updates are shown).")
+def history(env: Environment, agent: str | None, limit: int) -> int:
     """Show an environment's deployments and each agent's retained versions.
 
     \b
-    Example:
+    Reads the stack's state files, not the engine, on the embedded and the team backend:
+    only the newest N operations are read, however long the history.
+
+    \b
+    Examples:
       flexor history --env production --agent feed-monitor
+      flexor history --env staging --limit 200
     """
     from flexor_iac.commands import history as command
 
     current = settings()
-    return command.run(current.paths(), env, agent, current.console())
+    return command.run(current.paths(), env, agent, current.console(), limit)
 
 
 def register(group: click.Group) -> None:

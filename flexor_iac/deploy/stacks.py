@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,14 @@ from flexor_iac.deploy import engine_workspace
 from flexor_iac.deploy.engine_outcome import EngineOutcome
 from flexor_iac.deploy.engine_workspace import engine_env
 from flexor_iac.deploy.stack_files import StackFiles, pending_name
+from flexor_iac.deploy.state_records import TYPE_PREFIX, flexor_resources
+from flexor_iac.deploy.state_records import DeployedResource as DeployedResource
+from flexor_iac.deploy.state_records import HistoryEntry as HistoryEntry
 from flexor_iac.deploy.toolchain import pulumi_bin_dir
 
 Program = Callable[[], None]
 _OPS = {"create", "update", "delete", "replace", "same"}
-_TYPE_PREFIX = "pulumi-python:dynamic/flexor:"
+_TYPE_PREFIX = TYPE_PREFIX
 
 
 @dataclass(frozen=True)
@@ -63,29 +66,6 @@ class EngineResult:
     def summary(self) -> dict[str, int]:
         """Steps per operation (flexor resources only, unlike the engine's own summary)."""
         return dict(Counter(step.op for step in self.steps))
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One recorded stack operation (newest first in lists)."""
-
-    kind: str
-    result: str
-    start_time: datetime
-    end_time: datetime | None
-    message: str
-    resource_changes: dict[str, int]
-
-
-@dataclass(frozen=True)
-class DeployedResource:
-    """A flexor resource as the stack's state records it."""
-
-    kind: str
-    name: str
-    urn: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
 
 
 StepCallback = Callable[[ResourceStep], None]
@@ -272,24 +252,16 @@ class StackSession:
             entries = self._stack().history(page_size=limit or 10_000, page=1)
         except auto.CommandError as error:
             raise self._failure(error) from None
-        return [HistoryEntry(e.kind, e.result, e.start_time, e.end_time, e.message or "",
+        # the CLI gives UTC times, which the automation API parses without a zone
+        return [HistoryEntry(e.kind, e.result, e.start_time.replace(tzinfo=UTC),
+                             e.end_time.replace(tzinfo=UTC) if e.end_time else None,
+                             e.message or "",
                              {str(k): int(v) for k, v in (e.resource_changes or {}).items()})
                 for e in entries]
 
     def resources(self) -> list[DeployedResource]:
         """The flexor resources in the stack's current state."""
-        deployment = self._exported()
-        found = []
-        for resource in deployment.get("resources", []):
-            kind = str(resource.get("type", ""))
-            if kind.startswith(_TYPE_PREFIX):
-                urn = str(resource["urn"])
-                inputs = {k: v for k, v in (resource.get("inputs") or {}).items()
-                          if k != "__provider"}
-                found.append(DeployedResource(kind.removeprefix(_TYPE_PREFIX),
-                                              urn.rsplit("::", 1)[-1], urn, inputs,
-                                              dict(resource.get("outputs") or {})))
-        return found
+        return flexor_resources(self._exported())
 
     def urn(self, kind: str, name: str) -> str:
         """The URN of one flexor resource in this stack (for --target)."""

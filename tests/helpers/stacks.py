@@ -2,8 +2,9 @@
 
 A fake stack diffs what the program declares against its state with the real providers'
 `diff`, and applies a step with the real providers' control-plane writes, in this process and
-in milliseconds. It runs no engine, writes no Pulumi state and skips the providers' guard
-(their key and control-plane checks): the engine tests keep those, and the fake never
+in milliseconds. It runs no engine, writes only the Pulumi state files flexor reads without it
+(a history file per operation, the checkpoint's flexor resources) and skips the providers'
+guard (their key and control-plane checks): the engine tests keep those, and the fake never
 replaces them. A refresh is not faked: test `--refresh` on the engine.
 """
 
@@ -70,29 +71,48 @@ class FakeStacks:
         return [op for op, name in self.asked if name == env.value]
 
 
+def write_state_file(paths: ProjectPaths, env: Environment, name: str,
+                      content: bytes) -> None:
+    """One file of the Pulumi state (`name` under the backend), where the engine writes it:
+    the file:// folder, or the team database's `pulumi_state` table."""
+    url = team_database(paths.root)
+    if url is None:
+        target = paths.backend_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        return
+    with ControlPlane(url) as store, store.database.transaction():
+        store.database.execute("CREATE TABLE IF NOT EXISTS pulumi_state (key TEXT PRIMARY KEY, "
+                               "data JSONB NOT NULL)", ())
+        store.database.execute(
+            "INSERT INTO pulumi_state VALUES (?, ?::jsonb) ON CONFLICT (key) DO UPDATE SET "
+            "data = excluded.data", (f"{urlsplit(url).path.strip('/')}/{name}",
+                                     json.dumps({"data": base64.b64encode(content).decode()})))
+
+
 def _write_history_file(paths: ProjectPaths, env: Environment, entry: HistoryEntry) -> None:
-    """What the engine writes after an operation: its history file (in the file:// folder, or
-    the team database's `pulumi_state` table), which `status` reads without the engine
-    (controlplane/pulumi_files.py)."""
+    """What the engine writes after an operation: its history file, which `status` and
+    `history` read without the engine (controlplane/pulumi_files.py)."""
     content = json.dumps({
         "kind": entry.kind, "result": entry.result, "message": entry.message,
         "startTime": int(entry.start_time.timestamp()),
         "endTime": int((entry.end_time or entry.start_time).timestamp()),
         "resourceChanges": entry.resource_changes}).encode()
-    under = f".pulumi/history/{PULUMI_PROJECT}/{env.value}/"
-    stamp = f"{time.time_ns():019d}"
-    url = team_database(paths.root)
-    if url is None:
-        folder = paths.backend_dir / under
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{env.value}-{stamp}.history.json").write_bytes(content)
-        return
-    with ControlPlane(url) as store, store.database.transaction():
-        store.database.execute("CREATE TABLE IF NOT EXISTS pulumi_state (key TEXT PRIMARY KEY, "
-                               "data JSONB NOT NULL)", ())
-        store.database.execute("INSERT INTO pulumi_state VALUES (?, ?::jsonb)", (
-            f"{urlsplit(url).path.strip('/')}/{under}{env.value}-{stamp}.history.json",
-            json.dumps({"data": base64.b64encode(content).decode()})))
+    write_state_file(paths, env, f".pulumi/history/{PULUMI_PROJECT}/{env.value}/"
+                                  f"{env.value}-{time.time_ns():019d}.history.json", content)
+
+
+def _write_checkpoint(paths: ProjectPaths, env: Environment,
+                      state: dict[str, DeployedResource]) -> None:
+    """What the engine writes after an operation: the stack's checkpoint (the flexor
+    resources only), which `history` reads without the engine."""
+    resources = [{"urn": r.urn, "type": f"{_TYPE_PREFIX}{r.kind}", "custom": True,
+                  "inputs": {"__provider": "(the serialized provider)", **r.inputs},
+                  "outputs": r.outputs} for r in state.values()]
+    content = json.dumps({"version": 3, "checkpoint": {
+        "stack": f"organization/{PULUMI_PROJECT}/{env.value}",
+        "latest": {"manifest": {}, "resources": resources}}}).encode()
+    write_state_file(paths, env, f".pulumi/stacks/{PULUMI_PROJECT}/{env.value}.json", content)
 
 
 def use_fake_stacks(monkeypatch: pytest.MonkeyPatch) -> FakeStacks:
@@ -206,6 +226,7 @@ class FakeStack:
         entry = HistoryEntry(kind, "succeeded", started, clock.now(), message, changes)
         self._history.insert(0, entry)
         _write_history_file(self.paths, self.env, entry)
+        _write_checkpoint(self.paths, self.env, self._state)
         return result
 
     def _apply_step(self, store: ControlPlane, step: ResourceStep) -> None:
