@@ -1,7 +1,8 @@
-"""The Pulumi state's files read without the engine (for the console's pages): Pulumi's "DIY"
+"""The Pulumi state's files read without the engine (for `status`, `history` and the console's
+pages: no engine process, nothing decrypted, only the newest files read): Pulumi's "DIY"
 layout, in the team database's `pulumi_state` table in team mode (key `<database>/.pulumi/…`,
 data `{"data": <base64>}`, as deploy/team_state.py writes it), else in the embedded `file://`
-backend's folder. Only reads; a page view never starts `pulumi`."""
+backend's folder. Only reads; it never starts `pulumi`."""
 
 from __future__ import annotations
 
