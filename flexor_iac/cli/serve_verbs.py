@@ -47,8 +47,8 @@ def _tls_file(_ctx: click.Context, param: click.Parameter, value: str | None) ->
               help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8470, show_default=True,
               help="Port to listen on (0: any free port, printed at start).")
-@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Runs at once on this server.")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Runs at once on this server [default: two per core, 4 to 16].")
 @click.option("--grace", metavar="WAIT", default="30s", show_default=True, callback=_wait,
               help="On SIGTERM or Ctrl-C, how long running runs may take to finish.")
 @click.option("--lease", metavar="WAIT", default="30s", show_default=True, callback=_wait,
@@ -58,7 +58,7 @@ def _tls_file(_ctx: click.Context, param: click.Parameter, value: str | None) ->
               help="Serve HTTPS with this certificate (PEM; with --tls-key).")
 @click.option("--tls-key", metavar="FILE", callback=_tls_file,
               help="The certificate's private key (PEM).")
-def serve(envs: tuple[str, ...], host: str, port: int, workers: int, grace: float,
+def serve(envs: tuple[str, ...], host: str, port: int, workers: int | None, grace: float,
           lease: float, tls_cert: str | None, tls_key: str | None) -> int:
     """Fire the environment's deployed agents from their triggers, until stopped.
 
@@ -92,12 +92,13 @@ def serve(envs: tuple[str, ...], host: str, port: int, workers: int, grace: floa
       flexor serve --host 0.0.0.0 --tls-cert server.pem --tls-key server.key
     """
     from flexor_iac.commands import serve as command
+    from flexor_iac.serve.queues import default_workers
     from flexor_iac.serve.service import ServeOptions
 
     if (tls_cert is None) != (tls_key is None):
         raise UsageError("--tls-cert and --tls-key go together")
     current = settings()
-    options = ServeOptions(None, host, port, workers, grace, lease=lease)
+    options = ServeOptions(None, host, port, workers or default_workers(), grace, lease=lease)
     tls = (tls_cert, tls_key) if tls_cert and tls_key else None
     given = tuple(Environment(env) for env in envs)
     return command.run(current.paths(), options, current.console(), tls, given)

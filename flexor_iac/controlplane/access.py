@@ -96,6 +96,14 @@ class AccessRecords(Records):
                                 "key_id")
         return [_key(row) for row in rows]
 
+    def unprotected(self, name: str) -> bool:
+        """No key was ever created and no protection is recorded for environment `name`: the
+        two reads of access control being off, in one statement."""
+        row = self._db.execute(
+            "SELECT (SELECT 1 FROM api_keys LIMIT 1), (SELECT 1 FROM protections WHERE "
+            "environment=?)", (name,)).fetchone()
+        return row is not None and row[0] is None and row[1] is None
+
     def has_keys(self) -> bool:
         """Whether any key was ever created (access control is then configured)."""
         return self._db.execute("SELECT 1 FROM api_keys LIMIT 1").fetchone() is not None

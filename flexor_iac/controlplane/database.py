@@ -11,19 +11,18 @@ plane knows which database it talks to.
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, LiteralString, Protocol
 
 from flexor_iac.controlplane import embedded, health
 from flexor_iac.controlplane.location import is_url, named_file, redacted, scrub
+from flexor_iac.controlplane.placeholders import postgres as _postgres
 from flexor_iac.core.errors import StateError
 
 if TYPE_CHECKING:
@@ -53,6 +52,16 @@ class Rows:
         return iter(self.rows)
 
 
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a batch written at once (`Database.write`); `many`: `args` is a list
+    of argument rows, the statement run once per row."""
+
+    sql: LiteralString
+    args: Sequence[Any] = ()
+    many: bool = False
+
+
 class Database(Protocol):
     """What the store needs of a database."""
 
@@ -69,6 +78,11 @@ class Database(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction, serialised with every other writer of the database."""
+        ...
+
+    def write(self, statements: Sequence[Statement]) -> None:
+        """`statements` in one write transaction, their results not read (PostgreSQL: sent
+        together, one round trip)."""
         ...
 
     def close(self) -> None:
@@ -143,6 +157,14 @@ class SQLiteDatabase:
             with self._writable():
                 self._db.execute("COMMIT")
 
+    def write(self, statements: Sequence[Statement]) -> None:
+        with self.transaction():
+            for statement in statements:
+                if statement.many:
+                    self.executemany(statement.sql, statement.args)
+                else:
+                    self.execute(statement.sql, statement.args)
+
     @contextmanager
     def _writable(self) -> Iterator[None]:
         """A full disk (or one failing) is one line: the transaction is rolled back whole."""
@@ -214,6 +236,19 @@ class PostgresDatabase:
             finally:
                 self._local.connection = None
 
+    def write(self, statements: Sequence[Statement]) -> None:
+        if self._bound() is not None:
+            raise RuntimeError("a control-plane write transaction is already open here")
+        with self._reachable(), self._pool.connection() as connection, connection.pipeline(), \
+                connection.transaction():
+            cursor = connection.cursor()
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            for statement in statements:
+                if statement.many:
+                    cursor.executemany(_postgres(statement.sql), list(statement.args))
+                else:
+                    cursor.execute(_postgres(statement.sql), tuple(statement.args))
+
     @contextmanager
     def _reachable(self) -> Iterator[None]:
         """A server lost mid-command (restarted, network gone, pool exhausted) is one line."""
@@ -235,30 +270,6 @@ def _fetched(cursor: psycopg.Cursor[Any]) -> Rows:
 
 def _names(description: Any) -> tuple[str, ...]:
     return tuple(column[0] for column in description or ())
-
-
-# What a `?` may stand inside without being a placeholder, then the two meanings of `?`.
-_SQL_TOKENS = re.compile(r"""
-      '(?:[^']|'')*'                  # a string literal ('it''s')
-    | "(?:[^"]|"")*"                  # a quoted identifier
-    | --[^\n]*                        # a comment to the end of the line
-    | /\*.*?\*/                        # a block comment
-    | \$(?P<tag>\w*)\$.*?\$(?P=tag)\$   # a dollar-quoted string
-    | \?\?                            # PostgreSQL's `?` operators (jsonb), written `??`
-    | \?                              # a placeholder
-""", re.VERBOSE | re.DOTALL)
-
-
-@cache
-def _postgres(sql: LiteralString) -> str:
-    """The store's SQL for psycopg: a `?` placeholder becomes `%s`, and a `??` (SQL for
-    PostgreSQL alone: jsonb's `?`, `?|`, `?&`) a `?`, both only outside literals and comments;
-    every `%` is doubled, since psycopg reads the whole text, literals included."""
-    def one(token: re.Match[str]) -> str:
-        text = token.group()
-        return "%s" if text == "?" else "?" if text == "??" else text
-
-    return _SQL_TOKENS.sub(one, sql.replace("%", "%%"))
 
 
 def unreachable(url: str, error: BaseException) -> str:

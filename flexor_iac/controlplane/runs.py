@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flexor_iac.controlplane.database import Statement
 from flexor_iac.controlplane.records import Records
 
 
@@ -113,26 +114,34 @@ def agent_state(paused: bool, latest: RunRecord | None) -> str:
 class RunRecords(Records):
     """Methods ControlPlane gains for the runtime (uses its connection and transactions)."""
 
-    def record_run(self, run: RunRecord, lines: Sequence[LogLine]) -> None:
-        """Store a finished run and its log lines (one transaction); it becomes its agent's
-        latest run unless a later one is recorded (a tie goes to the one recorded last)."""
+    def record_run(self, run: RunRecord, lines: Sequence[LogLine],
+                   purge_before: datetime | None = None) -> None:
+        """Store a finished run and its log lines; it becomes its agent's latest run unless a
+        later one is recorded (a tie goes to the one recorded last). `purge_before`: the
+        agent's runs older than that go (retention). One transaction, sent at once."""
         detail = {k: getattr(run, k) for k in _DETAIL_FIELDS}
         at = run.trigger_at.isoformat()
-        with self._write():
-            self._db.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run.run_id, run.environment, run.agent, run.version, run.vault,
-                 run.trigger_type, at, run.status, run.attempts,
-                 run.duration_ms, int(run.audited), json.dumps(detail, default=str)))
-            self._db.executemany(
-                "INSERT INTO run_logs VALUES (?, ?, ?, ?, ?)",
-                [(run.run_id, seq, line.at.isoformat(), line.level, line.message)
-                 for seq, line in enumerate(lines)])
-            self._db.execute(
-                "INSERT INTO latest_runs VALUES (?, ?, ?, ?) ON CONFLICT (environment, agent) "
-                "DO UPDATE SET run_id=excluded.run_id, trigger_at=excluded.trigger_at "
-                "WHERE excluded.trigger_at >= latest_runs.trigger_at",
-                (run.environment, run.agent, run.run_id, at))
+        statements = [
+            Statement(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                      "?, ?)", (run.run_id, run.environment, run.agent, run.version, run.vault,
+                                run.trigger_type, at, run.status, run.attempts,
+                                run.duration_ms, int(run.audited),
+                                json.dumps(detail, default=str))),
+            Statement("INSERT INTO run_logs VALUES (?, ?, ?, ?, ?)",
+                      [(run.run_id, seq, line.at.isoformat(), line.level, line.message)
+                       for seq, line in enumerate(lines)], many=True),
+            Statement("INSERT INTO latest_runs VALUES (?, ?, ?, ?) ON CONFLICT (environment, "
+                      "agent) DO UPDATE SET run_id=excluded.run_id, trigger_at=excluded."
+                      "trigger_at WHERE excluded.trigger_at >= latest_runs.trigger_at",
+                      (run.environment, run.agent, run.run_id, at))]
+        if purge_before is not None:
+            # Older than this run: the agent's latest run (this one or a later one) stays.
+            old = ("SELECT run_id FROM runs WHERE environment=? AND agent=? AND trigger_at<?")
+            args = (run.environment, run.agent, min(purge_before, run.trigger_at).isoformat())
+            statements += [Statement(f"DELETE FROM {table} WHERE run_id IN ({old})", args)
+                           for table in ("run_logs", "outbox")]
+            statements.append(Statement(f"DELETE FROM runs WHERE run_id IN ({old})", args))
+        self._db.write(statements)
 
     def runs(self, query: RunQuery) -> list[RunRecord]:
         """Runs matching `query`, newest first."""

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -79,11 +80,16 @@ class ServeRecords(Records):
 
     def advance_tick(self, environment: str, agent: str, tick: datetime) -> None:
         """Record `tick` as taken, unless a newer one already is."""
+        self.advance_ticks(environment, {agent: tick})
+
+    def advance_ticks(self, environment: str, ticks: Mapping[str, datetime]) -> None:
+        """Record each agent's tick as taken, unless a newer one already is (one transaction:
+        a minute's due ticks are recorded together)."""
         with self._write():
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO schedule_ticks VALUES (?, ?, ?) ON CONFLICT (environment, agent) "
                 "DO UPDATE SET tick=excluded.tick WHERE schedule_ticks.tick<excluded.tick",
-                (environment, agent, _stamp(tick)))
+                [(environment, agent, _stamp(tick)) for agent, tick in sorted(ticks.items())])
 
     def event_cursor(self, environment: str) -> int | None:
         """The newest event id taken in the environment (None: no server ever ran)."""

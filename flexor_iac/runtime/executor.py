@@ -114,8 +114,10 @@ def _reason(failure: BaseException) -> str:
     return "out of memory" if isinstance(failure, MemoryError) else str(failure)
 
 
-def deployed_agent(store: ControlPlane, request: RunRequest) -> ActiveAgent:
-    """The deployed agent, after the policy checks: deployed, not paused, trigger enabled."""
+def deployed_agent(store: ControlPlane, request: RunRequest,
+                   registered: dict[str, Any] | None = None) -> ActiveAgent:
+    """The deployed agent, after the policy checks: deployed, not paused, trigger enabled
+    (`registered`: the environment's registration, when read already)."""
     env = request.environment.value
     agent = store.active_agent(env, request.agent)
     if agent is None:
@@ -124,7 +126,8 @@ def deployed_agent(store: ControlPlane, request: RunRequest) -> ActiveAgent:
     own = agent.spec["spec"]["trigger"]["type"]
     if request.trigger not in ("manual", own):
         raise UsageError(f"agent {request.agent} has a {own} trigger, not {request.trigger}")
-    enabled = (store.environment(env) or {}).get("triggers") or []
+    enabled = ((store.environment(env) if registered is None else registered) or {}).get(
+        "triggers") or []
     if request.trigger not in enabled:
         raise PolicyRefusal(f"{env} does not fire {request.trigger} triggers "
                             f"(enable them with flexor:triggers in Pulumi.{env}.yaml)")
@@ -158,7 +161,8 @@ class Executor:
 
     def run(self, request: RunRequest) -> RunRecord:
         """Run the agent per its retry policy and record the run (its audit entry)."""
-        agent = deployed_agent(self.store, request)
+        registered = self.store.environment(request.environment.value) or {}
+        agent = deployed_agent(self.store, request, registered)
         if needs_worker(agent.spec):
             warm()  # the render workers start while the run gets ready
         spec = AgentSpec.model_validate(agent.spec["spec"])
@@ -175,7 +179,8 @@ class Executor:
             notifier=Notifier(self.store, vault.notifications, secrets,
                               Sender(request.environment.value, spec.name, run_id), self.clock,
                               redactor.message, deadline.bound),
-            connector=self._connector_factory(request.environment, vault),
+            connector=self._connector_factory(request.environment, vault,
+                                              registered.get("catalog")),
             log=log, now=self.clock, event=dict(request.inputs),
             env=env,
             vault=vault.model_dump(mode="json", exclude_none=True), deadline=deadline)
@@ -197,8 +202,7 @@ class Executor:
             {"captures": attempt.captures, "audit_log": attempt.events}, attempt.decisions,
             [*errors, *attempt.tolerated], dict(request.inputs)))
         record = _capped(record)
-        self.store.record_run(record, log.recorded())
-        self.store.purge_runs(record.environment, record.agent,
+        self.store.record_run(record, log.recorded(),  # with the agent's runs past retention
                               started - timedelta(days=vault.audit.retention_days))
         return record
 
@@ -256,14 +260,13 @@ class Executor:
             return VaultConfig(name=name or "none", tier=Tier.L4, environment=env)
         return VaultConfig.model_validate(bound["config"])
 
-    def _connector_factory(self, env: Environment, vault: VaultConfig
+    def _connector_factory(self, env: Environment, vault: VaultConfig, uri: str | None
                            ) -> Callable[[], Connector]:
         """The environment's own catalog (its stack's `flexor:catalog`, as deployed).
 
         Never the vault's `data.catalog`: one vault serves several environments, and staging
         must not read production's data (docs/decisions/009-catalog-per-environment.md).
         """
-        uri = (self.store.environment(env.value) or {}).get("catalog")
         made: list[Connector] = []
 
         def connector() -> Connector:

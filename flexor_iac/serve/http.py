@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,14 +28,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from flexor_iac.access.policy import Gate
+from flexor_iac.access.policy import REQUIRE_VARIABLE, Gate
 from flexor_iac.controlplane.store import ControlPlane
+from flexor_iac.core.constants import Environment
 from flexor_iac.remote.protocol import API_PREFIX
 from flexor_iac.serve.service import Service
 
 KEY_MEMORY_SECONDS = 60.0
 MAX_REMEMBERED = 10_000  # verdicts kept (a flood of wrong keys empties it)
 MAX_WAITING = 10_000  # queued runs beyond which a webhook is answered 503
+DEPTH_SECONDS = 0.5  # how long a reading of the queue's depth stands for the 503 above
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -60,12 +64,17 @@ class Keys:
         self._known: dict[str, tuple[float, int]] = {}  # key digest -> (when, 0 | 401 | 403)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flexor-keys")
         self._store: ControlPlane | None = None
+        self._open_stack: tuple[int, ...] | None = None  # a stack file read as requiring no key
+        self._queued: dict[str, asyncio.Future[tuple[bool, int]]] = {}  # digest -> not started
+        self._queue_lock = threading.Lock()
 
     def _verdict(self, token: str) -> tuple[bool, int]:
         """(whether a key is needed, 0 or the refusal's status), on the keys' thread."""
         if self._store is None:
             self._store = ControlPlane(self.service.where)
         env = self.service.environment
+        if self._open(self._store, env):
+            return False, 0
         gate = Gate(self.service.paths.root, self._store, token)
         if not (self._store.has_keys() or gate.required(env)):
             return False, 0
@@ -73,6 +82,36 @@ class Keys:
         if principal is None:
             return True, 401
         return True, 0 if principal.may(f"run:{env.value}") else 403
+
+    def _open(self, store: ControlPlane, env: Environment) -> bool:
+        """Whether access control is off, cheaply (it is asked on every webhook then): no key
+        and no recorded protection (one read), and a stack file that did not require keys,
+        unchanged since it was read (its stat, not its parse). Else the gate decides."""
+        if os.environ.get(REQUIRE_VARIABLE) == "1" or not store.unprotected(env.value):
+            return False
+        try:
+            stat = (self.service.paths.root / f"Pulumi.{env.value}.yaml").stat()
+            seen: tuple[int, ...] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            seen = ()
+        if seen != self._open_stack:
+            gate = Gate(self.service.paths.root, store, "")
+            self._open_stack = None if gate.declared(env).require_api_key else seen
+        return self._open_stack == seen
+
+    def _queued_verdict(self, token: str, digest: str) -> asyncio.Future[tuple[bool, int]]:
+        """The verdict on `token`, joining the one queued for it if it has not started: every
+        request it answers came before it was looked up (a key made meanwhile counts)."""
+        with self._queue_lock:
+            if (queued := self._queued.get(digest)) is None:
+                queued = asyncio.wrap_future(self._pool.submit(self._start, token, digest))
+                self._queued[digest] = queued
+            return queued
+
+    def _start(self, token: str, digest: str) -> tuple[bool, int]:
+        with self._queue_lock:  # from now on, a request queues a verdict of its own
+            self._queued.pop(digest, None)
+        return self._verdict(token)
 
     async def refusal(self, request: Request) -> JSONResponse | None:
         """None when the request may fire a run here, else the 401/403 response."""
@@ -85,8 +124,7 @@ class Keys:
             status = remembered[1]
         else:
             try:
-                needed, status = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, self._verdict, token)
+                needed, status = await self._queued_verdict(token, digest)
             except Exception as error:  # the control plane lost: no verdict, nothing run
                 return _error(503, f"the key could not be checked: {error}")
             if needed:  # without access control, nothing to remember: it may come on
@@ -153,6 +191,14 @@ def _service_application(service: Service, mounted: list[BaseRoute]) -> Starlett
     keys = Keys(service)
     env = service.env
 
+    depth = [-DEPTH_SECONDS, 0]  # when the queue's depth was read (monotonic), and it
+
+    async def waiting() -> int:
+        """Runs waiting in the queue, read at most every DEPTH_SECONDS (not once a request)."""
+        if time.monotonic() - depth[0] >= DEPTH_SECONDS:
+            depth[:] = [time.monotonic(), await service.queue.depth()]
+        return int(depth[1])
+
     async def hook(request: Request) -> Response:
         refused = await keys.refusal(request)  # before 404: no key learns the agents' names
         if refused is not None:
@@ -191,7 +237,7 @@ def _service_application(service: Service, mounted: list[BaseRoute]) -> Starlett
         if service.stopping:
             return _error(503, "the server is stopping")
         try:
-            if await service.queue.depth() >= MAX_WAITING:
+            if await waiting() >= MAX_WAITING:
                 return _error(503, f"the server is busy: {MAX_WAITING} runs are waiting")
             job = await service.webhook(agent, body)
         except Exception as error:  # the queue's database lost: nothing was queued

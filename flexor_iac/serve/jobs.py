@@ -133,7 +133,10 @@ class Runner:
         `takeover`: how many times the job was taken over from a server that stopped.
         """
         store = self.store()
-        if store.has_run(job.run_id):
+        # A webhook's run id is new with its request: only a job delivered again may have
+        # run already (a tick's or an event's id is the same on every server: always looked).
+        fresh = job.trigger == "webhook" and not takeover
+        if not fresh and store.has_run(job.run_id):
             return Outcome(job, skipped=f"run {job.run_id} is recorded already")
         notes = job.notes
         if takeover:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -21,6 +22,13 @@ _log = logging.getLogger("flexor.serve")
 _REMEMBERED = 100_000  # dedupe keys a local queue remembers
 
 
+def default_workers() -> int:
+    """Runs at once on one server, sized from the machine: two per core (a run mostly waits,
+    on the database or a connector, with the GIL released), at least 4 and at most 16 (each
+    holds a database connection and may hold a render worker process)."""
+    return max(4, min(16, 2 * (os.cpu_count() or 1)))
+
+
 class Queue(Protocol):
     """What the service needs of a queue."""
 
@@ -29,6 +37,9 @@ class Queue(Protocol):
 
     async def submit(self, job: Job) -> bool:
         """Queue a job; False when its dedupe key was queued before (by any server)."""
+
+    async def submit_many(self, jobs: Sequence[Job]) -> list[bool]:
+        """Queue several jobs at once (a minute's due ticks); for each, `submit`'s answer."""
 
     async def depth(self) -> int:
         """Jobs waiting to start."""
@@ -71,6 +82,9 @@ class LocalQueue:
                 self._seen.popitem(last=False)
         self._queue.put_nowait(job)
         return True
+
+    async def submit_many(self, jobs: Sequence[Job]) -> list[bool]:
+        return [await self.submit(job) for job in jobs]
 
     async def depth(self) -> int:
         return self._queue.qsize()

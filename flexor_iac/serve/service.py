@@ -18,7 +18,7 @@ import socket
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ from flexor_iac.runtime.events import matches
 from flexor_iac.serve.chores import Chore, on_thread
 from flexor_iac.serve.jobs import Job, Outcome, Runner, event_job, new_run_id, tick_job
 from flexor_iac.serve.metrics import Metrics
-from flexor_iac.serve.queues import Queue
+from flexor_iac.serve.queues import Queue, default_workers
 from flexor_iac.serve.roster import Roster, trigger_of
 from flexor_iac.serve.schedule import Schedule
 
@@ -51,7 +51,7 @@ class ServeOptions:
     environment: Environment | None  # None: the team server's API alone (no service)
     host: str = "127.0.0.1"
     port: int = 8470
-    workers: int = 4
+    workers: int = field(default_factory=default_workers)  # runs at once
     grace: float = 30.0  # seconds running runs get when the server stops
     refresh: float = 2.0  # seconds between two reads of the roster
     poll: float = 1.0  # seconds between two looks at the clock and the events
@@ -168,46 +168,50 @@ class Service:
     # --- schedules ------------------------------------------------------------------------------
 
     async def fire_due(self, now: datetime) -> list[Job]:
-        """Queue every schedule tick due at `now` (each once, on any number of servers)."""
+        """Queue every schedule tick due at `now` (each once, on any number of servers), in one
+        batch, then record them taken in one transaction (a failure: retried next look)."""
         waiting = [name for name in self.roster.schedules
                    if name not in self._next or self._next[name] <= now]
         if not waiting:
             return []
         taken = await self.call(lambda store: store.schedule_ticks(self.env))
-        fired: list[Job] = []
+        jobs: list[Job] = []
+        passed: dict[str, datetime] = {}  # agent -> the newest tick passed, fired or not
+        upcoming: dict[str, datetime] = {}
         for name in waiting:
             agent = self.roster.agents[name]
-            schedule = self.roster.schedules[name]
             # A deploy since the last tick taken (a new cron, a redeploy) starts afresh.
             taken_tick = taken.get(name)
             since = max(taken_tick, agent.activated_at) if taken_tick else agent.activated_at
-            job = await self._fire_tick(agent, schedule, since, now)
+            job = self._due_tick(agent, self.roster.schedules[name], since, now, passed,
+                                 upcoming)
             if job is not None:
-                fired.append(job)
+                jobs.append(job)
+        queued = await self.queue.submit_many(jobs) if jobs else []
+        fired = [job for job, new in zip(jobs, queued, strict=True) if new]  # (else: another's)
+        for job in fired:
+            self.say(f"{job.agent}: scheduled run {job.run_id[:12]} for "
+                     f"{job.due.isoformat(timespec='minutes')}")
+        if passed:
+            await self.call(lambda store: store.advance_ticks(self.env, passed))
+        self._next.update(upcoming)  # only now: a failure above is retried next look
         return fired
 
-    async def _fire_tick(self, agent: ActiveAgent, schedule: Schedule, since: datetime,
-                         now: datetime) -> Job | None:
+    def _due_tick(self, agent: ActiveAgent, schedule: Schedule, since: datetime, now: datetime,
+                  passed: dict[str, datetime], upcoming: dict[str, datetime]) -> Job | None:
+        """The job of `agent`'s tick due at `now`, if one fires; notes in `passed` the newest
+        tick passed and in `upcoming` the next one."""
         catch_up = trigger_of(agent).get("catch_up", True) is not False
         due = schedule.due(since, now, catch_up)
-        upcoming = schedule.next_after(max(now, due.newest or since))
+        upcoming[agent.name] = schedule.next_after(max(now, due.newest or since))
         if due.newest is None:
-            self._next[agent.name] = upcoming
             return None
-        job = None
+        passed[agent.name] = due.newest
         if due.tick is not None and self.roster.fires(agent):
-            job = tick_job(self.env, agent.name, due.tick, due.missed, due.late)
-            if await self.queue.submit(job):
-                self.say(f"{agent.name}: scheduled run {job.run_id[:12]} for "
-                         f"{due.tick.isoformat(timespec='minutes')}")
-            else:
-                job = None  # another server queued this tick
-        elif due.late and self.roster.fires(agent):
+            return tick_job(self.env, agent.name, due.tick, due.missed, due.late)
+        if due.late and self.roster.fires(agent):
             self.say(f"{agent.name}: {due.missed + 1} missed tick(s) skipped (catch_up: false)")
-        tick = due.newest
-        await self.call(lambda store: store.advance_tick(self.env, agent.name, tick))
-        self._next[agent.name] = upcoming  # only now: a failure above is retried next look
-        return job
+        return None
 
     # --- events ---------------------------------------------------------------------------------
 

@@ -17,11 +17,13 @@ import asyncio
 import hashlib
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, exceptions
 from procrastinate.worker import Worker
+from psycopg.types.json import Jsonb
 
 from flexor_iac.core.errors import StateError
 from flexor_iac.serve.jobs import Job
@@ -33,6 +35,15 @@ TASK = "flexor.fire"
 
 DELIVERIES = 5  # of a job whose run lost the control plane (takeovers count too)
 RETRY_WAIT = 5  # seconds between them
+
+
+# procrastinate_defer_periodic_job_v2 (what `defer_periodic_job` calls) once per row, in order:
+# the id of the job deferred, or NULL where the (periodic id, timestamp) was deferred before.
+PERIODIC_DEFERS = """
+SELECT t.n, procrastinate_defer_periodic_job_v2(%(queue)s, NULL, NULL, %(task)s, 0, t.id,
+                                                t.stamp, t.args) AS id
+FROM unnest(%(ids)s::varchar[], %(stamps)s::bigint[], %(args)s::jsonb[])
+     WITH ORDINALITY AS t(id, stamp, args, n)"""
 
 
 def queue_name(environment: str) -> str:
@@ -67,6 +78,8 @@ class TeamQueue:
         self._procrastinate: Worker
         self._running = 0
         self._counting = threading.Lock()
+        self._waiting: list[tuple[Job, asyncio.Future[None]]] = []  # submitted, not deferred
+        self._deferring: asyncio.Task[None] | None = None
         # A run that lost the control plane is tried again (its job is not done).
         # procrastinate retries while a job's attempts (0 at the first delivery) are fewer
         retry = RetryStrategy(max_attempts=DELIVERIES - 1, wait=RETRY_WAIT,
@@ -95,16 +108,63 @@ class TeamQueue:
                                            name="procrastinate worker")
 
     async def submit(self, job: Job) -> bool:
-        deferrer = self.app.configure_task(TASK, queue=self.queue)
-        if job.dedupe is None:
-            await deferrer.defer_async(job=job.as_json())
+        if job.dedupe is None:  # (a webhook) deferred with those submitted meanwhile
+            queued = asyncio.get_running_loop().create_future()
+            self._waiting.append((job, queued))
+            if self._deferring is None or self._deferring.done():
+                self._deferring = asyncio.create_task(self._defer_waiting())
+            await queued
             return True
+        deferrer = self.app.configure_task(TASK, queue=self.queue)
         periodic_id, timestamp = job.dedupe
         deferrer.job = deferrer.job.evolve(task_kwargs={"job": job.as_json(),
                                                         "timestamp": timestamp})
         deferred = await self.app.job_manager.defer_periodic_job(
             deferrer.job, periodic_id=periodic_id, defer_timestamp=timestamp)
         return deferred is not None
+
+    async def _defer_waiting(self) -> None:
+        """Defer the jobs submitted while the previous batch was sent, in one statement (one
+        insert: all of them, or none and each submit raises), until none waits."""
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self._defer([job for job, _deferred in batch])
+            except Exception as error:
+                for _job, deferred in batch:
+                    if not deferred.done():
+                        deferred.set_exception(error)
+            else:
+                for _job, deferred in batch:
+                    if not deferred.done():
+                        deferred.set_result(None)
+
+    async def _defer(self, jobs: Sequence[Job]) -> None:
+        deferrer = self.app.configure_task(TASK, queue=self.queue)
+        await self.app.job_manager.batch_defer_jobs_async(
+            [deferrer.job.evolve(task_kwargs={"job": job.as_json()}) for job in jobs])
+
+    async def submit_many(self, jobs: Sequence[Job]) -> list[bool]:
+        # One statement for every deduplicated job (procrastinate's own periodic defer, once
+        # per row): a minute's due ticks are one round trip, whatever their number. Keys go
+        # in order, so two servers deferring the same minute never wait on each other's rows
+        # crosswise.
+        answers = [True] * len(jobs)
+        if plain := [job for job in jobs if job.dedupe is None]:
+            await self._defer(plain)
+        keyed = sorted((job.dedupe, index, job) for index, job in enumerate(jobs)
+                       if job.dedupe is not None)
+        if keyed:
+            rows = await self.app.connector.execute_query_all_async(
+                PERIODIC_DEFERS, queue=self.queue, task=TASK,
+                ids=[key for (key, _stamp), _index, _job in keyed],
+                stamps=[stamp for (_key, stamp), _index, _job in keyed],
+                args=[Jsonb({"job": job.as_json(), "timestamp": stamp})
+                      for (_key, stamp), _index, job in keyed])
+            deferred = {int(row["n"]): row["id"] is not None for row in rows}
+            for row, (_dedupe, index, _job) in enumerate(keyed, start=1):
+                answers[index] = deferred[row]
+        return answers
 
     async def depth(self) -> int:
         row = await self.app.connector.execute_query_one_async(

@@ -154,6 +154,40 @@ def test_old_runs_are_purged_with_their_logs_and_messages(store: ControlPlane) -
     assert store.latest_runs("staging") == {}
 
 
+def test_a_run_recorded_with_retention_purges_the_older_runs_in_the_same_write(
+        store: ControlPlane) -> None:
+    store.record_run(_run("old", "feed", T0), [LogLine(T0, "info", "old")])
+    store.record_run(_run("other", "news", T0), [])
+    store.add_to_outbox(OutboxMessage("staging", "old", "feed", "slack", "#ops", {}, "sent", T0))
+    later = T0 + timedelta(days=9)
+    store.record_run(_run("new", "feed", later), [LogLine(later, "info", f"line {n}")
+                                                  for n in range(3)], later - timedelta(days=1))
+    assert [r.run_id for r in store.runs(RunQuery())] == ["new", "other"]  # only feed's aged
+    assert store.run_log("old") == [] and store.outbox() == []
+    assert [line.message for line in store.run_log("new")] == ["line 0", "line 1", "line 2"]
+    # A cutoff past the run itself never takes the agent's latest run.
+    store.record_run(_run("older", "feed", T0 + timedelta(days=5)), [], later + timedelta(days=1))
+    assert [r.run_id for r in store.runs(RunQuery(agent="feed"))] == ["new", "older"]
+    assert store.latest_runs("staging")["feed"].run_id == "new"
+
+
+def test_a_batched_write_that_fails_leaves_nothing_behind(where: Path | str) -> None:
+    with ControlPlane(where) as store:
+        store.record_run(_run("first", "feed", T0), [])
+        with pytest.raises(Exception, match=r"(?i)unique"):  # the run id is taken
+            store.record_run(_run("first", "news", T0 + timedelta(days=1)),
+                             [LogLine(T0, "info", "lost")], T0 + timedelta(days=1))
+        assert [r.run_id for r in store.runs(RunQuery())] == ["first"]  # not purged either
+        assert store.latest_runs("staging").keys() == {"feed"}
+
+
+def test_ticks_taken_are_recorded_together_and_never_move_back(store: ControlPlane) -> None:
+    store.advance_ticks("staging", {"a": T0, "b": T0 + timedelta(minutes=1)})
+    store.advance_ticks("staging", {"a": T0 - timedelta(minutes=5), "c": T0})
+    assert store.schedule_ticks("staging") == {"a": T0, "b": T0 + timedelta(minutes=1), "c": T0}
+    assert store.schedule_ticks("production") == {}
+
+
 def test_the_outbox_keeps_messages_in_order_per_environment(store: ControlPlane) -> None:
     for number, environment in enumerate(("staging", "production", "staging")):
         store.add_to_outbox(OutboxMessage(environment, None, "feed", "webhook", "hook",
@@ -255,6 +289,10 @@ def test_protections_are_recorded_and_replaced(store: ControlPlane) -> None:
     store.record_protection("production", {"require_api_key": True, "managed": True}, T0, "olga")
     assert store.protection("production") == {"managed": True, "require_api_key": True}
     assert store.protection("staging") is None
+    assert not store.unprotected("production") and store.unprotected("staging")
+    store.add_key(StoredKey("k1", "ci", "ci-bot", ("run:staging",), "argon2$hash", T0, None,
+                            None, "olga", "olga"))
+    assert not store.unprotected("staging")  # a key anywhere: access control is on
 
 
 def test_events_are_numbered_in_order_and_read_after_an_id_per_environment(

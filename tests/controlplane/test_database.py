@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flexor_iac.controlplane.database import _postgres
+from flexor_iac.controlplane.placeholders import postgres as _postgres
 
 
 @pytest.mark.parametrize("written, sent", [

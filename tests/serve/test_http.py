@@ -95,6 +95,19 @@ def test_once_access_control_is_on_a_webhook_needs_a_key_with_run_scope(
     assert unknown.status_code == 401  # no key learns which agents exist
 
 
+def test_a_stack_file_requiring_keys_while_serving_applies_to_the_next_webhook(
+        project: Path) -> None:
+    hooked(project)
+    deploy(project)
+    with listening(service(project)) as url:
+        hook = f"{url}/hooks/hooked"
+        before = [httpx.post(hook, json={}).status_code for _ in range(3)]  # (no access control)
+        stack = project / "Pulumi.staging.yaml"
+        stack.write_text(stack.read_text() + "  flexor:requireApiKey: true\n")
+        after = httpx.post(hook, json={})
+    assert before == [202] * 3 and after.status_code == 401
+
+
 def test_healthz_answers_ok_with_each_part(project: Path) -> None:
     deploy(project)
     with listening(service(project)) as url:

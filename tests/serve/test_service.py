@@ -11,7 +11,8 @@ import pytest
 
 from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.errors import StateError
-from flexor_iac.serve.jobs import Job
+from flexor_iac.core.workspace import ProjectPaths
+from flexor_iac.serve.jobs import Job, Runner, new_run_id
 from flexor_iac.serve.queues import LocalQueue
 from flexor_iac.serve.service import Service
 from tests.helpers.flexor_serve import (
@@ -201,3 +202,19 @@ def test_across_the_spring_change_in_new_york_a_skipped_time_runs_once(project: 
     [run] = runs(project)
     assert run.run_id == tick_run("night-batch",
                                   datetime(2026, 3, 8, 7, 0, tzinfo=UTC))  # 03:00 EDT
+
+
+def test_a_webhook_job_delivered_again_after_its_run_was_recorded_is_not_run_twice(
+        project: Path) -> None:
+    write_agent(project, "hooked", PROBE, trigger="type: webhook")
+    deploy(project)
+    runner = Runner(ProjectPaths(project), str(locate(project)))
+    job = Job("staging", "hooked", "webhook", new_run_id(), DEPLOYED_AT.isoformat())
+    try:
+        first = runner.run(job, lambda: DEPLOYED_AT)  # a first delivery: run, not looked up
+        again = runner.run(job, lambda: DEPLOYED_AT, takeover=1)  # its server died after
+    finally:
+        runner.close()
+    assert first.record is not None and first.record.status == "success"
+    assert again.record is None and again.skipped == f"run {job.run_id} is recorded already"
+    assert [run.run_id for run in runs(project)] == [job.run_id]

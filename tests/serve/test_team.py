@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from flexor_iac.controlplane.store import ControlPlane, locate
+from flexor_iac.core.errors import StateError
+from flexor_iac.serve.jobs import Job, new_run_id, tick_job
 from flexor_iac.serve.service import Service
 from flexor_iac.serve.team_queue import TeamQueue
 from tests.helpers.flexor_serve import (
@@ -115,3 +118,61 @@ def test_an_event_seen_by_three_servers_runs_each_matching_agent_once(
     asyncio.run(go())
     assert sorted(r.agent for r in runs(project)) == ["positions-a", "positions-b"]
     assert executed(*three) == 2
+
+
+def test_a_minutes_ticks_deferred_in_one_batch_are_queued_once_across_servers(
+        project: Path, team: str) -> None:
+    deploy(project)  # the schema, procrastinate's included
+    minute = DEPLOYED_AT.replace(second=0) + timedelta(minutes=1)
+    ticks = [tick_job("staging", f"agent-{n}", minute, 0, False) for n in range(5)]
+    later = tick_job("staging", "agent-0", minute + timedelta(minutes=1), 0, False)
+    hook = Job("staging", "hooked", "webhook", new_run_id(), minute.isoformat())
+
+    async def go() -> tuple[list[bool], list[bool]]:
+        first, second = (TeamQueue(team, "staging", workers=1) for _ in range(2))
+        await first.app.open_async()
+        await second.app.open_async()
+        try:
+            taken = await first.submit_many(ticks[:3])
+            # The other server's look: the same minute (all of it) and one later tick.
+            return taken, await second.submit_many([hook, *reversed(ticks), later])
+        finally:
+            await first.app.close_async()
+            await second.app.close_async()
+    assert asyncio.run(go()) == ([True] * 3, [True, True, True, False, False, False, True])
+    with psycopg.connect(team) as connection:
+        row = connection.execute("SELECT count(*) FROM procrastinate_jobs WHERE "
+                                 "queue_name='flexor-staging'").fetchone()
+    assert row is not None and row[0] == 7  # 5 ticks of the minute, the later one, the hook
+
+
+def test_webhooks_submitted_at_once_are_deferred_together_and_fail_together(
+        project: Path, team: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    deploy(project)
+    queue = TeamQueue(team, "staging", workers=1)
+    batches: list[int] = []
+    defer = queue.app.job_manager.batch_defer_jobs_async
+
+    async def counted(jobs: list[Any], connection: Any = None) -> list[Any]:
+        batches.append(len(jobs))
+        if len(batches) > 1:
+            raise StateError("the queue's database is gone")
+        return await defer(jobs)
+    monkeypatch.setattr(queue.app.job_manager, "batch_defer_jobs_async", counted)
+
+    def hooks(count: int) -> list[Job]:
+        return [Job("staging", "hooked", "webhook", new_run_id(), DEPLOYED_AT.isoformat())
+                for _ in range(count)]
+
+    async def go() -> list[Any]:
+        await queue.app.open_async()
+        try:
+            assert await asyncio.gather(*(queue.submit(job) for job in hooks(20))) == [True] * 20
+            assert await queue.depth() == 20
+            return await asyncio.gather(*(queue.submit(job) for job in hooks(5)),
+                                        return_exceptions=True)
+        finally:
+            await queue.app.close_async()
+    failed = asyncio.run(go())
+    assert batches == [20, 5]  # one insert for each burst of submits
+    assert all(isinstance(error, StateError) for error in failed)  # none of the 5 was queued
