@@ -120,25 +120,39 @@ def webhooks(root: Path, url: str | None, servers: int, event: str = "bench") ->
         return WEBHOOKS / (time.perf_counter() - start)
 
 
-def lag(root: Path, url: str | None, servers: int) -> tuple[float, float]:
-    """p50 and p99 seconds from a tick to its run's start, SCHEDULED agents on one minute."""
+def due_next_minute(root: Path, url: str | None, servers: int, count: int,
+                    watch: Callable[[Job, Callable[[], None], Callable[[], datetime]], None],
+                    ) -> list[Service]:
+    """`count` agents on `* * * * *` and `servers` services whose clock is the real one shifted
+    so that a minute starts 2 s from now; each job is run through `watch(job, run, clock)`
+    (`run()` runs it and returns once it is recorded; `clock()` is the services' time)."""
     boundary = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    make_project(root, 'type: schedule\n  cron: "* * * * *"', SCHEDULED,
+    make_project(root, 'type: schedule\n  cron: "* * * * *"', count,
                  boundary - timedelta(seconds=30))
-    offset = boundary - timedelta(seconds=2) - datetime.now(UTC)  # the minute starts in 2 s
+    offset = boundary - timedelta(seconds=2) - datetime.now(UTC)
 
     def shifted() -> datetime:
         return datetime.now(UTC) + offset
 
-    lags: list[float] = []
     made = [make_service(root, make_queue(url), shifted) for _ in range(servers)]
     for service in made:
         handle = service.handle
 
         def timed(job: Job, takeover: int, handle: Callable[[Job, int], None] = handle) -> None:
-            lags.append((shifted() - job.due).total_seconds())
-            handle(job, takeover)
+            watch(job, lambda: handle(job, takeover), shifted)
         service.handle = timed  # type: ignore[method-assign]
+    return made
+
+
+def lag(root: Path, url: str | None, servers: int) -> tuple[float, float]:
+    """p50 and p99 seconds from a tick to its run's start, SCHEDULED agents on one minute."""
+    lags: list[float] = []
+
+    def watch(job: Job, run: Callable[[], None], clock: Callable[[], datetime]) -> None:
+        lags.append((clock() - job.due).total_seconds())
+        run()
+
+    made = due_next_minute(root, url, servers, SCHEDULED, watch)
     with ExitStack() as stack:
         for service in made:
             stack.enter_context(listening(service))

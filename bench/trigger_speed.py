@@ -32,13 +32,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bench.serve_speed import (
     REPO,
     WEBHOOKS,
+    due_next_minute,
     make_project,
     make_queue,
     make_service,
@@ -62,23 +63,13 @@ SETTLE = 3.0  # seconds the servers keep running after the last run (a second ru
 def due_minute(root: Path, url: str) -> tuple[float, int]:
     """Seconds from the minute to the last of SCHEDULED runs recorded on SERVERS servers, and
     how many ticks did not run exactly once."""
-    boundary = (datetime.now(UTC) + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    make_project(root, 'type: schedule\n  cron: "* * * * *"', SCHEDULED,
-                 boundary - timedelta(seconds=30))
-    offset = boundary - timedelta(seconds=2) - datetime.now(UTC)  # the minute starts in 2 s
-
-    def shifted() -> datetime:
-        return datetime.now(UTC) + offset
-
     finished: list[float] = []
-    made = [make_service(root, make_queue(url), shifted) for _ in range(SERVERS)]
-    for service in made:
-        handle = service.handle
 
-        def timed(job: Job, takeover: int, handle: Callable[[Job, int], None] = handle) -> None:
-            handle(job, takeover)  # returns once the run is recorded
-            finished.append((shifted() - job.due).total_seconds())
-        service.handle = timed  # type: ignore[method-assign]
+    def watch(job: Job, run: Callable[[], None], clock: Callable[[], datetime]) -> None:
+        run()  # returns once the run is recorded
+        finished.append((clock() - job.due).total_seconds())
+
+    made = due_next_minute(root, url, SERVERS, SCHEDULED, watch)
     with ExitStack() as stack:
         for service in made:
             stack.enter_context(listening(service))
