@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, LiteralString
 
 from flexor_iac.controlplane.records import Records, timestamp
 
@@ -27,17 +28,22 @@ class SavedPlan:
 class ServerFileRecords(Records):
     """Methods ControlPlane gains for the team server's files and saved plans."""
 
-    def missing_files(self, digests: Iterable[str]) -> set[str]:
-        """The digests among `digests` whose content is not stored."""
+    def _by_digest(self, column: LiteralString, digests: Iterable[str]) -> dict[str, Any]:
+        """`column` of each stored file among `digests`, by digest (in batches of _BATCH)."""
         wanted = sorted(set(digests))
-        found: set[str] = set()
+        found: dict[str, Any] = {}
         for start in range(0, len(wanted), _BATCH):
             batch = wanted[start:start + _BATCH]
             marks = ",".join("?" * len(batch))
-            rows = self._db.execute(f"SELECT digest FROM server_files WHERE digest IN ({marks})",
-                                    tuple(batch)).rows
-            found.update(row[0] for row in rows)
-        return set(wanted) - found
+            rows = self._db.execute(f"SELECT digest, {column} FROM server_files "
+                                    f"WHERE digest IN ({marks})", tuple(batch)).rows
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
+    def missing_files(self, digests: Iterable[str]) -> set[str]:
+        """The digests among `digests` whose content is not stored."""
+        wanted = set(digests)
+        return wanted - set(self._by_digest("1", wanted))
 
     def store_files(self, files: Mapping[str, bytes]) -> None:
         """Keep each file's content under its digest (content stored already is kept as is)."""
@@ -51,29 +57,13 @@ class ServerFileRecords(Records):
 
     def file_sizes(self, digests: Iterable[str]) -> dict[str, int]:
         """The stored size in bytes of each of `digests` that is stored (contents not read)."""
-        wanted = sorted(set(digests))
-        found: dict[str, int] = {}
-        for start in range(0, len(wanted), _BATCH):
-            batch = wanted[start:start + _BATCH]
-            marks = ",".join("?" * len(batch))
-            rows = self._db.execute(
-                f"SELECT digest, length(content) FROM server_files WHERE digest IN ({marks})",
-                tuple(batch)).rows
-            found.update((row[0], int(row[1])) for row in rows)
-        return found
+        return {digest: int(size)
+                for digest, size in self._by_digest("length(content)", digests).items()}
 
     def file_contents(self, digests: Iterable[str]) -> dict[str, bytes]:
         """The stored content of each of `digests` that is stored."""
-        wanted = sorted(set(digests))
-        found: dict[str, bytes] = {}
-        for start in range(0, len(wanted), _BATCH):
-            batch = wanted[start:start + _BATCH]
-            marks = ",".join("?" * len(batch))
-            rows = self._db.execute(
-                f"SELECT digest, content FROM server_files WHERE digest IN ({marks})",
-                tuple(batch)).rows
-            found.update((row[0], bytes(row[1])) for row in rows)
-        return found
+        return {digest: bytes(content)
+                for digest, content in self._by_digest("content", digests).items()}
 
     def save_plan(self, plan: SavedPlan) -> None:
         """Keep a saved plan."""
