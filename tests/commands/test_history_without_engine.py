@@ -24,14 +24,6 @@ ASKED = (("--env", "staging"), ("--env", "staging", "--json"),
          ("--env", "staging", "--limit", "1", "--json"), ("--env", "production", "--json"))
 
 
-@pytest.fixture(params=["embedded", pytest.param("team", marks=pytest.mark.postgres)])
-def store_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "team":
-        monkeypatch.setenv("FLEXOR_DATABASE_URL", request.getfixturevalue("team_database"))
-        monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-team-passphrase")
-    return str(request.param)
-
-
 def _answers(project: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     found = []
     for args in ASKED:

@@ -17,14 +17,6 @@ from tests.helpers.cli import flexor_main
 pytestmark = pytest.mark.engine
 
 
-@pytest.fixture(params=["embedded", pytest.param("team", marks=pytest.mark.postgres)])
-def store_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "team":
-        monkeypatch.setenv("FLEXOR_DATABASE_URL", request.getfixturevalue("team_database"))
-        monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "the-team-passphrase")
-    return str(request.param)
-
-
 def test_status_says_the_engines_last_deployment_without_starting_it(
         store_kind: str, project: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
