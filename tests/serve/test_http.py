@@ -154,17 +154,17 @@ def test_a_client_that_does_not_finish_its_headers_is_cut_off(project: Path,
                                                              sent: bytes) -> None:
     hooked(project)
     deploy(project)
-    with listening(service(project, read_timeout=0.5)) as url, _raw(url) as connection:
+    with listening(service(project, read_timeout=0.2)) as url, _raw(url) as connection:
         connection.sendall(sent)
         answer = _answer(connection)  # the server closes it: recv does not wait 20 s
     assert answer.startswith(b"HTTP/1.1 408 ")
-    assert b'{"error":"the request did not arrive within 0.5 s"}' in answer
+    assert b'{"error":"the request did not arrive within 0.2 s"}' in answer
 
 
 def test_a_body_that_does_not_arrive_is_408_and_starts_nothing(project: Path) -> None:
     hooked(project)
     deploy(project)
-    with listening(service(project, read_timeout=0.5)) as url, _raw(url) as connection:
+    with listening(service(project, read_timeout=0.2)) as url, _raw(url) as connection:
         connection.sendall(b"POST /hooks/hooked HTTP/1.1\r\nHost: x\r\n"
                            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
         answer = _answer(connection)
