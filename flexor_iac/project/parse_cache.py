@@ -35,6 +35,12 @@ Entry = tuple[Any, ...]  # a Document or Diagnostic as plain values
 clock_ns = time.time_ns  # files are stamped by a coarser reading of this clock
 
 
+def settled(key: Key) -> bool:
+    """Whether a file's key can stand for its content: it did not change within UNSURE_NS of
+    now (a second write within one tick of the file clock would leave the same key)."""
+    return max(key[2], key[3]) < clock_ns() - UNSURE_NS
+
+
 def file_key(path: Path, display: str) -> Key | None:
     """What identifies this version of the file (see the module's docstring); None for a file
     the cache does not hold."""
@@ -82,9 +88,8 @@ class ParseCache:
 
     def save(self, parsed: dict[Key, Document | Diagnostic]) -> None:
         """Keep these entries (the project's current files), except the unsure ones."""
-        now = clock_ns()
         fresh = {key: self.entries.get(key) or encode(entry) for key, entry in parsed.items()
-                 if max(key[2], key[3]) < now - UNSURE_NS}
+                 if settled(key)}
         if fresh == self.entries:
             return
         try:

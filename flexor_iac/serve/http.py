@@ -31,6 +31,7 @@ from starlette.types import ASGIApp
 from flexor_iac.access.policy import REQUIRE_VARIABLE, Gate
 from flexor_iac.controlplane.store import ControlPlane
 from flexor_iac.core.constants import Environment
+from flexor_iac.project.parse_cache import Key, file_key, settled
 from flexor_iac.remote.protocol import API_PREFIX
 from flexor_iac.serve.service import Service
 
@@ -64,7 +65,7 @@ class Keys:
         self._known: dict[str, tuple[float, int]] = {}  # key digest -> (when, 0 | 401 | 403)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flexor-keys")
         self._store: ControlPlane | None = None
-        self._open_stack: tuple[int, ...] | None = None  # a stack file read as requiring no key
+        self._open_stack: Key | None = None  # a stack file read as requiring no key
         self._queued: dict[str, asyncio.Future[tuple[bool, int]]] = {}  # digest -> not started
         self._queue_lock = threading.Lock()
 
@@ -86,18 +87,17 @@ class Keys:
     def _open(self, store: ControlPlane, env: Environment) -> bool:
         """Whether access control is off, cheaply (it is asked on every webhook then): no key
         and no recorded protection (one read), and a stack file that did not require keys,
-        unchanged since it was read (its stat, not its parse). Else the gate decides."""
+        unchanged since it was read (its key as git's index has it, change time included, and
+        settled: a rewrite keeping size and mtime is seen). Else the gate decides."""
         if os.environ.get(REQUIRE_VARIABLE) == "1" or not store.unprotected(env.value):
             return False
-        try:
-            stat = (self.service.paths.root / f"Pulumi.{env.value}.yaml").stat()
-            seen: tuple[int, ...] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            seen = ()
-        if seen != self._open_stack:
-            gate = Gate(self.service.paths.root, store, "")
-            self._open_stack = None if gate.declared(env).require_api_key else seen
-        return self._open_stack == seen
+        name = f"Pulumi.{env.value}.yaml"
+        seen = file_key(self.service.paths.root / name, name)
+        if seen is not None and seen == self._open_stack:
+            return True
+        is_open = not Gate(self.service.paths.root, store, "").declared(env).require_api_key
+        self._open_stack = seen if is_open and seen is not None and settled(seen) else None
+        return is_open
 
     def _queued_verdict(self, token: str, digest: str) -> asyncio.Future[tuple[bool, int]]:
         """The verdict on `token`, joining the one queued for it if it has not started: every

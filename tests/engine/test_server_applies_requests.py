@@ -96,7 +96,9 @@ def test_the_server_applies_an_approved_request_when_the_window_opens(
         line.rstrip("\n") for line in serve.stdout or ()), daemon=True)
     reader.start()
     try:
-        eventually(lambda: request_of(project, current).status == "applied",
+        # applied (the child's deploy records it), and said by the server once its child ended
+        eventually(lambda: request_of(project, current).status == "applied" and any(
+                       f"request {current}: applied: " in line for line in list(lines)),
                    lambda: f"the server did not apply {current}: {lines}", timeout=300,
                    interval=0.5)
         assert request_of(project, stale).attempt == "stale"

@@ -12,7 +12,7 @@ import pytest
 from flexor_iac.controlplane.store import ControlPlane, locate
 from tests.helpers.flexor_serve import PROBE, deploy, listening, service, wait_for_run
 from tests.helpers.keys import issue_key
-from tests.helpers.project import write_agent
+from tests.helpers.project import files_settled, rewrite_keeping_its_times, write_agent
 from tests.helpers.waiting import eventually
 
 
@@ -106,6 +106,23 @@ def test_a_stack_file_requiring_keys_while_serving_applies_to_the_next_webhook(
         stack.write_text(stack.read_text() + "  flexor:requireApiKey: true\n")
         after = httpx.post(hook, json={})
     assert before == [202] * 3 and after.status_code == 401
+
+
+def test_a_stack_file_rewritten_with_its_old_size_and_times_is_read_again(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hooked(project)
+    deploy(project)
+    stack = project / "Pulumi.staging.yaml"
+    requiring, placeholder = "  flexor:requireApiKey: true\n", "  # keys: none needed here\n"
+    placeholder = placeholder.replace("here", "here" + " " * (len(requiring) - len(placeholder)))
+    stack.write_text(stack.read_text() + placeholder)
+    files_settled(monkeypatch)  # its times are taken as long past: they identify its content
+    with listening(service(project)) as url:
+        hook = f"{url}/hooks/hooked"
+        before = [httpx.post(hook, json={}).status_code for _ in range(2)]
+        rewrite_keeping_its_times(stack, placeholder, requiring)  # as cp -p or rsync -a would
+        after = httpx.post(hook, json={})
+    assert before == [202] * 2 and after.status_code == 401
 
 
 def test_healthz_answers_ok_with_each_part(project: Path) -> None:
