@@ -194,9 +194,11 @@ def _service_application(service: Service, mounted: list[BaseRoute]) -> Starlett
     depth = [-DEPTH_SECONDS, 0]  # when the queue's depth was read (monotonic), and it
 
     async def waiting() -> int:
-        """Runs waiting in the queue, read at most every DEPTH_SECONDS (not once a request)."""
+        """Runs waiting in the queue, read at most every DEPTH_SECONDS (not once a request;
+        requests arriving while it is read take the reading before)."""
         if time.monotonic() - depth[0] >= DEPTH_SECONDS:
-            depth[:] = [time.monotonic(), await service.queue.depth()]
+            depth[0] = time.monotonic()
+            depth[1] = await service.queue.depth()
         return int(depth[1])
 
     async def hook(request: Request) -> Response:

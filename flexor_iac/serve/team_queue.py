@@ -24,10 +24,12 @@ import psycopg
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, exceptions
 from procrastinate.worker import Worker
 from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 
 from flexor_iac.core.errors import StateError
 from flexor_iac.serve.jobs import Job
 from flexor_iac.serve.queues import Handle
+from flexor_iac.serve.team_pool import queue_pool
 
 _log = logging.getLogger("flexor.serve")
 TASK = "flexor.fire"
@@ -71,9 +73,9 @@ class TeamQueue:
         self.workers = workers
         self.lease = lease
         self.grace = grace
-        self.app = App(connector=PsycopgConnector(conninfo=url, min_size=1,
-                                                  max_size=max(2, workers + 2)))
+        self.app = App(connector=PsycopgConnector(conninfo=url))  # its pool: start()
         self._handle: Handle | None = None
+        self._pool: AsyncConnectionPool | None = None  # procrastinate's, once started
         self._worker: asyncio.Task[None] | None = None
         self._procrastinate: Worker
         self._running = 0
@@ -98,7 +100,9 @@ class TeamQueue:
 
     async def start(self, handle: Handle) -> None:
         self._handle = handle
-        await self.app.open_async()
+        self._pool = queue_pool(self.url, max(2, self.workers + 2))
+        await self._pool.open(wait=True)
+        await self.app.open_async(self._pool)
         self._procrastinate = Worker(
             self.app, queues=[self.queue], concurrency=self.workers,
             install_signal_handlers=False, update_heartbeat_interval=self.lease / 4,
@@ -231,4 +235,6 @@ class TeamQueue:
             beating.cancel()
         unfinished = self._running
         await self.app.close_async()
+        if self._pool is not None:
+            await self._pool.close()
         return unfinished
