@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy, exceptions
+from procrastinate.job_context import JobResult
 from procrastinate.worker import Worker
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -29,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from flexor_iac.core.errors import StateError
 from flexor_iac.serve.jobs import Job
 from flexor_iac.serve.queues import Handle
-from flexor_iac.serve.team_pool import queue_pool
+from flexor_iac.serve.team_pool import QueuePool
 
 _log = logging.getLogger("flexor.serve")
 TASK = "flexor.fire"
@@ -48,6 +49,15 @@ FROM unnest(%(ids)s::varchar[], %(stamps)s::bigint[], %(args)s::jsonb[])
      WITH ORDINALITY AS t(id, stamp, args, n)"""
 
 
+# procrastinate_defer_jobs_v1 (what `batch_defer_jobs` calls) on the jobs' arguments sent as
+# one JSON array: psycopg then writes one value, not an array of composite values field by field.
+DEFERS = """
+SELECT unnest(procrastinate_defer_jobs_v1(ARRAY(
+    SELECT ROW(%(queue)s, %(task)s, 0, NULL, NULL, t.args, NULL)::procrastinate_job_to_defer_v1
+    FROM jsonb_array_elements(%(args)s::jsonb) WITH ORDINALITY AS t(args, n)
+    ORDER BY t.n))) AS id"""
+
+
 def queue_name(environment: str) -> str:
     """The procrastinate queue of one environment."""
     return f"flexor-{environment}"
@@ -57,6 +67,18 @@ def recovery_key(queue: str) -> int:
     """The advisory lock key of a queue's stalled-job recovery (a signed 64-bit integer)."""
     digest = hashlib.sha256(f"flexor-iac recovery {queue}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class _Worker(Worker):
+    """procrastinate's worker, which builds a record of a job's fields (attrs' `asdict`) for
+    each of the three log lines it writes a job, whether or not anything shows them: a twentieth
+    of a busy server's time. Built here only when its logger shows INFO."""
+
+    def _log_extra(self, action: str, context: JobContext | None,
+                   job_result: JobResult | None, **kwargs: Any) -> dict[str, Any]:
+        if not self.logger.isEnabledFor(logging.INFO):
+            return {}
+        return super()._log_extra(action, context, job_result, **kwargs)
 
 
 class TeamQueue:
@@ -100,10 +122,10 @@ class TeamQueue:
 
     async def start(self, handle: Handle) -> None:
         self._handle = handle
-        self._pool = queue_pool(self.url, max(2, self.workers + 2))
+        self._pool = QueuePool(self.url, max(2, self.workers + 2))
         await self._pool.open(wait=True)
         await self.app.open_async(self._pool)
-        self._procrastinate = Worker(
+        self._procrastinate = _Worker(
             self.app, queues=[self.queue], concurrency=self.workers,
             install_signal_handlers=False, update_heartbeat_interval=self.lease / 4,
             stalled_worker_timeout=self.lease, delete_jobs="successful",
@@ -144,9 +166,9 @@ class TeamQueue:
                         deferred.set_result(None)
 
     async def _defer(self, jobs: Sequence[Job]) -> None:
-        deferrer = self.app.configure_task(TASK, queue=self.queue)
-        await self.app.job_manager.batch_defer_jobs_async(
-            [deferrer.job.evolve(task_kwargs={"job": job.as_json()}) for job in jobs])
+        await self.app.connector.execute_query_all_async(
+            DEFERS, queue=self.queue, task=TASK,
+            args=Jsonb([{"job": job.as_json()} for job in jobs]))
 
     async def submit_many(self, jobs: Sequence[Job]) -> list[bool]:
         # One statement for every deduplicated job (procrastinate's own periodic defer, once

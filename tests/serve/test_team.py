@@ -4,6 +4,7 @@ and webhook runs exactly once, whichever server takes it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from flexor_iac.controlplane.store import ControlPlane, locate
 from flexor_iac.core.errors import StateError
 from flexor_iac.serve.jobs import Job, new_run_id, tick_job
 from flexor_iac.serve.service import Service
-from flexor_iac.serve.team_queue import TeamQueue
+from flexor_iac.serve.team_queue import DEFERS, TeamQueue
 from tests.helpers.flexor_serve import (
     DEPLOYED_AT,
     PROBE,
@@ -151,14 +152,15 @@ def test_webhooks_submitted_at_once_are_deferred_together_and_fail_together(
     deploy(project)
     queue = TeamQueue(team, "staging", workers=1)
     batches: list[int] = []
-    defer = queue.app.job_manager.batch_defer_jobs_async
+    query = queue.app.connector.execute_query_all_async
 
-    async def counted(jobs: list[Any], connection: Any = None) -> list[Any]:
-        batches.append(len(jobs))
-        if len(batches) > 1:
-            raise StateError("the queue's database is gone")
-        return await defer(jobs)
-    monkeypatch.setattr(queue.app.job_manager, "batch_defer_jobs_async", counted)
+    async def counted(sql: str, **arguments: Any) -> list[Any]:
+        if sql == DEFERS:  # the insert of a batch
+            batches.append(len(arguments["args"].obj))
+            if len(batches) > 1:
+                raise StateError("the queue's database is gone")
+        return await query(sql, **arguments)  # type: ignore[arg-type]
+    monkeypatch.setattr(queue.app.connector, "execute_query_all_async", counted)
 
     def hooks(count: int) -> list[Job]:
         return [Job("staging", "hooked", "webhook", new_run_id(), DEPLOYED_AT.isoformat())
@@ -176,3 +178,26 @@ def test_webhooks_submitted_at_once_are_deferred_together_and_fail_together(
     failed = asyncio.run(go())
     assert batches == [20, 5]  # one insert for each burst of submits
     assert all(isinstance(error, StateError) for error in failed)  # none of the 5 was queued
+
+
+@pytest.mark.parametrize("shown", [True, False], ids=["INFO shown", "INFO not shown"])
+def test_procrastinate_says_which_job_ended_when_its_info_lines_are_shown(
+        project: Path, team: str, caplog: pytest.LogCaptureFixture, shown: bool) -> None:
+    write_agent(project, "hooked", PROBE, trigger="type: webhook\n  path: /hooked")
+    deploy(project)
+    caplog.set_level(logging.INFO if shown else logging.WARNING, logger="procrastinate")
+    server = service(project, SimulatedClock(DEPLOYED_AT), TeamQueue(team, "staging", 1))
+
+    async def go() -> None:
+        await server.start(loops=False)
+        try:
+            await server.queue.submit(Job("staging", "hooked", "webhook", new_run_id(),
+                                          DEPLOYED_AT.isoformat()))
+            await settle(team)
+        finally:
+            await server.stop()
+    asyncio.run(go())
+    assert [r.agent for r in runs(project)] == ["hooked"]  # run either way
+    ended = [r for r in caplog.records if "ended with status: Success" in r.getMessage()]
+    assert [getattr(r, "job", {}).get("task_name") for r in ended] == \
+        (["flexor.fire"] if shown else [])

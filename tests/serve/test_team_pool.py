@@ -11,7 +11,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from flexor_iac.serve import team_pool
-from flexor_iac.serve.team_pool import queue_pool
+from flexor_iac.serve.team_pool import QueuePool
 
 
 async def _backend(pool: AsyncConnectionPool) -> int:
@@ -24,7 +24,7 @@ async def _backend(pool: AsyncConnectionPool) -> int:
 
 def test_a_statement_commits_on_its_own(team_database: str) -> None:
     async def scenario() -> None:
-        async with queue_pool(team_database, 2) as pool, pool.connection() as connection:
+        async with QueuePool(team_database, 2) as pool, pool.connection() as connection:
             await connection.execute("CREATE TABLE seen (x int)")
             await connection.execute("INSERT INTO seen VALUES (1)")
             with psycopg.connect(team_database) as other:  # while it is still lent
@@ -43,7 +43,7 @@ def test_a_busy_pool_lends_without_checking(team_database: str,
     monkeypatch.setattr(AsyncConnectionPool, "check_connection", staticmethod(counting))
 
     async def scenario() -> None:
-        async with queue_pool(team_database, 1) as pool:
+        async with QueuePool(team_database, 1) as pool:
             first = await _backend(pool)  # new: checked once
             assert {await _backend(pool) for _ in range(20)} == {first}
     asyncio.run(scenario())
@@ -55,7 +55,7 @@ def test_a_connection_cut_while_it_rested_is_replaced(team_database: str,
     monkeypatch.setattr(team_pool, "IDLE_CHECK", 0.05)
 
     async def scenario() -> None:
-        async with queue_pool(team_database, 1) as pool:
+        async with QueuePool(team_database, 1) as pool:
             cut = await _backend(pool)
             with psycopg.connect(team_database, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (cut,))
