@@ -23,7 +23,8 @@ IDLE_CHECK = 2.0  # seconds a connection may rest in the pool and be lent unchec
 
 
 class QueuePool(AsyncConnectionPool):
-    """A pool (not yet open) of at most `size` autocommit connections to `url`."""
+    """procrastinate's pool for one queue: at most `size` autocommit connections to `url`,
+    opened and closed by its owner (TeamQueue)."""
 
     def __init__(self, url: str, size: int) -> None:
         self._returned: WeakKeyDictionary[AsyncConnection[Any], float] = WeakKeyDictionary()
