@@ -141,13 +141,7 @@ class TeamQueue:
                 self._deferring = asyncio.create_task(self._defer_waiting())
             await queued
             return True
-        deferrer = self.app.configure_task(TASK, queue=self.queue)
-        periodic_id, timestamp = job.dedupe
-        deferrer.job = deferrer.job.evolve(task_kwargs={"job": job.as_json(),
-                                                        "timestamp": timestamp})
-        deferred = await self.app.job_manager.defer_periodic_job(
-            deferrer.job, periodic_id=periodic_id, defer_timestamp=timestamp)
-        return deferred is not None
+        return (await self.submit_many([job]))[0]  # a tick or an event: once, by key
 
     async def _defer_waiting(self) -> None:
         """Defer the jobs submitted while the previous batch was sent, in one statement (one
